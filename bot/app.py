@@ -1,0 +1,103 @@
+"""Builds the parts from settings and wires them into Bolt and the HTTP server.
+
+Nothing runs at import. One asyncio loop holds everything: the Bolt AsyncApp, the
+vendor clients (httpx.AsyncClient) and their bucket cache, so a slash command and a
+scheduled digest share one client and one cache.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import httpx
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot import __version__
+from bot.commands import Commands
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.listeners import commands as command_listeners
+from bot.render import Renderer
+from bot.sources import Source, Sources
+from bot.sources.http import DEFAULT_TIMEOUT, BucketCache, VendorHTTP
+from bot.sources.liveperson import LivePerson
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_sources(settings: Settings, clock: Clock = utcnow) -> Sources:
+    """One client per configured vendor, all sharing one bucket cache."""
+    cache = BucketCache(clock)
+    found: dict[str, Source] = {}
+    if settings.liveperson is not None:
+        client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": _agent()})
+        found["liveperson"] = LivePerson(
+            settings.liveperson, VendorHTTP("LivePerson", client), cache, clock
+        )
+    return Sources(found, settings.default_source)
+
+
+def build_commands(settings: Settings, clock: Clock = utcnow) -> Commands:
+    return Commands(build_sources(settings, clock), Renderer(settings.templates, settings.timezone))
+
+
+def build_bolt(settings: Settings, commands: Commands, *, socket_mode: bool = False) -> AsyncApp:
+    """The Bolt app with every listener; needs the bot token and, over HTTP, the secret."""
+    slack = settings.slack
+    if not slack.bot_token:
+        raise ConfigError("environment", "SLACK_BOT_TOKEN", "the bot token (xoxb-...)")
+    if not socket_mode and not slack.signing_secret:
+        raise ConfigError("environment", "SLACK_SIGNING_SECRET", "the app's signing secret")
+    app = AsyncApp(
+        token=slack.bot_token,
+        signing_secret=slack.signing_secret or "unused-in-socket-mode",
+        client=AsyncWebClient(token=slack.bot_token, base_url=slack.api_url),
+        process_before_response=False,
+    )
+    command_listeners.register(app, commands)
+    return app
+
+
+def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
+    """`serve`'s HTTP app: Slack events and health (ingestion joins here)."""
+    commands = build_commands(settings, clock)
+    handler = AsyncSlackRequestHandler(build_bolt(settings, commands))
+
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse(
+            {"ok": True, "version": __version__, "sources": commands.sources.names}
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await commands.sources.aclose()
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _agent() -> str:
+    return f"csat-bot/{__version__} (+httpx)"

@@ -1,0 +1,80 @@
+"""Every error the bot raises on purpose, in one tree.
+
+    BotError                      anything the bot can explain to a person
+    ├── UsageError                a slash command the bot cannot read (answered with usage)
+    ├── ConfigError               a bad setting: names the file or variable, the key, what was expected
+    └── SourceError               a data source could not answer; always names the vendor
+        ├── NotConfigured         the vendor's credentials are absent
+        ├── VendorAuthError       401/403: credentials refused
+        ├── VendorRejected        400/404/422: the vendor refused the query itself
+        ├── VendorRateLimited     429, still after polite retries
+        ├── VendorUnavailable     5xx or no connection, still after retries
+        ├── VendorTimeout         no answer in time
+        └── VendorBadResponse     an answer the bot cannot read (not JSON, wrong shape)
+
+Handlers catch `BotError` and render it; anything else is a bug, logged with its traceback
+and answered with a short apology, never shown to Slack as a traceback.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error that carries a message fit for a person."""
+
+
+class UsageError(BotError):
+    """A slash command that does not follow the grammar; `command` picks the usage shown."""
+
+    def __init__(self, message: str, command: str = "/csat") -> None:
+        super().__init__(message)
+        self.command = command
+
+
+class ConfigError(BotError):
+    """A setting that is missing or wrong, located by file (or environment) and key."""
+
+    def __init__(self, where: str, key: str, expected: str) -> None:
+        super().__init__(f"{where}: {key}: {expected}")
+        self.where = where
+        self.key = key
+        self.expected = expected
+
+
+class SourceError(BotError):
+    """A vendor could not give an answer; `vendor` is the name shown to people."""
+
+    kind = "failed"
+
+    def __init__(self, vendor: str, detail: str = "") -> None:
+        super().__init__(f"{vendor}: {self.kind}" + (f" ({detail})" if detail else ""))
+        self.vendor = vendor
+        self.detail = detail
+
+
+class NotConfigured(SourceError):
+    kind = "not configured"
+
+
+class VendorAuthError(SourceError):
+    kind = "refused the bot's credentials"
+
+
+class VendorRejected(SourceError):
+    kind = "rejected the request"
+
+
+class VendorRateLimited(SourceError):
+    kind = "is rate-limiting the bot"
+
+
+class VendorUnavailable(SourceError):
+    kind = "is unavailable"
+
+
+class VendorTimeout(SourceError):
+    kind = "did not answer in time"
+
+
+class VendorBadResponse(SourceError):
+    kind = "sent an answer the bot cannot read"

@@ -1,0 +1,149 @@
+"""Slash-command text -> a `Query`, or a `UsageError` that says what is wrong.
+
+Pure: no I/O, no settings. The grammar (see CONTRACT in the docs):
+
+    /csat [SOURCE] [skill|agent|group] [IDS|all] [TIMEFRAME]
+    /agent-states [SOURCE] [IDS|all] [TIMEFRAME] [INTERVAL]
+
+Words may come in any order where they cannot be confused: a source word, a unit word,
+`all` or a comma list are recognised wherever they stand, and a number with a unit
+(`45m`, `4h`, `1d`) is always a duration. A bare number is an id once a unit word has
+been given (`/csat skill 4`), otherwise minutes (`/csat 90`); for /agent-states the first
+bare number is the id list, as the grammar puts IDS first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.errors import UsageError
+
+Command = Literal["/csat", "/agent-states"]
+SOURCES = ("liveperson", "livechat", "ingested")
+UNITS = ("skill", "agent", "group")
+DEFAULT_TIMEFRAME = {"/csat": 24 * 60, "/agent-states": 60}
+
+_DURATION = re.compile(r"^(\d+)\s*(m|min|mins|h|hr|hrs|d|day|days)?$")
+_IDS = re.compile(r"^-?\d+(,-?\d+)*$")
+_FACTOR = {"m": 1, "h": 60, "d": 1440}
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a person asked for; `source` is None until the default is applied."""
+
+    command: Command
+    source: str | None = None
+    unit: str = "account"  # account | skill | agent | group
+    ids: tuple[str, ...] | Literal["all"] | None = None
+    timeframe: int = 60  # minutes
+    interval: int | None = None  # minutes, /agent-states only
+
+    @property
+    def ids_text(self) -> str:
+        """The ids as a vendor query parameter: `all` or `4,15,3`."""
+        if self.ids is None:
+            return ""
+        return "all" if self.ids == "all" else ",".join(self.ids)
+
+
+@dataclass(frozen=True)
+class Help:
+    """`/csat help`: the person wants the explanation, not data."""
+
+    command: Command
+
+
+def parse_duration(text: str) -> int:
+    """`45m`, `4h`, `1d` or a bare number of minutes -> minutes; ValueError otherwise."""
+    match = _DURATION.match(text.strip().lower())
+    if not match:
+        raise ValueError(f"`{text}` is not a duration like 45m, 4h or 1d")
+    minutes = int(match.group(1)) * _FACTOR[(match.group(2) or "m")[0]]
+    if minutes <= 0:
+        raise ValueError(f"`{text}` is not a positive duration")
+    return minutes
+
+
+def format_minutes(minutes: int) -> str:
+    """Minutes the way people write them: 90 -> 1h 30m, 1440 -> 24h, 10080 -> 7d."""
+    if minutes % 1440 == 0 and minutes > 1440:
+        return f"{minutes // 1440}d"
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest}m"
+    return f"{hours}h" + (f" {rest}m" if rest else "")
+
+
+def parse(command: Command, text: str) -> Query | Help:
+    """Read the words after the slash command."""
+    words = text.replace(";", " ").split()
+    if any(w.lower() in ("help", "-h", "--help", "?") for w in words):
+        return Help(command)
+    source: str | None = None
+    unit: str | None = None
+    ids: tuple[str, ...] | Literal["all"] | None = None
+    durations: list[int] = []
+    for word in words:
+        low = word.lower().rstrip(",")
+        if low in SOURCES:
+            source = _once(source, low, "a source", command)
+        elif low in UNITS or (low.endswith("s") and low[:-1] in UNITS):
+            if command == "/agent-states":
+                raise UsageError(
+                    f"`{word}`: /agent-states takes agent ids directly, without a unit word",
+                    command,
+                )
+            unit = _once(unit, low.rstrip("s"), "skill, agent or group", command)
+        elif low == "all":
+            ids = _once(ids, "all", "the ids", command)
+        elif _IDS.match(low) and ("," in low or _takes_ids(command, unit, ids, durations)):
+            ids = _once(ids, tuple(dict.fromkeys(low.split(","))), "the ids", command)
+        else:
+            try:
+                durations.append(parse_duration(low))
+            except ValueError:
+                raise UsageError(f"I don't understand `{word}`.", command) from None
+    return _build(command, source, unit, ids, durations)
+
+
+def _takes_ids(command: Command, unit: str | None, ids: object, durations: list[int]) -> bool:
+    """Whether a bare number here is an id rather than minutes."""
+    if ids is not None or durations:
+        return False
+    return command == "/agent-states" or unit is not None
+
+
+def _once(current: object, new: object, what: str, command: Command):  # type: ignore[no-untyped-def]
+    if current is not None and current != new:
+        raise UsageError(f"Give {what} only once.", command)
+    return new
+
+
+def _build(
+    command: Command,
+    source: str | None,
+    unit: str | None,
+    ids: tuple[str, ...] | Literal["all"] | None,
+    durations: list[int],
+) -> Query:
+    limit = 2 if command == "/agent-states" else 1
+    if len(durations) > limit:
+        expected = "a timeframe and an interval" if limit == 2 else "one timeframe"
+        raise UsageError(f"Too many durations: give {expected} at most.", command)
+    timeframe = durations[0] if durations else DEFAULT_TIMEFRAME[command]
+    interval = durations[1] if len(durations) > 1 else None
+    if command == "/csat":
+        if ids is not None and unit is None:
+            raise UsageError(
+                "Say whose ids these are: `skill`, `agent` or `group` before them.", command
+            )
+        if unit is not None and ids is None:
+            ids = "all"
+    else:
+        unit = "agent"
+        if ids is None:
+            ids = "all"
+    return Query(command, source, unit or "account", ids, timeframe, interval)

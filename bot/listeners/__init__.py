@@ -1,0 +1,1 @@
+"""Thin Slack handlers; each module has a `register(app, ...)`."""

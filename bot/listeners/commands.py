@@ -1,0 +1,29 @@
+"""/csat and /agent-states: acknowledge at once, answer through response_url."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.commands import Commands
+
+COMMANDS = ("/csat", "/agent-states")
+Reply = Callable[..., Awaitable[Any]]
+
+
+async def handle_command(command: dict[str, Any], ack: Reply, respond: Reply, commands: Commands) -> None:
+    """Ack within milliseconds (usage, help or 'working'), then fetch and respond."""
+    plan = commands.prepare(command.get("command", "/csat"), command.get("text", ""))
+    await ack(**plan.ack)
+    if plan.query is not None:
+        await respond(**await commands.answer(plan), response_type="ephemeral")
+
+
+def register(app: AsyncApp, commands: Commands) -> None:
+    async def listener(command: dict[str, Any], ack: Reply, respond: Reply) -> None:
+        await handle_command(command, ack, respond, commands)
+
+    for name in COMMANDS:
+        app.command(name)(listener)

@@ -1,0 +1,76 @@
+"""Data sources behind one small interface.
+
+Each vendor module knows its own JSON shapes and nothing else; callers only see
+`Source`, the `metrics` data classes and the error tree in `bot.errors`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Protocol
+
+from bot.errors import NotConfigured, UsageError
+from bot.grammar import Query
+from bot.metrics import CsatReport
+
+VENDOR_NAMES = {"liveperson": "LivePerson", "livechat": "LiveChat", "ingested": "Ingested surveys"}
+SETUP_HINTS = {
+    "liveperson": "set LIVEPERSON_ACCOUNT_ID and LIVEPERSON_CLIENT_ID/LIVEPERSON_CLIENT_SECRET",
+    "livechat": "set LIVECHAT_TOKEN (and LIVECHAT_ACCOUNT_ID for a Personal Access Token)",
+    "ingested": "point your survey tool at POST /api/v1/create-customer-feedback",
+}
+
+
+class Source(Protocol):
+    """What a command needs from a vendor."""
+
+    name: str  # the source word: liveperson | livechat | ingested
+    vendor: str  # the name people read
+    units: tuple[str, ...]  # account | skill | agent | group
+
+    def check(self, query: Query) -> None:
+        """Raise UsageError for a query this vendor cannot answer; called before any call."""
+
+    async def csat(self, query: Query) -> CsatReport:
+        """The CSAT report for the query."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+
+
+class Sources:
+    """The configured sources, and which one a query without a source word uses."""
+
+    def __init__(self, sources: dict[str, Source], default: str | None = None) -> None:
+        self._sources = sources
+        self.default = default or next(
+            (name for name in VENDOR_NAMES if name in sources), None
+        )
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._sources)
+
+    def resolve(self, query: Query) -> tuple[Query, Source]:
+        """The query with its source filled in, checked against that source's limits."""
+        name = query.source or self.default
+        if name is None:
+            raise NotConfigured(
+                "No data source", "set up LivePerson or LiveChat credentials first"
+            )
+        source = self._sources.get(name)
+        if source is None:
+            raise NotConfigured(VENDOR_NAMES.get(name, name), SETUP_HINTS.get(name, ""))
+        query = replace(query, source=name)
+        if query.unit not in source.units:
+            have = ", ".join(u for u in source.units if u != "account")
+            raise UsageError(
+                f"{source.vendor} has no {query.unit}s; it reports by {have}.", query.command
+            )
+        source.check(query)
+        return query, source
+
+    async def aclose(self) -> None:
+        for source in self._sources.values():
+            await source.aclose()

@@ -1,0 +1,163 @@
+"""HTTP shared by every vendor client: time-outs, polite retries, one call per bucket.
+
+Only this module turns transport trouble into the vendor error tree, so every client
+fails the same way: 401/403 -> VendorAuthError, other 4xx -> VendorRejected,
+429 -> retried at least a second apart (Retry-After honoured) then VendorRateLimited,
+5xx and lost connections -> retried with back-off then VendorUnavailable,
+time-outs -> VendorTimeout, unreadable bodies -> VendorBadResponse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from bot.errors import (
+    VendorAuthError,
+    VendorBadResponse,
+    VendorRateLimited,
+    VendorRejected,
+    VendorTimeout,
+    VendorUnavailable,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: bounded, so a person always gets an answer in reasonable time."""
+
+    attempts: int = 3  # tries in all, for 429 and for 5xx alike
+    min_429_wait: float = 1.0  # LivePerson asks for at least a second between tries
+    max_wait: float = 10.0  # a Retry-After above this is not worth waiting for
+    backoff: float = 0.5  # 5xx: 0.5 s, then 1 s, ...
+    concurrency: int = 4  # requests in flight to one vendor at once: smooths bursts
+
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class VendorHTTP:
+    """One vendor's HTTP: a shared `httpx.AsyncClient` with its retry policy."""
+
+    def __init__(
+        self,
+        vendor: str,
+        client: httpx.AsyncClient,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.vendor = vendor
+        self.client = client
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._slots = asyncio.Semaphore(self.policy.concurrency)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send with retries; return a 2xx response or raise from the error tree."""
+        policy = self.policy
+        for attempt in range(1, policy.attempts + 1):
+            last = attempt == policy.attempts
+            try:
+                async with self._slots:
+                    response = await self.client.request(method, url, **kwargs)
+            except httpx.TimeoutException:
+                raise VendorTimeout(self.vendor, f"no answer from {_host(url)}") from None
+            except httpx.TransportError as exc:
+                if last:
+                    raise VendorUnavailable(self.vendor, f"cannot reach {_host(url)}") from exc
+                await self._sleep(policy.backoff * 2 ** (attempt - 1))
+                continue
+            status = response.status_code
+            if status < 300:
+                return response
+            if status in (401, 403):
+                raise VendorAuthError(self.vendor, f"HTTP {status}")
+            if status == 429:
+                wait = max(policy.min_429_wait, _retry_after(response))
+                if last or wait > policy.max_wait:
+                    raise VendorRateLimited(self.vendor, f"HTTP 429 after {attempt} tries")
+                log.info("%s answered 429; retrying in %.1fs", self.vendor, wait)
+                await self._sleep(wait)
+                continue
+            if status >= 500:
+                if last:
+                    raise VendorUnavailable(self.vendor, f"HTTP {status} after {attempt} tries")
+                log.info("%s answered %s; retrying", self.vendor, status)
+                await self._sleep(policy.backoff * 2 ** (attempt - 1))
+                continue
+            raise VendorRejected(self.vendor, f"HTTP {status}: {_snippet(response)}")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def get_json(self, url: str, **kwargs: Any) -> Any:
+        return decode_json(self.vendor, await self.request("GET", url, **kwargs))
+
+    async def post_json(self, url: str, **kwargs: Any) -> Any:
+        return decode_json(self.vendor, await self.request("POST", url, **kwargs))
+
+
+def decode_json(vendor: str, response: httpx.Response) -> Any:
+    """The body as JSON, or VendorBadResponse naming what came instead."""
+    try:
+        return response.json()
+    except ValueError:
+        raise VendorBadResponse(vendor, f"not JSON: {_snippet(response)}") from None
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "0")))
+    except ValueError:
+        return 0.0
+
+
+def _snippet(response: httpx.Response, limit: int = 120) -> str:
+    text = " ".join(response.text.split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def _host(url: str) -> str:
+    return httpx.URL(url).host or url
+
+
+class BucketCache:
+    """Identical queries in the same 5-minute bucket share one vendor call.
+
+    The vendors aggregate into 5-minute buckets, so asking again inside a bucket cannot
+    return fresher data. Concurrent callers await the same task; a failure is shared by
+    those already waiting but not remembered, so the next caller tries again.
+    """
+
+    def __init__(self, clock: Callable[[], datetime], bucket_seconds: int = 300) -> None:
+        self._clock = clock
+        self._bucket_seconds = bucket_seconds
+        self._tasks: dict[tuple[int, Hashable], asyncio.Task[Any]] = {}
+
+    def bucket(self) -> int:
+        return int(self._clock().timestamp()) // self._bucket_seconds
+
+    async def get(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
+        bucket = self.bucket()
+        for old in [k for k in self._tasks if k[0] < bucket]:
+            del self._tasks[old]
+        slot = (bucket, key)
+        task = self._tasks.get(slot)
+        if task is None:
+            task = asyncio.ensure_future(fetch())
+            self._tasks[slot] = task
+            task.add_done_callback(lambda t: self._forget_failure(slot, t))
+        # shield: one impatient caller must not cancel the call the others wait for
+        return await asyncio.shield(task)
+
+    def _forget_failure(self, slot: tuple[int, Hashable], task: asyncio.Task[Any]) -> None:
+        if (task.cancelled() or task.exception() is not None) and self._tasks.get(slot) is task:
+            del self._tasks[slot]

@@ -1,0 +1,306 @@
+"""LivePerson: Domain API, both auth generations, and Messaging CSAT Distribution.
+
+Only this module knows LivePerson's hosts and JSON shapes (see docs/vendors.md):
+- hosts come from the Domain API (`leDataReporting`, `sentinel`), looked up once and kept,
+  unless LIVEPERSON_BASE_URL / LIVEPERSON_SENTINEL_URL say where they are;
+- OAuth 2.0 client credentials: a Bearer token from sentinel, refreshed a minute before
+  it expires and once when a call answers 401; legacy OAuth 1.0 keys are signed with
+  HMAC-SHA1 by oauthlib;
+- `msgcsatdistribution` answers in `skillsMetrics` or `skillsMetricsPerAgent`, with a
+  `csat_score` that is sometimes a fraction and sometimes a percentage, so the score is
+  computed from positive/total; skill -1 means conversations without a skill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from oauthlib.oauth1 import Client as OAuth1Client
+
+from bot.config import LivePersonSettings
+from bot.errors import VendorAuthError, VendorBadResponse, UsageError
+from bot.grammar import Query, format_minutes
+from bot.metrics import CsatCounts, CsatReport, CsatRow, bucket_window
+from bot.sources.http import BucketCache, VendorHTTP
+
+log = logging.getLogger(__name__)
+VENDOR = "LivePerson"
+MAX_TIMEFRAME = 1440
+UNASSIGNED_SKILL = "-1"
+
+
+class OAuth1Auth(httpx.Auth):
+    """Signs each request with LivePerson's legacy app key (OAuth 1.0, HMAC-SHA1)."""
+
+    def __init__(self, settings: LivePersonSettings) -> None:
+        self._client = OAuth1Client(
+            settings.consumer_key or "",
+            client_secret=settings.consumer_secret,
+            resource_owner_key=settings.token,
+            resource_owner_secret=settings.token_secret,
+        )
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        form = request.headers.get("content-type", "").startswith(
+            "application/x-www-form-urlencoded"
+        )
+        _, headers, _ = self._client.sign(
+            str(request.url),
+            http_method=request.method,
+            body=request.content.decode() if form and request.content else None,
+            headers={"Content-Type": request.headers["content-type"]} if form else None,
+        )
+        request.headers["Authorization"] = headers["Authorization"]
+        yield request
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: datetime
+
+
+class LivePerson:
+    """The LivePerson source: `csat()` for /csat, sharing calls through a BucketCache."""
+
+    name = "liveperson"
+    vendor = VENDOR
+    units = ("account", "skill", "agent")
+
+    def __init__(
+        self,
+        settings: LivePersonSettings,
+        http: VendorHTTP,
+        cache: BucketCache,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.cache = cache
+        self.clock = clock
+        self._hosts: dict[str, str] = {}
+        if settings.base_url:
+            self._hosts["leDataReporting"] = settings.base_url
+        if settings.sentinel_url:
+            self._hosts["sentinel"] = settings.sentinel_url
+        self._token: _Token | None = None
+        self._token_lock = asyncio.Lock()
+        self._host_lock = asyncio.Lock()
+        self._auth: httpx.Auth | None = None if settings.uses_oauth2 else OAuth1Auth(settings)
+
+    def check(self, query: Query) -> None:
+        if query.timeframe > MAX_TIMEFRAME:
+            raise UsageError(
+                f"LivePerson reports at most the last 24h (1440 minutes); "
+                f"`{format_minutes(query.timeframe)}` is {query.timeframe} minutes.",
+                query.command,
+            )
+
+    async def aclose(self) -> None:
+        await self.http.client.aclose()
+
+    # --- hosts and auth ---------------------------------------------------------------
+
+    async def host(self, service: str) -> str:
+        """The base URL of a LivePerson service, from the Domain API once, then kept."""
+        if service in self._hosts:
+            return self._hosts[service]
+        async with self._host_lock:
+            if service not in self._hosts:
+                url = (
+                    f"{self.settings.domain_api_url}/api/account/{self.settings.account_id}"
+                    f"/service/{service}/baseURI.json"
+                )
+                body = await self.http.get_json(url, params={"version": "1.0"})
+                base = body.get("baseURI") if isinstance(body, dict) else None
+                if not isinstance(base, str) or not base:
+                    raise VendorBadResponse(VENDOR, f"Domain API gave no host for {service}")
+                self._hosts[service] = (base if "://" in base else f"https://{base}").rstrip("/")
+        return self._hosts[service]
+
+    async def _bearer(self, stale: str | None = None) -> str:
+        """A valid OAuth 2.0 token; `stale` is one the vendor just refused."""
+        async with self._token_lock:
+            token = self._token
+            fresh = token and token.value != stale and token.expires_at > self.clock()
+            if not fresh:
+                token = self._token = await self._fetch_token()
+            assert token is not None
+            return token.value
+
+    async def _fetch_token(self) -> _Token:
+        sentinel = await self.host("sentinel")
+        url = f"{sentinel}/sentinel/api/account/{self.settings.account_id}/app/token"
+        body = await self.http.post_json(
+            url,
+            params={"v": "1.0", "grant_type": "client_credentials"},
+            data={"client_id": self.settings.client_id, "client_secret": self.settings.client_secret},
+        )
+        value = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(value, str) or not value:
+            raise VendorBadResponse(VENDOR, "sentinel gave no access_token")
+        lifetime = _lifetime(body, value, self.clock())
+        # refresh a minute early (or halfway through a short lifetime)
+        margin = min(timedelta(seconds=60), lifetime / 2)
+        return _Token(value, self.clock() + lifetime - margin)
+
+    async def _get(self, url: str, params: Mapping[str, str]) -> Any:
+        """GET with whichever auth the account uses; OAuth 2.0 refreshes once on 401."""
+        if self._auth is not None:
+            return await self.http.get_json(url, params=params, auth=self._auth)
+        token = await self._bearer()
+        try:
+            return await self.http.get_json(url, params=params, headers=_bearer(token))
+        except VendorAuthError:
+            log.info("LivePerson refused the token; fetching a new one once")
+            token = await self._bearer(stale=token)
+            return await self.http.get_json(url, params=params, headers=_bearer(token))
+
+    # --- reports ----------------------------------------------------------------------
+
+    async def csat(self, query: Query) -> CsatReport:
+        params = {"timeframe": str(query.timeframe), "v": "1"}
+        if query.unit == "skill":
+            params["skillIds"] = query.ids_text
+        elif query.unit == "agent":
+            params["agentIds"] = query.ids_text
+        key = ("msgcsatdistribution", tuple(sorted(params.items())))
+
+        async def fetch() -> tuple[datetime, Any]:
+            base = await self.host("leDataReporting")
+            url = f"{base}/operations/api/account/{self.settings.account_id}/msgcsatdistribution"
+            now = self.clock()
+            return now, await self._get(url, params)
+
+        fetched_at, body = await self.cache.get(key, fetch)
+        total, rows = parse_csat(body, query.unit)
+        return CsatReport(
+            source=self.name,
+            vendor=VENDOR,
+            scope=query.unit,
+            window=bucket_window(fetched_at, query.timeframe),
+            total=total,
+            rows=rows,
+            fetched_at=fetched_at,
+        )
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _lifetime(body: Mapping[str, Any], token: str, now: datetime) -> timedelta:
+    """How long a token lives: `expires_in`, else the JWT's `exp`, else an hour."""
+    expires_in = body.get("expires_in")
+    if isinstance(expires_in, int | float | str) and str(expires_in).isdigit():
+        return timedelta(seconds=int(expires_in))
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        seconds = float(claims["exp"]) - now.timestamp()
+        if seconds > 0:
+            return timedelta(seconds=seconds)
+    except (IndexError, KeyError, TypeError, ValueError):
+        pass
+    return timedelta(hours=1)
+
+
+# --- parsing: the only place that knows msgcsatdistribution's shape --------------------
+
+
+def parse_csat(body: Any, unit: str) -> tuple[CsatCounts, tuple[CsatRow, ...]]:
+    """The totals and the per-skill or per-agent rows of a msgcsatdistribution answer."""
+    if not isinstance(body, dict):
+        raise VendorBadResponse(VENDOR, "CSAT answer is not a JSON object")
+    if unit == "skill":
+        element = _element(body, "skillsMetrics", "skillsMetricsPerAgent")
+        per_skill = _mapping(element.get("metricsPerSkill"), "metricsPerSkill")
+        rows = tuple(_skill_row(sid, data) for sid, data in per_skill.items())
+        return _totals(element, rows), rows
+    if unit == "agent":
+        element = _element(body, "agentsMetrics")
+        per_agent = _mapping(element.get("metricsPerAgent"), "metricsPerAgent")
+        rows = tuple(_agent_row(aid, data) for aid, data in per_agent.items())
+        return _totals(element, rows), rows
+    if "metricsTotals" not in body:
+        raise VendorBadResponse(VENDOR, "CSAT answer has no metricsTotals")
+    return counts_from(body["metricsTotals"]), ()
+
+
+def _element(body: dict[str, Any], *names: str) -> dict[str, Any]:
+    for name in names:
+        if name in body:
+            value = body[name]
+            return value if isinstance(value, dict) else {}
+    # no data at all for the requested ids comes back without the element
+    if "metricsTotals" in body:
+        return {"metricsTotals": body["metricsTotals"]}
+    raise VendorBadResponse(VENDOR, f"CSAT answer has none of {', '.join(names)}")
+
+
+def _mapping(value: Any, name: str) -> dict[str, Any]:
+    """A per-id map; "no data" comes back as {}, "", [] or null."""
+    if value in (None, "", [], {}):
+        return {}
+    if not isinstance(value, dict):
+        raise VendorBadResponse(VENDOR, f"{name} is not an object")
+    return value
+
+
+def _skill_row(skill_id: str, data: Any) -> CsatRow:
+    if not isinstance(data, dict):
+        raise VendorBadResponse(VENDOR, f"skill {skill_id} is not an object")
+    agents_map = _mapping(data.get("metricsPerAgent"), f"skill {skill_id} metricsPerAgent")
+    agents = tuple(_agent_row(aid, a) for aid, a in agents_map.items())
+    if "metricsTotals" in data:
+        counts = counts_from(data["metricsTotals"])
+    elif any(k.startswith("csat_") or k == "total_answers" for k in data):
+        counts = counts_from(data)
+    else:
+        counts = sum((a.counts for a in agents), CsatCounts())
+    name = "Unassigned" if str(skill_id) == UNASSIGNED_SKILL else f"Skill {skill_id}"
+    return CsatRow("skill", str(skill_id), name, counts, agents)
+
+
+def _agent_row(agent_id: str, data: Any) -> CsatRow:
+    return CsatRow("agent", str(agent_id), f"Agent {agent_id}", counts_from(data))
+
+
+def _totals(element: dict[str, Any], rows: tuple[CsatRow, ...]) -> CsatCounts:
+    totals = element.get("metricsTotals")
+    if isinstance(totals, dict) and totals:
+        return counts_from(totals)
+    return sum((r.counts for r in rows), CsatCounts())
+
+
+def counts_from(metrics: Any) -> CsatCounts:
+    """CsatCounts from LivePerson's metric names; the score is derived, never trusted."""
+    if not isinstance(metrics, dict):
+        raise VendorBadResponse(VENDOR, "CSAT metrics are not an object")
+    scores = tuple(_count(metrics, f"csat_score{i}_answers") for i in range(1, 6))
+    total = _count(metrics, "total_answers", default=sum(scores))
+    positive = _count(metrics, "positive_answers", default=scores[3] + scores[4])
+    if positive > total:
+        raise VendorBadResponse(VENDOR, f"{positive} positive answers out of {total}")
+    return CsatCounts(scores, total, positive)  # type: ignore[arg-type]
+
+
+def _count(metrics: dict[str, Any], key: str, default: int = 0) -> int:
+    value = metrics.get(key, default)
+    if isinstance(value, bool):
+        raise VendorBadResponse(VENDOR, f"{key} is not a number")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or value < 0:
+        raise VendorBadResponse(VENDOR, f"{key} is not a count: {value!r}")
+    return value
