@@ -28,7 +28,7 @@ from bot.errors import ConfigError
 from bot.listeners import commands as command_listeners
 from bot.render import Renderer
 from bot.sources import Source, Sources
-from bot.sources.http import DEFAULT_TIMEOUT, BucketCache, VendorHTTP
+from bot.sources.http import BucketCache, VendorHTTP
 from bot.sources.liveperson import LivePerson
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ def build_sources(settings: Settings, clock: Clock = utcnow) -> Sources:
     cache = BucketCache(clock)
     found: dict[str, Source] = {}
     if settings.liveperson is not None:
-        client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": _agent()})
+        timeout = httpx.Timeout(settings.vendor_timeout, connect=min(5.0, settings.vendor_timeout))
+        client = httpx.AsyncClient(timeout=timeout, headers={"User-Agent": _agent()})
         found["liveperson"] = LivePerson(
             settings.liveperson, VendorHTTP("LivePerson", client), cache, clock
         )
@@ -81,9 +82,7 @@ def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
         return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse(
-            {"ok": True, "version": __version__, "sources": commands.sources.names}
-        )
+        return JSONResponse({"ok": True, "version": __version__, "sources": commands.sources.names})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

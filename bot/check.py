@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.render import RenderError, Renderer
+from bot.render import Renderer, RenderError
 from bot.samples import contexts
 
 
@@ -25,7 +25,11 @@ def check_templates(renderer: Renderer) -> list[str]:
 
 
 def run_check(settings: Settings) -> int:
-    where = settings.config_path if settings.config_found else f"{settings.config_path} (absent: defaults)"
+    where = (
+        settings.config_path
+        if settings.config_found
+        else f"{settings.config_path} (absent: defaults)"
+    )
     print(f"configuration: {where}: ok")
     sources = [n for n in ("liveperson", "livechat") if getattr(settings, n) is not None]
     print(f"sources: {', '.join(sources) or 'none configured'}")
@@ -34,5 +38,8 @@ def run_check(settings: Settings) -> int:
     for problem in problems:
         print(f"template error: {problem}")
     if not problems:
-        print(f"templates: {settings.templates}: {len(renderer.templates())} rendered, all valid Block Kit")
+        print(
+            f"templates: {settings.templates}: "
+            f"{len(renderer.templates())} rendered, all valid Block Kit"
+        )
     return 1 if problems else 0

@@ -51,10 +51,13 @@ class Commands:
         except SourceError as exc:
             return Plan(self.vendor_error(exc))
         if query.command == "/agent-states":
-            return Plan(self.renderer.render(
-                "usage.yml.j2", command=name,
-                problem=f"{source.vendor} agent states are not available in this version yet.",
-            ))  # fmt: skip
+            return Plan(
+                self.renderer.render(
+                    "usage.yml.j2",
+                    command=name,
+                    problem=f"{source.vendor} agent states are not available in this version yet.",
+                )
+            )
         ack = self.renderer.render("working.yml.j2", query=query, vendor=source.vendor)
         return Plan(ack, query, source)
 
@@ -71,7 +74,9 @@ class Commands:
             return self.vendor_error(exc)
         except BotError as exc:
             log.warning("%s", exc)
-            return self.renderer.render("usage.yml.j2", command=plan.query.command, problem=str(exc))
+            return self.renderer.render(
+                "usage.yml.j2", command=plan.query.command, problem=str(exc)
+            )
         except Exception:
             log.exception("answering %s failed", plan.query)
             return self.renderer.render("internal_error.yml.j2")
@@ -90,6 +95,6 @@ class Commands:
             "vendor": exc.vendor,
             "kind": type(exc).__name__,
             "detail": exc.detail,
-            "hint": exc.detail if not source else SETUP_HINTS.get(source, exc.detail),
+            "hint": SETUP_HINTS.get(source, exc.detail),
         }
         return self.renderer.render("vendor_error.yml.j2", **context)

@@ -6,6 +6,7 @@ and what was expected. `load()` collects them all so `check` can list every mist
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from bot.errors import ConfigError
 from bot.grammar import SOURCES, parse_duration
 
 ENV = "environment"
+UTC_ZONE = ZoneInfo("UTC")
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -68,7 +70,8 @@ class Settings:
     config_found: bool = False
     scheduler: bool = True
     port: int = 3000
-    timezone: ZoneInfo = ZoneInfo("UTC")
+    vendor_timeout: float = 10.0
+    timezone: ZoneInfo = UTC_ZONE
     default_source: str | None = None
     templates: Path = DEFAULT_TEMPLATES
     digests: tuple[dict[str, Any], ...] = ()
@@ -96,6 +99,16 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     port = get("PORT", "3000") or "3000"
     if not port.isdigit() or not 0 < int(port) < 65536:
         errors.append(ConfigError(ENV, "PORT", f"a TCP port number, got {port!r}"))
+    timeout = get("BOT_VENDOR_TIMEOUT", "10") or "10"
+    try:
+        vendor_timeout = float(timeout)
+        if not math.isfinite(vendor_timeout) or vendor_timeout <= 0:
+            raise ValueError
+    except ValueError:
+        errors.append(
+            ConfigError(ENV, "BOT_VENDOR_TIMEOUT", f"seconds, such as 10, got {timeout!r}")
+        )
+        vendor_timeout = 10.0
     settings = Settings(
         slack=SlackSettings(
             bot_token=get("SLACK_BOT_TOKEN"),
@@ -112,6 +125,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         config_path=get("BOT_CONFIG", "bot.toml") or "bot.toml",
         scheduler=(get("BOT_SCHEDULER", "on") or "on").lower() != "off",
         port=int(port) if port.isdigit() else 3000,
+        vendor_timeout=vendor_timeout,
     )
     settings = _with_file(settings, errors)
     if errors:
@@ -138,9 +152,7 @@ def _liveperson(
         given = [k for k, v in group.items() if v]
         if given and len(given) < len(group):
             missing = [f"LIVEPERSON_{k}" for k, v in group.items() if not v]
-            errors.append(
-                ConfigError(ENV, missing[0], f"set together with LIVEPERSON_{given[0]}")
-            )
+            errors.append(ConfigError(ENV, missing[0], f"set together with LIVEPERSON_{given[0]}"))
     has_keys = all(oauth2.values()) or all(oauth1.values())
     if not account:
         if has_keys:
@@ -189,9 +201,18 @@ def _livechat(get: Callable[[str, str | None], str | None]) -> LiveChatSettings 
 
 TOP_KEYS = {"timezone", "default_source", "templates", "digest", "alerts"}
 DIGEST_KEYS = {
-    "name", "kind", "source", "channel", "cron", "skills", "agents", "groups",
-    "timeframe", "timezone", "template",
-}  # fmt: skip
+    "name",
+    "kind",
+    "source",
+    "channel",
+    "cron",
+    "skills",
+    "agents",
+    "groups",
+    "timeframe",
+    "timezone",
+    "template",
+}
 ALERT_KEYS = {"channel", "mention", "min_answers"}
 
 
@@ -244,8 +265,10 @@ def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
 def _zone(where: str, key: str, name: object, errors: list[ConfigError]) -> ZoneInfo | None:
     try:
         return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        errors.append(ConfigError(where, key, f"an IANA time zone like Europe/Berlin, got {name!r}"))
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: OSError
+        errors.append(
+            ConfigError(where, key, f"an IANA time zone like Europe/Berlin, got {name!r}")
+        )
         return None
 
 
@@ -255,7 +278,9 @@ def _check_digest(where: str, i: int, digest: object, errors: list[ConfigError])
         return
     label = f"digest[{i}]" + (f" ({digest['name']})" if "name" in digest else "")
     for key in sorted(set(digest) - DIGEST_KEYS):
-        errors.append(ConfigError(where, f"{label}.{key}", f"one of {', '.join(sorted(DIGEST_KEYS))}"))
+        errors.append(
+            ConfigError(where, f"{label}.{key}", f"one of {', '.join(sorted(DIGEST_KEYS))}")
+        )
     for key in ("name", "channel", "cron"):
         if not isinstance(digest.get(key), str) or not digest[key].strip():
             errors.append(ConfigError(where, f"{label}.{key}", "a non-empty string"))
@@ -269,8 +294,10 @@ def _check_digest(where: str, i: int, digest: object, errors: list[ConfigError])
         )
     for key in ("skills", "agents", "groups"):
         value = digest.get(key)
-        if value is not None and value != "all" and not (
-            isinstance(value, list) and all(isinstance(v, int | str) for v in value)
+        if (
+            value is not None
+            and value != "all"
+            and not (isinstance(value, list) and all(isinstance(v, int | str) for v in value))
         ):
             errors.append(ConfigError(where, f"{label}.{key}", '"all" or a list of ids'))
     if "timeframe" in digest:
@@ -284,7 +311,9 @@ def _check_digest(where: str, i: int, digest: object, errors: list[ConfigError])
 
 def _check_alerts(where: str, alerts: dict[str, Any], errors: list[ConfigError]) -> None:
     for key in sorted(set(alerts) - ALERT_KEYS):
-        errors.append(ConfigError(where, f"alerts.{key}", f"one of {', '.join(sorted(ALERT_KEYS))}"))
+        errors.append(
+            ConfigError(where, f"alerts.{key}", f"one of {', '.join(sorted(ALERT_KEYS))}")
+        )
     if "channel" in alerts and not isinstance(alerts["channel"], str):
         errors.append(ConfigError(where, "alerts.channel", "a channel id such as C0123456789"))
     if "min_answers" in alerts and (

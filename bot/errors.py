@@ -2,7 +2,7 @@
 
     BotError                      anything the bot can explain to a person
     ├── UsageError                a slash command the bot cannot read (answered with usage)
-    ├── ConfigError               a bad setting: names the file or variable, the key, what was expected
+    ├── ConfigError               a bad setting: names the file (or variable), key, expectation
     └── SourceError               a data source could not answer; always names the vendor
         ├── NotConfigured         the vendor's credentials are absent
         ├── VendorAuthError       401/403: credentials refused

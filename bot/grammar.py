@@ -14,6 +14,7 @@ bare number is the id list, as the grammar puts IDS first.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -79,7 +80,7 @@ def format_minutes(minutes: int) -> str:
 
 def parse(command: Command, text: str) -> Query | Help:
     """Read the words after the slash command."""
-    words = text.replace(";", " ").split()
+    words = re.sub(r"\s*,\s*", ",", text.replace(";", " ")).split()
     if any(w.lower() in ("help", "-h", "--help", "?") for w in words):
         return Help(command)
     source: str | None = None
@@ -104,9 +105,15 @@ def parse(command: Command, text: str) -> Query | Help:
         else:
             try:
                 durations.append(parse_duration(low))
-            except ValueError:
-                raise UsageError(f"I don't understand `{word}`.", command) from None
+            except ValueError as exc:
+                problem = str(exc) if _DURATION.match(low) else f"I don't understand `{word}`."
+                raise UsageError(f"{problem}{_suggest(low)}", command) from None
     return _build(command, source, unit, ids, durations)
+
+
+def _suggest(word: str) -> str:
+    close = difflib.get_close_matches(word, [*SOURCES, *UNITS, "all", "help"], n=1, cutoff=0.7)
+    return f" Did you mean `{close[0]}`?" if close else ""
 
 
 def _takes_ids(command: Command, unit: str | None, ids: object, durations: list[int]) -> bool:

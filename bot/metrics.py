@@ -5,6 +5,7 @@ Nothing here does I/O or reads the clock; `now` is always an argument.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -100,4 +101,9 @@ class CsatReport:
 
     def ranked(self) -> tuple[CsatRow, ...]:
         """Rows with the most answers first: where the score means the most."""
-        return tuple(sorted(self.rows, key=lambda r: (-r.counts.total, r.name)))
+        return tuple(sorted(self.rows, key=lambda r: (-r.counts.total, _natural(r.name))))
+
+
+def _natural(text: str) -> tuple[str | int, ...]:
+    """ "Skill 13" after "Skill 9": digits compare as numbers."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))

@@ -16,10 +16,14 @@ def csat_report(rows: int = 3, agents: int = 2) -> CsatReport:
     skill_rows = []
     for s in range(rows):
         members = tuple(
-            CsatRow("agent", str(100 + 10 * s + a), f"Agent {100 + 10 * s + a}",
-                    CsatCounts.from_scores((a, 1, 2, 5 + a, 20 + s)))
+            CsatRow(
+                "agent",
+                str(100 + 10 * s + a),
+                f"Agent {100 + 10 * s + a}",
+                CsatCounts.from_scores((a, 1, 2, 5 + a, 20 + s)),
+            )
             for a in range(agents)
-        )  # fmt: skip
+        )
         total = sum((m.counts for m in members), CsatCounts())
         skill_rows.append(CsatRow("skill", str(s + 1), f"Skill {s + 1}", total, members))
     skill_rows.append(CsatRow("skill", "-1", "Unassigned", CsatCounts.from_scores((2, 0, 1, 1, 3))))
@@ -45,7 +49,11 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
         "csat.yml.j2": [
             {"query": skills, "report": report, "row_limit": 60},
             {"query": one, "report": single, "row_limit": 60},
-            {"query": Query("/csat", "liveperson", timeframe=1440), "report": empty, "row_limit": 60},
+            {
+                "query": Query("/csat", "liveperson", timeframe=1440),
+                "report": empty,
+                "row_limit": 60,
+            },
             {"query": skills, "report": csat_report(rows=200, agents=0), "row_limit": 60},
         ],
         "working.yml.j2": [{"query": one, "vendor": "LivePerson"}],
@@ -60,9 +68,15 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
         "vendor_error.yml.j2": [
             {"vendor": "LivePerson", "kind": k, "detail": "HTTP 503 after 3 tries", "hint": ""}
             for k in (
-                "NotConfigured", "VendorAuthError", "VendorRejected", "VendorRateLimited",
-                "VendorUnavailable", "VendorTimeout", "VendorBadResponse",
+                "NotConfigured",
+                "VendorAuthError",
+                "VendorRejected",
+                "VendorRateLimited",
+                "VendorUnavailable",
+                "VendorTimeout",
+                "VendorBadResponse",
             )
-        ],  # fmt: skip
+        ]
+        + [{"vendor": "", "kind": "NotConfigured", "detail": "", "hint": "set credentials"}],
         "internal_error.yml.j2": [{}],
     }

@@ -13,7 +13,9 @@ COMMANDS = ("/csat", "/agent-states")
 Reply = Callable[..., Awaitable[Any]]
 
 
-async def handle_command(command: dict[str, Any], ack: Reply, respond: Reply, commands: Commands) -> None:
+async def handle_command(
+    command: dict[str, Any], ack: Reply, respond: Reply, commands: Commands
+) -> None:
     """Ack within milliseconds (usage, help or 'working'), then fetch and respond."""
     plan = commands.prepare(command.get("command", "/csat"), command.get("text", ""))
     await ack(**plan.ack)

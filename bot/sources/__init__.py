@@ -44,9 +44,7 @@ class Sources:
 
     def __init__(self, sources: dict[str, Source], default: str | None = None) -> None:
         self._sources = sources
-        self.default = default or next(
-            (name for name in VENDOR_NAMES if name in sources), None
-        )
+        self.default = default or next((name for name in VENDOR_NAMES if name in sources), None)
 
     @property
     def names(self) -> list[str]:
@@ -56,9 +54,7 @@ class Sources:
         """The query with its source filled in, checked against that source's limits."""
         name = query.source or self.default
         if name is None:
-            raise NotConfigured(
-                "No data source", "set up LivePerson or LiveChat credentials first"
-            )
+            raise NotConfigured("", "set LivePerson or LiveChat credentials")
         source = self._sources.get(name)
         if source is None:
             raise NotConfigured(VENDOR_NAMES.get(name, name), SETUP_HINTS.get(name, ""))

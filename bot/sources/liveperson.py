@@ -17,6 +17,7 @@ import asyncio
 import base64
 import json
 import logging
+import math
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ import httpx
 from oauthlib.oauth1 import Client as OAuth1Client
 
 from bot.config import LivePersonSettings
-from bot.errors import VendorAuthError, VendorBadResponse, UsageError
+from bot.errors import UsageError, VendorAuthError, VendorBadResponse
 from bot.grammar import Query, format_minutes
 from bot.metrics import CsatCounts, CsatReport, CsatRow, bucket_window
 from bot.sources.http import BucketCache, VendorHTTP
@@ -103,6 +104,16 @@ class LivePerson:
                 f"`{format_minutes(query.timeframe)}` is {query.timeframe} minutes.",
                 query.command,
             )
+        interval = query.interval
+        if interval is not None and (
+            interval < 5 or interval > query.timeframe or query.timeframe % interval
+        ):
+            raise UsageError(
+                f"LivePerson needs an interval of at least 5 minutes, no longer than the "
+                f"timeframe and dividing it evenly; {format_minutes(interval)} does not fit "
+                f"{format_minutes(query.timeframe)}.",
+                query.command,
+            )
 
     async def aclose(self) -> None:
         await self.http.client.aclose()
@@ -142,7 +153,10 @@ class LivePerson:
         body = await self.http.post_json(
             url,
             params={"v": "1.0", "grant_type": "client_credentials"},
-            data={"client_id": self.settings.client_id, "client_secret": self.settings.client_secret},
+            data={
+                "client_id": self.settings.client_id,
+                "client_secret": self.settings.client_secret,
+            },
         )
         value = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(value, str) or not value:
@@ -199,9 +213,12 @@ def _bearer(token: str) -> dict[str, str]:
 
 def _lifetime(body: Mapping[str, Any], token: str, now: datetime) -> timedelta:
     """How long a token lives: `expires_in`, else the JWT's `exp`, else an hour."""
-    expires_in = body.get("expires_in")
-    if isinstance(expires_in, int | float | str) and str(expires_in).isdigit():
-        return timedelta(seconds=int(expires_in))
+    try:
+        seconds = float(body.get("expires_in", ""))
+        if math.isfinite(seconds) and seconds > 0:
+            return timedelta(seconds=seconds)
+    except (TypeError, ValueError):
+        pass
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

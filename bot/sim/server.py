@@ -1,0 +1,167 @@
+"""A small threaded HTTP server on 127.0.0.1 that records calls and injects faults."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    at: float = 0.0  # time.monotonic() on arrival
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode()))
+
+
+@dataclass
+class Fault:
+    """Answer requests whose path contains `path` with this instead, `times` times."""
+
+    path: str
+    status: int = 500
+    body: bytes = b'{"error": "simulated"}'
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    times: int = 1
+
+
+def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return status, {"Content-Type": "application/json", **(headers or {})}, data
+
+
+class LoopbackServer:
+    """Subclasses implement `route(call) -> Reply`; `start()` serves in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.faults: deque[Fault] = deque()
+        self.delay = 0.0  # seconds added to every answer (a slow vendor)
+        self._lock = threading.Condition()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> LoopbackServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                call = Call(
+                    self.command,
+                    parts.path,
+                    dict(parse_qsl(parts.query, keep_blank_values=True)),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length) if length else b"",
+                    time.monotonic(),
+                )
+                status, headers, body = server._answer(call)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "start() the server first"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    # --- behaviour --------------------------------------------------------------------
+
+    def fail(
+        self,
+        path: str,
+        status: int = 500,
+        body: Any = None,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Queue a fault for the next `times` requests whose path contains `path`."""
+        data = (
+            body if isinstance(body, bytes) else json.dumps(body or {"error": "simulated"}).encode()
+        )
+        with self._lock:
+            self.faults.append(Fault(path, status, data, headers or {}, delay, times))
+
+    def calls_to(self, path: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if path in c.path]
+
+    def wait_for(self, path: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Block until `count` calls to `path` arrived (no polling sleeps)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len([c for c in self.calls if path in c.path]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    got = len([c for c in self.calls if path in c.path])
+                    raise TimeoutError(f"{count} calls to {path} expected, {got} arrived")
+                self._lock.wait(left)
+            return [c for c in self.calls if path in c.path]
+
+    def _answer(self, call: Call) -> Reply:
+        with self._lock:
+            self.calls.append(call)
+            self._lock.notify_all()
+            fault = next((f for f in self.faults if f.path in call.path), None)
+            if fault is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+        if fault is not None:
+            time.sleep(fault.delay)
+            return fault.status, {"Content-Type": "application/json", **fault.headers}, fault.body
+        if self.delay:
+            time.sleep(self.delay)
+        return self.route(call)
+
+    def route(self, call: Call) -> Reply:
+        return reply(404, {"error": f"no route for {call.method} {call.path}"})

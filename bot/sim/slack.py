@@ -1,0 +1,95 @@
+"""A simulated Slack: the Web API methods the bot calls, response_url, and signing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import time
+from urllib.parse import urlencode
+
+from bot.sim.server import Call, LoopbackServer, Reply, reply
+
+
+class SimulatedSlack(LoopbackServer):
+    """Web API under `/api/`, response URLs under `/response/`.
+
+    A token containing `429` is rate-limited, one containing `invalid` is refused,
+    the way bolt-python's own mock server makes error paths one argument away.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ts = itertools.count(1)
+        self._urls = itertools.count(1)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self) -> str:
+        return f"{self.url}/response/{next(self._urls)}"
+
+    def responses(self, url: str) -> list[Call]:
+        """What the bot posted to one response_url."""
+        path = url.removeprefix(self.url)
+        return [c for c in self.calls_to("/response/") if c.path == path]
+
+    def route(self, call: Call) -> Reply:
+        if call.path.startswith("/response/"):
+            return 200, {"Content-Type": "text/plain"}, b"ok"
+        if not call.path.startswith("/api/"):
+            return reply(404, {"ok": False, "error": "unknown_method"})
+        token = call.headers.get("authorization", "").removeprefix("Bearer ")
+        if "429" in token:
+            return reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+        if "invalid" in token:
+            return reply(200, {"ok": False, "error": "invalid_auth"})
+        method = call.path.removeprefix("/api/")
+        if method == "auth.test":
+            return reply(
+                200,
+                {
+                    "ok": True,
+                    "url": "https://sim.slack.com/",
+                    "team": "Sim",
+                    "user": "csat-bot",
+                    "team_id": "T0SIM",
+                    "user_id": "U0BOT",
+                    "bot_id": "B0BOT",
+                },
+            )
+        return reply(
+            200, {"ok": True, "channel": "C0SIM", "ts": f"{time.time():.0f}.{next(self._ts):06d}"}
+        )
+
+
+def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends with a request: `v0=` HMAC-SHA256 of `v0:{ts}:{body}`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def slash_command(command: str, text: str, response_url: str, user: str = "U0LEAD") -> str:
+    """A slash-command payload as Slack posts it."""
+    return urlencode(
+        {
+            "token": "deprecated-verification-token",
+            "team_id": "T0SIM",
+            "team_domain": "sim",
+            "channel_id": "C0TEAM",
+            "channel_name": "team-leads",
+            "user_id": user,
+            "user_name": "lead",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0BOT",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    )

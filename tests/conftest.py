@@ -1,0 +1,48 @@
+"""Shared fixtures: a clean environment for every test, loopback fakes, a running bot."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from bot.sim.liveperson import SimulatedLivePerson
+from bot.sim.slack import SimulatedSlack
+from tests.fakes.process import PREFIXES, SECRET, RunningBot
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real token can leak into a test, and no test sees another's settings."""
+    for key in list(os.environ):
+        if key.startswith(PREFIXES) or key == "PORT":
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def slack() -> Iterator[SimulatedSlack]:
+    with SimulatedSlack() as server:
+        yield server  # type: ignore[misc]
+
+
+@pytest.fixture(scope="session")
+def liveperson() -> Iterator[SimulatedLivePerson]:
+    with SimulatedLivePerson() as server:
+        yield server  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def bot(
+    slack: SimulatedSlack, liveperson: SimulatedLivePerson, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningBot]:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "BOT_VENDOR_TIMEOUT": "2",
+        **liveperson.env(),
+    }
+    running = RunningBot(env, tmp_path_factory.mktemp("bot"))
+    yield running
+    running.stop()

@@ -1,0 +1,351 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from bot.errors import (
+    SourceError,
+    VendorAuthError,
+    VendorBadResponse,
+    VendorRateLimited,
+    VendorRejected,
+    VendorTimeout,
+    VendorUnavailable,
+)
+from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP
+
+pytestmark = pytest.mark.anyio
+URL = "https://vendor.example/api/data"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Waits:
+    """A `sleep` that records how long it was asked to wait, and returns at once."""
+
+    seconds: list[float] = field(default_factory=list)
+
+    async def __call__(self, delay: float) -> None:
+        self.seconds.append(delay)
+
+
+@dataclass
+class Vendor:
+    """Answers from a script, one per request; counts the requests."""
+
+    answers: Iterator[httpx.Response | Exception]
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = next(self.answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def scripted(*answers: httpx.Response | Exception) -> Vendor:
+    return Vendor(iter(answers))
+
+
+def always(make: Callable[[], httpx.Response | Exception]) -> Vendor:
+    def forever() -> Iterator[httpx.Response | Exception]:
+        while True:
+            yield make()
+
+    return Vendor(forever())
+
+
+def vendor_http(handler: Handler, waits: Waits, policy: RetryPolicy | None = None) -> VendorHTTP:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return VendorHTTP("Acme", client, policy, sleep=waits)
+
+
+def ok(body: object = None) -> httpx.Response:
+    return httpx.Response(200, json={"ok": True} if body is None else body)
+
+
+async def test_200_returns_the_response() -> None:
+    vendor, waits = scripted(ok({"a": 1})), Waits()
+    response = await vendor_http(vendor, waits).request("GET", URL, params={"q": "1"})
+    assert response.json() == {"a": 1}
+    assert [str(r.url) for r in vendor.requests] == [URL + "?q=1"]
+    assert waits.seconds == []
+
+
+async def test_get_and_post_json() -> None:
+    vendor, waits = scripted(ok({"got": True}), ok({"posted": True})), Waits()
+    http = vendor_http(vendor, waits)
+    assert await http.get_json(URL) == {"got": True}
+    assert await http.post_json(URL, data={"k": "v"}) == {"posted": True}
+    assert [(r.method, r.content) for r in vendor.requests] == [("GET", b""), ("POST", b"k=v")]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_auth_failure_is_not_retried(status: int) -> None:
+    vendor, waits = always(lambda: httpx.Response(status)), Waits()
+    with pytest.raises(VendorAuthError) as caught:
+        await vendor_http(vendor, waits).request("GET", URL)
+    assert (caught.value.vendor, caught.value.detail) == ("Acme", f"HTTP {status}")
+    assert len(vendor.requests) == 1
+    assert waits.seconds == []
+
+
+@pytest.mark.parametrize("status", [400, 404, 422])
+async def test_rejected_keeps_the_body(status: int) -> None:
+    body = '{"error":  "timeframe\\n must be <= 1440"}'
+    vendor, waits = always(lambda: httpx.Response(status, text=body)), Waits()
+    with pytest.raises(VendorRejected) as caught:
+        await vendor_http(vendor, waits).request("GET", URL)
+    assert caught.value.vendor == "Acme"
+    assert caught.value.detail == f'HTTP {status}: {{"error": "timeframe\\n must be <= 1440"}}'
+    assert len(vendor.requests) == 1
+
+
+async def test_rejected_body_snippet_is_cut() -> None:
+    vendor, waits = scripted(httpx.Response(400, text="x" * 500)), Waits()
+    with pytest.raises(VendorRejected) as caught:
+        await vendor_http(vendor, waits).request("GET", URL)
+    assert caught.value.detail == "HTTP 400: " + "x" * 120 + "…"
+
+
+async def test_429_twice_then_success() -> None:
+    vendor = scripted(httpx.Response(429), httpx.Response(429), ok())
+    waits = Waits()
+    response = await vendor_http(vendor, waits).request("GET", URL)
+    assert response.status_code == 200
+    assert len(vendor.requests) == 3
+    assert len(waits.seconds) == 2
+    assert all(w >= 1.0 for w in waits.seconds)
+
+
+async def test_429_honours_retry_after() -> None:
+    vendor = scripted(httpx.Response(429, headers={"Retry-After": "3"}), ok())
+    waits = Waits()
+    await vendor_http(vendor, waits).request("GET", URL)
+    assert waits.seconds == [3.0]
+
+
+@pytest.mark.parametrize("header", ["0", "0.2", "soon", "Wed, 21 Oct 2015 07:28:00 GMT"])
+async def test_429_waits_at_least_a_second(header: str) -> None:
+    vendor = scripted(httpx.Response(429, headers={"Retry-After": header}), ok())
+    waits = Waits()
+    await vendor_http(vendor, waits).request("GET", URL)
+    assert waits.seconds == [1.0]
+
+
+async def test_429_every_time_is_rate_limited() -> None:
+    vendor, waits = always(lambda: httpx.Response(429)), Waits()
+    policy = RetryPolicy(attempts=4)
+    with pytest.raises(VendorRateLimited) as caught:
+        await vendor_http(vendor, waits, policy).request("GET", URL)
+    assert (caught.value.vendor, caught.value.detail) == ("Acme", "HTTP 429 after 4 tries")
+    assert len(vendor.requests) == 4
+    assert waits.seconds == [1.0, 1.0, 1.0]
+
+
+async def test_retry_after_beyond_max_wait_gives_up_at_once() -> None:
+    vendor = always(lambda: httpx.Response(429, headers={"Retry-After": "60"}))
+    waits = Waits()
+    with pytest.raises(VendorRateLimited) as caught:
+        await vendor_http(vendor, waits).request("GET", URL)
+    assert caught.value.detail == "HTTP 429 after 1 tries"
+    assert len(vendor.requests) == 1
+    assert waits.seconds == []
+
+
+async def test_503_then_success_backs_off() -> None:
+    vendor, waits = scripted(httpx.Response(503), ok()), Waits()
+    response = await vendor_http(vendor, waits).request("GET", URL)
+    assert response.status_code == 200
+    assert waits.seconds == [0.5]
+
+
+async def test_500_every_time_is_unavailable() -> None:
+    vendor, waits = always(lambda: httpx.Response(500)), Waits()
+    with pytest.raises(VendorUnavailable) as caught:
+        await vendor_http(vendor, waits).request("GET", URL)
+    assert (caught.value.vendor, caught.value.detail) == ("Acme", "HTTP 500 after 3 tries")
+    assert len(vendor.requests) == 3
+    assert waits.seconds == [0.5, 1.0]
+
+
+async def test_lost_connection_is_retried_then_unavailable() -> None:
+    vendor, waits = always(lambda: httpx.ConnectError("refused")), Waits()
+    with pytest.raises(VendorUnavailable) as caught:
+        await vendor_http(vendor, waits).request("GET", URL)
+    assert (caught.value.vendor, caught.value.detail) == ("Acme", "cannot reach vendor.example")
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    assert len(vendor.requests) == 3
+    assert waits.seconds == [0.5, 1.0]
+
+
+async def test_lost_connection_then_success() -> None:
+    vendor, waits = scripted(httpx.ConnectError("refused"), ok({"x": 1})), Waits()
+    assert await vendor_http(vendor, waits).get_json(URL) == {"x": 1}
+    assert waits.seconds == [0.5]
+
+
+@pytest.mark.parametrize(
+    "error", [httpx.ReadTimeout("slow"), httpx.ConnectTimeout("slow"), httpx.PoolTimeout("busy")]
+)
+async def test_timeout_is_not_retried(error: httpx.TimeoutException) -> None:
+    vendor, waits = always(lambda: error), Waits()
+    with pytest.raises(VendorTimeout) as caught:
+        await vendor_http(vendor, waits).request("GET", URL)
+    assert (caught.value.vendor, caught.value.detail) == ("Acme", "no answer from vendor.example")
+    assert len(vendor.requests) == 1
+    assert waits.seconds == []
+
+
+async def test_non_json_body_is_a_bad_response() -> None:
+    vendor, waits = scripted(httpx.Response(200, text="<html>Maintenance</html>")), Waits()
+    with pytest.raises(VendorBadResponse) as caught:
+        await vendor_http(vendor, waits).get_json(URL)
+    assert (caught.value.vendor, caught.value.detail) == (
+        "Acme",
+        "not JSON: <html>Maintenance</html>",
+    )
+    assert str(caught.value) == (
+        "Acme: sent an answer the bot cannot read (not JSON: <html>Maintenance</html>)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (httpx.Response(401), VendorAuthError),
+        (httpx.Response(400), VendorRejected),
+        (httpx.Response(429), VendorRateLimited),
+        (httpx.Response(502), VendorUnavailable),
+        (httpx.ConnectError("down"), VendorUnavailable),
+        (httpx.ReadTimeout("slow"), VendorTimeout),
+        (httpx.Response(200, text="nope"), VendorBadResponse),
+    ],
+)
+async def test_every_error_names_the_vendor(
+    answer: httpx.Response | Exception, error: type[SourceError]
+) -> None:
+    vendor, waits = always(lambda: answer), Waits()
+    with pytest.raises(error) as caught:
+        await vendor_http(vendor, waits).get_json(URL)
+    assert caught.value.vendor == "Acme"
+    assert str(caught.value).startswith(f"Acme: {error.kind}")
+
+
+# --- BucketCache ---------------------------------------------------------------------
+
+
+@dataclass
+class Clock:
+    now: datetime = datetime(2026, 3, 2, 13, 25, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Fetch:
+    """A fetch that counts its runs, says it started and, while `gate` is closed, waits."""
+
+    result: str = "data"
+    gate: asyncio.Event | None = None
+    error: Exception | None = None
+    runs: int = 0
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self) -> str:
+        self.runs += 1
+        run = self.runs
+        self.started.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        return f"{self.result}-{run}"
+
+
+async def test_concurrent_same_key_fetches_once() -> None:
+    cache, gate = BucketCache(Clock()), asyncio.Event()
+    fetch = Fetch(gate=gate)
+    arrived = 0
+
+    async def caller() -> str:
+        nonlocal arrived
+        arrived += 1
+        if arrived == 20:
+            gate.set()  # every caller is in before the fetch may finish
+        return await cache.get("key", fetch)
+
+    results = await asyncio.gather(*(caller() for _ in range(20)))
+    assert results == ["data-1"] * 20
+    assert fetch.runs == 1
+
+
+async def test_result_is_kept_for_the_bucket() -> None:
+    clock = Clock()
+    cache, fetch = BucketCache(clock), Fetch()
+    assert await cache.get("key", fetch) == "data-1"
+    clock.now += timedelta(minutes=4, seconds=59)
+    assert await cache.get("key", fetch) == "data-1"
+    assert fetch.runs == 1
+
+
+async def test_different_keys_fetch_separately() -> None:
+    cache = BucketCache(Clock())
+    skills, agents = Fetch("skills"), Fetch("agents")
+    results = await asyncio.gather(
+        cache.get(("csat", "skills"), skills), cache.get(("csat", "agents"), agents)
+    )
+    assert results == ["skills-1", "agents-1"]
+    assert (skills.runs, agents.runs) == (1, 1)
+
+
+async def test_next_bucket_fetches_again() -> None:
+    clock = Clock()
+    cache, fetch = BucketCache(clock), Fetch()
+    assert await cache.get("key", fetch) == "data-1"
+    clock.now += timedelta(minutes=5)
+    assert await cache.get("key", fetch) == "data-2"
+    assert await cache.get("key", fetch) == "data-2"
+    assert fetch.runs == 2
+
+
+async def test_failure_is_shared_then_forgotten() -> None:
+    cache, gate = BucketCache(Clock()), asyncio.Event()
+    boom = VendorUnavailable("Acme", "HTTP 503 after 3 tries")
+    fetch = Fetch(gate=gate, error=boom)
+    waiters = [asyncio.create_task(cache.get("key", fetch)) for _ in range(3)]
+    await fetch.started.wait()  # the fetch runs after every waiter asked for it
+    gate.set()
+    results = await asyncio.gather(*waiters, return_exceptions=True)
+    assert results == [boom, boom, boom]
+    assert fetch.runs == 1
+
+    fetch.error = None
+    assert await cache.get("key", fetch) == "data-2"
+    assert fetch.runs == 2
+
+
+async def test_cancelling_one_waiter_keeps_the_fetch_for_others() -> None:
+    cache, gate = BucketCache(Clock()), asyncio.Event()
+    fetch = Fetch(gate=gate)
+    waiters = [asyncio.create_task(cache.get("key", fetch)) for _ in range(3)]
+    await fetch.started.wait()  # the fetch runs after every waiter asked for it
+    waiters[0].cancel()
+    gate.set()
+    results = await asyncio.gather(*waiters, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[1:] == ["data-1", "data-1"]
+    assert fetch.runs == 1
+    assert await cache.get("key", fetch) == "data-1"  # the completed fetch is still kept

@@ -1,0 +1,329 @@
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import (
+    DEFAULT_TEMPLATES,
+    ConfigErrors,
+    LivePersonSettings,
+    Settings,
+    SlackSettings,
+    load,
+)
+
+EXAMPLE = """\
+timezone = "Europe/Berlin"          # default zone for schedules and "yesterday"
+default_source = "liveperson"       # liveperson | livechat | ingested
+
+[[digest]]
+name = "csat-daily"
+kind = "csat"                       # csat | availability
+source = "liveperson"               # liveperson | livechat | ingested
+channel = "C0123456789"
+cron = "0 9 * * 1-5"                # five-field cron, in the digest's timezone
+skills = "all"                      # "all" or a list of ids
+timeframe = "24h"
+
+[alerts]
+channel = "C0LEADS00"               # where drop alerts open their threads
+mention = "<!subteam^S0LEADS>"      # who is called in (optional)
+min_answers = 20                    # below this many answers, never alert
+"""
+
+OAUTH2_ENV = {
+    "LIVEPERSON_ACCOUNT_ID": "123",
+    "LIVEPERSON_CLIENT_ID": "cid",
+    "LIVEPERSON_CLIENT_SECRET": "csecret",
+}
+OAUTH1_ENV = {
+    "LIVEPERSON_ACCOUNT_ID": "123",
+    "LIVEPERSON_CONSUMER_KEY": "ckey",
+    "LIVEPERSON_CONSUMER_SECRET": "csecret",
+    "LIVEPERSON_TOKEN": "tkey",
+    "LIVEPERSON_TOKEN_SECRET": "tsecret",
+}
+
+
+@pytest.fixture
+def no_file(tmp_path: Path) -> dict[str, str]:
+    """An environment whose BOT_CONFIG points nowhere, whatever the working directory holds."""
+    return {"BOT_CONFIG": str(tmp_path / "absent.toml")}
+
+
+def errors_of(env: dict[str, str]) -> list[tuple[str, str]]:
+    with pytest.raises(ConfigErrors) as caught:
+        load(env)
+    return [(e.where, e.key) for e in caught.value.errors]
+
+
+def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no bot.toml here
+    assert load({}) == Settings()
+    settings = load({})
+    assert (settings.port, settings.db_path, settings.scheduler) == (3000, "bot.db", True)
+    assert settings.slack == SlackSettings(api_url="https://slack.com/api/")
+    assert (settings.config_path, settings.config_found) == ("bot.toml", False)
+    assert settings.timezone == ZoneInfo("UTC")
+    assert settings.templates == DEFAULT_TEMPLATES
+    assert settings.liveperson is None
+    assert settings.livechat is None
+
+
+def test_environment_values(no_file: dict[str, str]) -> None:
+    settings = load(
+        {
+            **no_file,
+            "PORT": "8080",
+            "BOT_DB": "/data/csat.db",
+            "BOT_SCHEDULER": "OFF",
+            "BOT_VENDOR_TIMEOUT": "2.5",
+            "SLACK_API_URL": "http://127.0.0.1:9000/api",
+            "SLACK_BOT_TOKEN": " xoxb-1 ",
+        }
+    )
+    assert (settings.port, settings.db_path, settings.scheduler) == (8080, "/data/csat.db", False)
+    assert settings.vendor_timeout == 2.5
+    assert settings.slack == SlackSettings(bot_token="xoxb-1", api_url="http://127.0.0.1:9000/api/")
+
+
+def test_liveperson_oauth2(no_file: dict[str, str]) -> None:
+    settings = load({**no_file, **OAUTH2_ENV})
+    assert settings.liveperson == LivePersonSettings(
+        "123", client_id="cid", client_secret="csecret"
+    )
+    assert settings.liveperson.uses_oauth2
+
+
+def test_liveperson_oauth1(no_file: dict[str, str]) -> None:
+    settings = load({**no_file, **OAUTH1_ENV})
+    assert settings.liveperson == LivePersonSettings(
+        "123", consumer_key="ckey", consumer_secret="csecret", token="tkey", token_secret="tsecret"
+    )
+    assert not settings.liveperson.uses_oauth2
+
+
+def test_liveperson_prefers_oauth2_when_both_are_set(no_file: dict[str, str]) -> None:
+    settings = load({**no_file, **OAUTH1_ENV, **OAUTH2_ENV})
+    assert settings.liveperson == LivePersonSettings(
+        "123", client_id="cid", client_secret="csecret"
+    )
+
+
+def test_liveperson_hosts(no_file: dict[str, str]) -> None:
+    settings = load(
+        {
+            **no_file,
+            **OAUTH2_ENV,
+            "LIVEPERSON_BASE_URL": "http://127.0.0.1:9001/",
+            "LIVEPERSON_SENTINEL_URL": "http://127.0.0.1:9002",
+            "LIVEPERSON_DOMAIN_API_URL": "http://127.0.0.1:9003/",
+        }
+    )
+    assert settings.liveperson is not None
+    assert (
+        settings.liveperson.base_url,
+        settings.liveperson.sentinel_url,
+        settings.liveperson.domain_api_url,
+    ) == ("http://127.0.0.1:9001", "http://127.0.0.1:9002", "http://127.0.0.1:9003")
+
+
+def test_liveperson_absent(no_file: dict[str, str]) -> None:
+    assert load(no_file).liveperson is None
+
+
+@pytest.mark.parametrize(
+    ("env", "keys"),
+    [
+        pytest.param(
+            {"LIVEPERSON_ACCOUNT_ID": "123", "LIVEPERSON_CLIENT_ID": "cid"},
+            ["LIVEPERSON_CLIENT_SECRET", "LIVEPERSON_CLIENT_ID"],
+            id="client-id-without-secret",
+        ),
+        pytest.param({"LIVEPERSON_ACCOUNT_ID": "123"}, ["LIVEPERSON_CLIENT_ID"], id="no-keys"),
+        pytest.param(
+            {"LIVEPERSON_CLIENT_ID": "cid", "LIVEPERSON_CLIENT_SECRET": "csecret"},
+            ["LIVEPERSON_ACCOUNT_ID"],
+            id="keys-without-account",
+        ),
+        pytest.param(
+            {k: v for k, v in OAUTH1_ENV.items() if k != "LIVEPERSON_ACCOUNT_ID"},
+            ["LIVEPERSON_ACCOUNT_ID"],
+            id="legacy-keys-without-account",
+        ),
+        pytest.param(
+            {**OAUTH1_ENV, "LIVEPERSON_TOKEN_SECRET": ""},
+            ["LIVEPERSON_TOKEN_SECRET", "LIVEPERSON_CLIENT_ID"],
+            id="legacy-keys-incomplete",
+        ),
+        pytest.param({"PORT": "abc"}, ["PORT"], id="port-not-a-number"),
+        pytest.param({"PORT": "70000"}, ["PORT"], id="port-too-big"),
+        pytest.param({"BOT_VENDOR_TIMEOUT": "-1"}, ["BOT_VENDOR_TIMEOUT"], id="negative-timeout"),
+    ],
+)
+def test_environment_mistakes(
+    no_file: dict[str, str], env: dict[str, str], keys: list[str]
+) -> None:
+    with pytest.raises(ConfigErrors) as caught:
+        load({**no_file, **env})
+    assert [(e.where, e.key) for e in caught.value.errors] == [("environment", k) for k in keys]
+    for line, key in zip(str(caught.value).splitlines(), keys, strict=True):
+        assert line.startswith(f"environment: {key}: ")
+
+
+def test_partial_client_says_what_goes_with_what(no_file: dict[str, str]) -> None:
+    with pytest.raises(ConfigErrors) as caught:
+        load({**no_file, "LIVEPERSON_ACCOUNT_ID": "123", "LIVEPERSON_CLIENT_ID": "cid"})
+    assert str(caught.value).splitlines()[0] == (
+        "environment: LIVEPERSON_CLIENT_SECRET: set together with LIVEPERSON_CLIENT_ID"
+    )
+    assert caught.value.key == "LIVEPERSON_CLIENT_SECRET"
+
+
+def test_nan_vendor_timeout_is_refused(no_file: dict[str, str]) -> None:
+    assert errors_of({**no_file, "BOT_VENDOR_TIMEOUT": "nan"}) == [
+        ("environment", "BOT_VENDOR_TIMEOUT")
+    ]
+
+
+# --- the TOML file -------------------------------------------------------------------
+
+
+def config_file(tmp_path: Path, text: str) -> dict[str, str]:
+    path = tmp_path / "bot.toml"
+    path.write_text(text, encoding="utf-8")
+    return {"BOT_CONFIG": str(path)}
+
+
+def test_contract_example_loads(tmp_path: Path) -> None:
+    settings = load(config_file(tmp_path, EXAMPLE))
+    assert settings.config_found
+    assert settings.timezone == ZoneInfo("Europe/Berlin")
+    assert settings.default_source == "liveperson"
+    assert settings.digests == (
+        {
+            "name": "csat-daily",
+            "kind": "csat",
+            "source": "liveperson",
+            "channel": "C0123456789",
+            "cron": "0 9 * * 1-5",
+            "skills": "all",
+            "timeframe": "24h",
+        },
+    )
+    assert settings.alerts == {
+        "channel": "C0LEADS00",
+        "mention": "<!subteam^S0LEADS>",
+        "min_answers": 20,
+    }
+
+
+def test_templates_folder_is_relative_to_the_file(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    settings = load(config_file(tmp_path, 'templates = "mine"\n'))
+    assert settings.templates == (tmp_path / "mine").resolve()
+
+
+DIGEST = '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "0 9 * * *"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        pytest.param(
+            'colour = "blue"\n', "colour", "one of alerts, default_source", id="unknown-key"
+        ),
+        pytest.param(
+            DIGEST + "colour = 3\n",
+            "digest[0] (d).colour",
+            "one of agents, channel",
+            id="digest-key",
+        ),
+        pytest.param(
+            'timezone = "Mars/Olympus"\n', "timezone", "an IANA time zone", id="bad-timezone"
+        ),
+        pytest.param(
+            'default_source = "zendesk"\n',
+            "default_source",
+            "one of liveperson, livechat, ingested",
+            id="bad-default-source",
+        ),
+        pytest.param(
+            "[alerts]\nmin_answers = -1\n", "alerts.min_answers", "0 or more", id="min-answers"
+        ),
+        pytest.param(
+            '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "0 9 * *"\n',
+            "digest[0] (d).cron",
+            "five fields",
+            id="cron-4-fields",
+        ),
+        pytest.param(
+            DIGEST + 'timeframe = "1.5h"\n',
+            "digest[0] (d).timeframe",
+            "`1.5h` is not a duration",
+            id="bad-timeframe",
+        ),
+        pytest.param(
+            DIGEST + 'timezone = "Nowhere/Else"\n',
+            "digest[0] (d).timezone",
+            "an IANA time zone",
+            id="digest-timezone",
+        ),
+        pytest.param(
+            DIGEST + 'kind = "nps"\n', "digest[0] (d).kind", "csat or availability", id="kind"
+        ),
+        pytest.param(
+            DIGEST + "skills = 4\n", "digest[0] (d).skills", '"all" or a list of ids', id="skills"
+        ),
+        pytest.param(
+            '[[digest]]\nchannel = "C1"\ncron = "0 9 * * *"\n',
+            "digest[0].name",
+            "a non-empty string",
+            id="digest-without-name",
+        ),
+        pytest.param(
+            'templates = "nowhere"\n', "templates", "a folder of templates", id="templates"
+        ),
+        pytest.param(
+            "[alerts]\nchannel = 5\n", "alerts.channel", "a channel id", id="alert-channel"
+        ),
+        pytest.param("timezone = \n", "(file)", "valid TOML", id="invalid-toml"),
+    ],
+)
+def test_file_mistakes(tmp_path: Path, text: str, key: str, expected: str) -> None:
+    env = config_file(tmp_path, text)
+    with pytest.raises(ConfigErrors) as caught:
+        load(env)
+    assert [(e.where, e.key) for e in caught.value.errors] == [(env["BOT_CONFIG"], key)]
+    assert str(caught.value).startswith(f"{env['BOT_CONFIG']}: {key}: ")
+    assert expected in str(caught.value)
+
+
+def test_timezone_naming_a_region_is_a_config_error(tmp_path: Path) -> None:
+    env = config_file(tmp_path, 'timezone = "Europe"\n')
+    with pytest.raises(ConfigErrors) as caught:
+        load(env)
+    assert [(e.where, e.key) for e in caught.value.errors] == [(env["BOT_CONFIG"], "timezone")]
+
+
+def test_every_mistake_is_listed_at_once(tmp_path: Path) -> None:
+    env = config_file(
+        tmp_path,
+        'timezone = "Mars/Olympus"\n'
+        'default_source = "zendesk"\n'
+        'colour = "blue"\n'
+        '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "0 9 * *"\ntimeframe = "0m"\n'
+        "[alerts]\nmin_answers = -1\n",
+    )
+    where = env["BOT_CONFIG"]
+    assert errors_of({**env, "PORT": "abc"}) == [
+        ("environment", "PORT"),
+        (where, "colour"),
+        (where, "timezone"),
+        (where, "default_source"),
+        (where, "digest[0] (d).cron"),
+        (where, "digest[0] (d).timeframe"),
+        (where, "alerts.min_answers"),
+    ]
