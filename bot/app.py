@@ -64,7 +64,6 @@ def build_bolt(settings: Settings, commands: Commands, *, socket_mode: bool = Fa
     if not socket_mode and not slack.signing_secret:
         raise ConfigError("environment", "SLACK_SIGNING_SECRET", "the app's signing secret")
     app = AsyncApp(
-        token=slack.bot_token,
         signing_secret=slack.signing_secret or "unused-in-socket-mode",
         client=AsyncWebClient(token=slack.bot_token, base_url=slack.api_url),
         process_before_response=False,

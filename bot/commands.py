@@ -42,6 +42,13 @@ class Commands:
         """Parse and check the command; the ack is a usage error, help, or 'working'."""
         name: grammar.Command = "/agent-states" if "agent" in command else "/csat"
         try:
+            return self._prepare(name, text)
+        except Exception:
+            log.exception("preparing %s %r failed", command, text)
+            return Plan(self.renderer.render("internal_error.yml.j2"))
+
+    def _prepare(self, name: grammar.Command, text: str) -> Plan:
+        try:
             parsed = grammar.parse(name, text or "")
             if isinstance(parsed, Help):
                 return Plan(self.help(name))

@@ -22,6 +22,7 @@ class SimulatedSlack(LoopbackServer):
         super().__init__()
         self._ts = itertools.count(1)
         self._urls = itertools.count(1)
+        self.socket_url = ""  # set to a SimulatedSocketMode's url for Socket Mode
 
     @property
     def api_url(self) -> str:
@@ -59,6 +60,10 @@ class SimulatedSlack(LoopbackServer):
                     "bot_id": "B0BOT",
                 },
             )
+        if method == "apps.connections.open":
+            if not token.startswith("xapp-") or not self.socket_url:
+                return reply(200, {"ok": False, "error": "not_allowed_token_type"})
+            return reply(200, {"ok": True, "url": self.socket_url})
         return reply(
             200, {"ok": True, "channel": "C0SIM", "ts": f"{time.time():.0f}.{next(self._ts):06d}"}
         )
@@ -75,21 +80,18 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
     }
 
 
+def slash_payload(
+    command: str, text: str, response_url: str, user: str = "U0LEAD"
+) -> dict[str, str]:
+    """A slash command's fields as Slack sends them."""
+    return {
+        "token": "deprecated-verification-token", "team_id": "T0SIM", "team_domain": "sim",
+        "channel_id": "C0TEAM", "channel_name": "team-leads", "user_id": user,
+        "user_name": "lead", "command": command, "text": text, "api_app_id": "A0BOT",
+        "response_url": response_url, "trigger_id": "1.2.3",
+    }  # fmt: skip
+
+
 def slash_command(command: str, text: str, response_url: str, user: str = "U0LEAD") -> str:
-    """A slash-command payload as Slack posts it."""
-    return urlencode(
-        {
-            "token": "deprecated-verification-token",
-            "team_id": "T0SIM",
-            "team_domain": "sim",
-            "channel_id": "C0TEAM",
-            "channel_name": "team-leads",
-            "user_id": user,
-            "user_name": "lead",
-            "command": command,
-            "text": text,
-            "api_app_id": "A0BOT",
-            "response_url": response_url,
-            "trigger_id": "1.2.3",
-        }
-    )
+    """A slash command as Slack posts it over HTTP (form-encoded)."""
+    return urlencode(slash_payload(command, text, response_url, user))
