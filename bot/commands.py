@@ -19,7 +19,8 @@ from bot.render import Message, Renderer
 from bot.sources import SETUP_HINTS, VENDOR_NAMES, Source, Sources
 
 log = logging.getLogger(__name__)
-ROW_LIMIT = 60
+ROW_LIMIT = 60  # rows in one answer; the rest are counted
+DETAIL_LIMIT = 12  # up to this many agents are shown state by state
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,6 @@ class Commands:
             return Plan(self.renderer.render("usage.yml.j2", command=exc.command, problem=str(exc)))
         except SourceError as exc:
             return Plan(self.vendor_error(exc))
-        if query.command == "/agent-states":
-            return Plan(
-                self.renderer.render(
-                    "usage.yml.j2",
-                    command=name,
-                    problem=f"{source.vendor} agent states are not available in this version yet.",
-                )
-            )
         ack = self.renderer.render("working.yml.j2", query=query, vendor=source.vendor)
         return Plan(ack, query, source)
 
@@ -72,6 +65,12 @@ class Commands:
         """The reply for a prepared plan; never raises."""
         assert plan.query is not None and plan.source is not None
         try:
+            if plan.query.command == "/agent-states":
+                states = await plan.source.agent_states(plan.query)
+                return self.renderer.render(
+                    "agent_states.yml.j2", query=plan.query, report=states,
+                    detail_limit=DETAIL_LIMIT, row_limit=ROW_LIMIT,
+                )  # fmt: skip
             report = await plan.source.csat(plan.query)
             return self.renderer.render(
                 "csat.yml.j2", query=plan.query, report=report, row_limit=ROW_LIMIT

@@ -6,7 +6,7 @@ Nothing here does I/O or reads the clock; `now` is always an argument.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 BUCKET_MINUTES = 5
@@ -46,7 +46,7 @@ class CsatRow:
     kind: str
     id: str
     name: str
-    counts: CsatCounts
+    counts: CsatCounts | GoodBad
     agents: tuple[CsatRow, ...] = ()
 
 
@@ -94,10 +94,15 @@ class CsatReport:
     vendor: str
     scope: str  # account | skill | agent | group
     window: Window
-    total: CsatCounts
+    total: CsatCounts | GoodBad
     rows: tuple[CsatRow, ...] = ()
     fetched_at: datetime | None = None
-    notes: tuple[str, ...] = field(default=())
+    response_times: ResponseTimes | None = None
+
+    @property
+    def scale(self) -> str:
+        """`1-5` for survey scores, `good/bad` for thumbs."""
+        return "good/bad" if isinstance(self.total, GoodBad) else "1-5"
 
     def ranked(self) -> tuple[CsatRow, ...]:
         """Rows with the most answers first: where the score means the most."""
@@ -107,3 +112,149 @@ class CsatReport:
 def _natural(text: str) -> tuple[str | int, ...]:
     """ "Skill 13" after "Skill 9": digits compare as numbers."""
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+# --- ratings without a 1-5 scale (LiveChat's thumbs) -------------------------------------
+
+
+@dataclass(frozen=True)
+class GoodBad:
+    """Good and bad ratings; CSAT is good / (good + bad)."""
+
+    good: int = 0
+    bad: int = 0
+    chats: int = 0  # chats in the window, rated or not
+
+    @property
+    def total(self) -> int:
+        """Rated chats: the answers behind the score."""
+        return self.good + self.bad
+
+    @property
+    def score(self) -> float | None:
+        return self.good / self.total if self.total else None
+
+    @property
+    def rated_share(self) -> float | None:
+        """Share of chats that got a rating at all."""
+        return self.total / self.chats if self.chats else None
+
+    def __add__(self, other: GoodBad) -> GoodBad:
+        return GoodBad(self.good + other.good, self.bad + other.bad, self.chats + other.chats)
+
+
+@dataclass(frozen=True)
+class ResponseTimes:
+    """Average first response and response time over the window, in seconds."""
+
+    first_response: float | None = None
+    first_response_chats: int = 0
+    response: float | None = None
+    response_chats: int = 0
+
+
+def weighted_mean(pairs: list[tuple[float, int]]) -> float | None:
+    """The mean of per-day averages weighted by their counts; None without any count."""
+    weight = sum(count for _, count in pairs)
+    return sum(value * count for value, count in pairs) / weight if weight else None
+
+
+# --- agent states ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateTime:
+    """Seconds in one state, split as the vendor splits it. Parts may not add up."""
+
+    total: int = 0
+    chatting: int = 0
+    not_chatting: int = 0
+    max_concurrency: int = 0
+
+    def __add__(self, other: StateTime) -> StateTime:
+        return StateTime(
+            self.total + other.total,
+            self.chatting + other.chatting,
+            self.not_chatting + other.not_chatting,
+            self.max_concurrency + other.max_concurrency,
+        )
+
+    @property
+    def chatting_share(self) -> float | None:
+        return self.chatting / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class AgentStates:
+    """One agent's (or the team's) time: logged in, then each state with its reasons."""
+
+    id: str
+    name: str
+    logged_in: StateTime
+    states: tuple[tuple[str, StateTime], ...] = ()  # (label, time), in display order
+    reasons: tuple[tuple[str, StateTime], ...] = ()  # away reasons: (label, time)
+
+    def state(self, label: str) -> StateTime:
+        return next((t for name, t in self.states if name == label), StateTime())
+
+
+def add_states(
+    rows: tuple[AgentStates, ...] | list[AgentStates], id: str = "team", name: str = "Team"
+) -> AgentStates:
+    """Team totals: every state and reason summed, in first-seen order."""
+    states: dict[str, StateTime] = {}
+    reasons: dict[str, StateTime] = {}
+    logged_in = StateTime()
+    for row in rows:
+        logged_in += row.logged_in
+        for label, time in row.states:
+            states[label] = states.get(label, StateTime()) + time
+        for label, time in row.reasons:
+            reasons[label] = reasons.get(label, StateTime()) + time
+    return AgentStates(id, name, logged_in, tuple(states.items()), tuple(reasons.items()))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One slice of an interval report: its own start and end, and the agents in it."""
+
+    start: datetime
+    end: datetime
+    agents: tuple[AgentStates, ...]
+
+    @property
+    def team(self) -> AgentStates:
+        return add_states(self.agents)
+
+
+@dataclass(frozen=True)
+class AgentStatesReport:
+    """An /agent-states answer: per agent, the team, intervals when asked for."""
+
+    source: str
+    vendor: str
+    window: Window
+    agents: tuple[AgentStates, ...]
+    intervals: tuple[Interval, ...] = ()
+    availability_hours: float | None = None  # LiveChat: hours the chat was available
+    fetched_at: datetime | None = None
+
+    @property
+    def team(self) -> AgentStates:
+        return add_states(self.agents)
+
+    def ranked(self) -> tuple[AgentStates, ...]:
+        """Longest logged in first."""
+        return tuple(sorted(self.agents, key=lambda a: (-a.logged_in.total, _natural(a.name))))
+
+
+def interval_bounds(
+    ends: list[datetime], interval_minutes: int, window: Window
+) -> list[tuple[datetime, datetime]]:
+    """(start, end) per interval from LivePerson's end timestamps, clipped to the window.
+
+    Timestamps mark the interval's end and the latest is rounded up past now; the
+    earliest interval only covers the remainder of the timeframe.
+    """
+    step = timedelta(minutes=interval_minutes)
+    return [(max(end - step, window.asked_start), min(end, window.end)) for end in ends]

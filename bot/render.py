@@ -67,6 +67,8 @@ class Renderer:
             local=self.local,
             span=self.span,
             mrkdwn_escape=mrkdwn_escape,
+            dur=duration,
+            prepend=lambda text, prefix: f"{prefix}{text}",
         )
 
     def local(self, moment: datetime, fmt: str = "%H:%M") -> str:
@@ -180,6 +182,20 @@ def spark(values: Sequence[float]) -> str:
         "·" if not v else _SPARK[min(len(_SPARK) - 1, int(v / top * (len(_SPARK) - 1) + 0.5))]
         for v in values
     )
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds the way people read them: 4714 -> 1h 18m, 125 -> 2m 5s, 45 -> 45s."""
+    if seconds is None:
+        return "—"
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m {secs}s" if secs and minutes < 10 else f"{minutes}m"
+    return f"{secs}s" if secs else "0m"
 
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.grammar import Query
-from bot.metrics import CsatCounts, CsatReport, CsatRow, bucket_window
+from bot.metrics import (
+    AgentStates,
+    AgentStatesReport,
+    CsatCounts,
+    CsatReport,
+    CsatRow,
+    Interval,
+    StateTime,
+    bucket_window,
+    exact_window,
+)
 
 NOW = datetime(2026, 3, 2, 13, 29, tzinfo=UTC)
 
@@ -38,10 +48,36 @@ def csat_report(rows: int = 3, agents: int = 2) -> CsatReport:
     )
 
 
+def agent_states_report(agents: int = 2, intervals: int = 0) -> AgentStatesReport:
+    """`agents` agents over two hours, split into `intervals` intervals when > 0."""
+    window = exact_window(NOW, 120)
+
+    def agent(i: int, scale: float = 1.0) -> AgentStates:
+        online = StateTime(int(4714 * scale), 0, int(4714 * scale), 0)
+        back = StateTime(int(2361 * scale), int(2361 * scale), 0, 0)
+        away = StateTime(0, 0, int(125 * scale), 0)  # the document's total 0 beside 125
+        reasons = (("Reason 2642559712", StateTime(72, 0, 72, 0)),) if i % 2 == 0 else ()
+        logged = StateTime(int(7200 * scale), int(2486 * scale), int(4714 * scale), 0)
+        states = (("Online", online), ("Back soon", back), ("Away", away))
+        return AgentStates(str(i + 2), f"Agent {i + 2}", logged, states, reasons)
+
+    parts = tuple(
+        Interval(NOW - timedelta(minutes=120 - k * 120 // intervals),
+                 NOW - timedelta(minutes=120 - (k + 1) * 120 // intervals),
+                 tuple(agent(i, 1 / intervals) for i in range(agents)))
+        for k in range(intervals)
+    )  # fmt: skip
+    return AgentStatesReport(
+        "liveperson", "LivePerson", window, tuple(agent(i) for i in range(agents)), parts,
+        fetched_at=NOW,
+    )  # fmt: skip
+
+
 def contexts() -> dict[str, list[dict[str, Any]]]:
     """Per template, the contexts it must render with."""
     skills = Query("/csat", "liveperson", "skill", "all", 7)
     one = Query("/csat", "liveperson", "skill", ("1",), 60)
+    states = Query("/agent-states", "liveperson", "agent", "all", 120)
     report = csat_report()
     single = CsatReport(**{**report.__dict__, "rows": report.rows[:1]})
     empty = CsatReport(**{**report.__dict__, "total": CsatCounts(), "rows": ()})
@@ -55,6 +91,33 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
                 "row_limit": 60,
             },
             {"query": skills, "report": csat_report(rows=200, agents=0), "row_limit": 60},
+        ],
+        "agent_states.yml.j2": [
+            {"query": states, "report": agent_states_report(), "detail_limit": 12, "row_limit": 60},
+            {
+                "query": Query("/agent-states", "liveperson", "agent", "all", 120, 30),
+                "report": agent_states_report(3, intervals=4),
+                "detail_limit": 12,
+                "row_limit": 60,
+            },
+            {
+                "query": states,
+                "report": agent_states_report(300),
+                "detail_limit": 12,
+                "row_limit": 60,
+            },
+            {
+                "query": states,
+                "report": agent_states_report(0),
+                "detail_limit": 12,
+                "row_limit": 60,
+            },
+            {
+                "query": Query("/agent-states", "liveperson", "agent", "all", 1440, 5),
+                "report": agent_states_report(2, intervals=288),
+                "detail_limit": 12,
+                "row_limit": 60,
+            },
         ],
         "working.yml.j2": [{"query": one, "vendor": "LivePerson"}],
         "usage.yml.j2": [

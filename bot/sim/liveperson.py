@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import itertools
 import re
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -129,6 +130,11 @@ class SimulatedLivePerson(LoopbackServer):
                 return reply(200, body)
         if call.path.endswith("/msgcsatdistribution"):
             return self._csat(call.query)
+        if call.path.endswith("/agentactivity"):
+            params = call.query if call.method == "GET" else {
+                k: str(v) for k, v in (call.json() or {}).items()
+            }  # fmt: skip
+            return self._activity(params)
         return reply(404, {"error": "unknown report"})
 
     def _token(self, call: Call) -> Reply:
@@ -173,6 +179,9 @@ class SimulatedLivePerson(LoopbackServer):
         secrets = SimpleNamespace(client_secret=key_secret, resource_owner_secret=token_secret)
         expected = signature.sign_hmac_sha1_with_client(base, secrets)
         return hmac.compare_digest(expected, params.get("oauth_signature", ""))
+
+    def _activity(self, query: dict[str, str]) -> Reply:
+        return _activity_answer(self, query)
 
     def _csat(self, query: dict[str, str]) -> Reply:
         try:
@@ -220,7 +229,70 @@ class SimulatedLivePerson(LoopbackServer):
         return reply(200, {"metricsTotals": _sum(everything)})
 
 
+def _activity_answer(self: SimulatedLivePerson, query: dict[str, str]) -> Reply:
+    try:
+        timeframe = int(query.get("timeframe", ""))
+        interval = int(query["interval"]) if query.get("interval") else None
+    except ValueError:
+        return reply(400, {"error": "timeframe and interval are numbers of minutes"})
+    if query.get("v") != "1" or not query.get("agentIds") or not 0 < timeframe <= 1440:
+        return reply(400, {"error": "timeframe 1..1440, agentIds and v=1 are required"})
+    if interval is not None and (interval < 5 or interval > timeframe or timeframe % interval):
+        return reply(400, {"error": "interval must be >= 5, <= timeframe and divide it"})
+    every = sorted(set(itertools.chain(*AGENTS.values())))
+    agents = [a for a in _ids(query["agentIds"], every) or [] if a in every]
+    if interval is None:
+        per_agent = {a: agent_states(a, timeframe * 60) for a in agents}
+        return reply(200, {"agentsMetrics": {"metricsPerAgent": per_agent, "metricsTotals": []}})
+    now_ms = int(time.time() * 1000)
+    step = interval * 60_000
+    last_end = -(-now_ms // 300_000) * 300_000  # the latest end is rounded up to 5 minutes
+    count = -(-(last_end - (now_ms - timeframe * 60_000)) // step)  # the earliest is partial
+    slices = []
+    for k in range(count):
+        end = last_end - k * step
+        per_agent = {a: agent_states(a, interval * 60, salt=end // step) for a in agents}
+        slices.append({"timestamp": end, "metricsData": {
+            "agentsMetrics": {"metricsPerAgent": per_agent, "metricsTotals": []}}})  # fmt: skip
+    return reply(200, {"metricsByIntervals": slices,
+                       "agentsMetrics": {"metricsPerAgent": {}, "metricsTotals": []}})  # fmt: skip
+
+
 def _ids(value: str | None, every: list[str]) -> list[str] | None:
     if value is None:
         return None
     return every if value == "all" else [v for v in value.split(",") if v]
+
+
+REASONS = ["2642559712", "2642559112"]
+
+
+def agent_states(agent: str, seconds: int, salt: int = 0) -> list[dict[str, Any]]:
+    """One agent's states over `seconds`, in agentactivity's shape (Logged in last)."""
+    seed = int(hashlib.sha256(f"{agent}:{salt}".encode()).hexdigest()[:8], 16)
+    logged = seconds * (50 + seed % 50) // 100
+    away = logged * (seed % 15) // 100
+    back = logged * (seed // 7 % 20) // 100
+    online = logged - away - back
+    chatting_online = online * (seed // 11 % 70) // 100
+    maxed = chatting_online * (seed // 13 % 30) // 100
+    reasons = []
+    if away and seed % 3:
+        first = away * 2 // 3
+        second = away - first
+        reasons = [
+            {"id": REASONS[0], "value": _time(first, 0, first, 0)},
+            {"id": REASONS[1], "value": _time(second, 0, second, 0)},
+        ]
+    chatting, idle = chatting_online, online - chatting_online
+    return [
+        {"id": 2, "name": "Online", "value": _time(online, chatting, idle, maxed)},
+        {"id": 3, "name": "Back in 5", "value": _time(back, 0, back, 0)},
+        {"reasons": reasons, "id": 4, "name": "Away", "value": _time(away, 0, away, 0)},
+        {"id": -1, "name": "Logged in", "value": _time(logged, chatting, logged - chatting, maxed)},
+    ]
+
+
+def _time(total: int, chatting: int, not_chatting: int, maxed: int) -> dict[str, int]:
+    return {"total": total, "chatting": chatting, "notChatting": not_chatting,
+            "chattingInMaxConcurrency": maxed}  # fmt: skip

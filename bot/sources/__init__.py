@@ -11,7 +11,7 @@ from typing import Protocol
 
 from bot.errors import NotConfigured, UsageError
 from bot.grammar import Query
-from bot.metrics import CsatReport
+from bot.metrics import AgentStatesReport, CsatReport
 
 VENDOR_NAMES = {"liveperson": "LivePerson", "livechat": "LiveChat", "ingested": "Ingested surveys"}
 SETUP_HINTS = {
@@ -33,6 +33,10 @@ class Source(Protocol):
 
     async def csat(self, query: Query) -> CsatReport:
         """The CSAT report for the query."""
+        ...
+
+    async def agent_states(self, query: Query) -> AgentStatesReport:
+        """Time per agent and state for the query."""
         ...
 
     async def aclose(self) -> None:

@@ -29,13 +29,29 @@ from oauthlib.oauth1 import Client as OAuth1Client
 from bot.config import LivePersonSettings
 from bot.errors import UsageError, VendorAuthError, VendorBadResponse
 from bot.grammar import Query, format_minutes
-from bot.metrics import CsatCounts, CsatReport, CsatRow, bucket_window
-from bot.sources.http import BucketCache, VendorHTTP
+from bot.metrics import (
+    AgentStates,
+    AgentStatesReport,
+    CsatCounts,
+    CsatReport,
+    CsatRow,
+    Interval,
+    StateTime,
+    Window,
+    add_states,
+    bucket_window,
+    exact_window,
+    interval_bounds,
+)
+from bot.sources.http import BucketCache, VendorHTTP, decode_json
 
 log = logging.getLogger(__name__)
 VENDOR = "LivePerson"
 MAX_TIMEFRAME = 1440
 UNASSIGNED_SKILL = "-1"
+POST_ABOVE_IDS = 40  # longer agent lists go in a POST body instead of the URL
+LOGGED_IN = "-1"
+STATE_LABELS = {"2": "Online", "3": "Back soon", "4": "Away"}
 
 
 class OAuth1Auth(httpx.Auth):
@@ -75,6 +91,7 @@ class LivePerson:
     name = "liveperson"
     vendor = VENDOR
     units = ("account", "skill", "agent")
+    max_timeframe = MAX_TIMEFRAME
 
     def __init__(
         self,
@@ -166,17 +183,35 @@ class LivePerson:
         margin = min(timedelta(seconds=60), lifetime / 2)
         return _Token(value, self.clock() + lifetime - margin)
 
-    async def _get(self, url: str, params: Mapping[str, str]) -> Any:
-        """GET with whichever auth the account uses; OAuth 2.0 refreshes once on 401."""
+    async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+        """A data call with whichever auth the account uses; OAuth 2.0 refreshes once on 401."""
         if self._auth is not None:
-            return await self.http.get_json(url, params=params, auth=self._auth)
+            return decode_json(
+                VENDOR, await self.http.request(method, url, auth=self._auth, **kwargs)
+            )
         token = await self._bearer()
         try:
-            return await self.http.get_json(url, params=params, headers=_bearer(token))
+            response = await self.http.request(method, url, headers=_bearer(token), **kwargs)
         except VendorAuthError:
             log.info("LivePerson refused the token; fetching a new one once")
             token = await self._bearer(stale=token)
-            return await self.http.get_json(url, params=params, headers=_bearer(token))
+            response = await self.http.request(method, url, headers=_bearer(token), **kwargs)
+        return decode_json(VENDOR, response)
+
+    async def _report(
+        self, name: str, params: dict[str, str], post: bool = False
+    ) -> tuple[datetime, Any]:
+        """One Operations API report, shared by identical queries in the same bucket."""
+
+        async def fetch() -> tuple[datetime, Any]:
+            base = await self.host("leDataReporting")
+            url = f"{base}/operations/api/account/{self.settings.account_id}/{name}"
+            now = self.clock()
+            if post:  # long agent lists travel in the body, as the document says
+                return now, await self._call("POST", url, json=params)
+            return now, await self._call("GET", url, params=params)
+
+        return await self.cache.get((self.name, name, tuple(sorted(params.items()))), fetch)
 
     # --- reports ----------------------------------------------------------------------
 
@@ -186,15 +221,7 @@ class LivePerson:
             params["skillIds"] = query.ids_text
         elif query.unit == "agent":
             params["agentIds"] = query.ids_text
-        key = ("msgcsatdistribution", tuple(sorted(params.items())))
-
-        async def fetch() -> tuple[datetime, Any]:
-            base = await self.host("leDataReporting")
-            url = f"{base}/operations/api/account/{self.settings.account_id}/msgcsatdistribution"
-            now = self.clock()
-            return now, await self._get(url, params)
-
-        fetched_at, body = await self.cache.get(key, fetch)
+        fetched_at, body = await self._report("msgcsatdistribution", params)
         total, rows = parse_csat(body, query.unit)
         return CsatReport(
             source=self.name,
@@ -203,6 +230,23 @@ class LivePerson:
             window=bucket_window(fetched_at, query.timeframe),
             total=total,
             rows=rows,
+            fetched_at=fetched_at,
+        )
+
+    async def agent_states(self, query: Query) -> AgentStatesReport:
+        params = {"timeframe": str(query.timeframe), "v": "1", "agentIds": query.ids_text}
+        if query.interval is not None:
+            params["interval"] = str(query.interval)
+        long_list = query.ids != "all" and len(query.ids or ()) > POST_ABOVE_IDS
+        fetched_at, body = await self._report("agentactivity", params, post=long_list)
+        window = exact_window(fetched_at, query.timeframe)
+        agents, intervals = parse_agent_activity(body, window, query.interval)
+        return AgentStatesReport(
+            source=self.name,
+            vendor=VENDOR,
+            window=window,
+            agents=agents,
+            intervals=intervals,
             fetched_at=fetched_at,
         )
 
@@ -321,3 +365,99 @@ def _count(metrics: dict[str, Any], key: str, default: int = 0) -> int:
     if not isinstance(value, int) or value < 0:
         raise VendorBadResponse(VENDOR, f"{key} is not a count: {value!r}")
     return value
+
+
+# --- parsing: agentactivity -------------------------------------------------------------
+
+
+def parse_agent_activity(
+    body: Any, window: Window, interval: int | None
+) -> tuple[tuple[AgentStates, ...], tuple[Interval, ...]]:
+    """Per-agent states for the whole window, and per interval when asked for.
+
+    The whole-window element is often empty beside intervals (the document's own
+    example), so agents are then summed over the intervals.
+    """
+    if not isinstance(body, dict):
+        raise VendorBadResponse(VENDOR, "agent activity answer is not a JSON object")
+    intervals: list[Interval] = []
+    raw_intervals = body.get("metricsByIntervals")
+    if raw_intervals is not None:
+        if not isinstance(raw_intervals, list):
+            raise VendorBadResponse(VENDOR, "metricsByIntervals is not a list")
+        ends, slices = [], []
+        for item in raw_intervals:
+            if not isinstance(item, dict) or not isinstance(item.get("timestamp"), int | float):
+                raise VendorBadResponse(VENDOR, "an interval has no timestamp")
+            ends.append(datetime.fromtimestamp(item["timestamp"] / 1000, UTC))
+            data = item.get("metricsData") or {}
+            slices.append(_agents_of(data if isinstance(data, dict) else {}))
+        bounds = (
+            interval_bounds(ends, interval or 0, window) if interval else [(e, e) for e in ends]
+        )
+        intervals = sorted(
+            (
+                Interval(start, end, agents)
+                for (start, end), agents in zip(bounds, slices, strict=True)
+            ),
+            key=lambda i: i.end,
+        )
+    elif "agentsMetrics" not in body:
+        raise VendorBadResponse(VENDOR, "agent activity answer has no agentsMetrics")
+    agents = _agents_of(body)
+    if not agents and intervals:
+        by_id: dict[str, list[AgentStates]] = {}
+        for part in intervals:
+            for agent in part.agents:
+                by_id.setdefault(agent.id, []).append(agent)
+        agents = tuple(add_states(rows, aid, rows[0].name) for aid, rows in by_id.items())
+    return agents, tuple(intervals)
+
+
+def _agents_of(data: dict[str, Any]) -> tuple[AgentStates, ...]:
+    element = data.get("agentsMetrics")
+    if element in (None, "", [], {}):
+        return ()
+    if not isinstance(element, dict):
+        raise VendorBadResponse(VENDOR, "agentsMetrics is not an object")
+    per_agent = _mapping(element.get("metricsPerAgent"), "metricsPerAgent")
+    return tuple(_agent_states(str(aid), states) for aid, states in per_agent.items())
+
+
+def _agent_states(agent_id: str, states: Any) -> AgentStates:
+    if not isinstance(states, list):
+        raise VendorBadResponse(VENDOR, f"agent {agent_id}'s states are not a list")
+    logged_in: StateTime | None = None
+    found: list[tuple[str, StateTime]] = []
+    reasons: list[tuple[str, StateTime]] = []
+    for state in states:
+        if not isinstance(state, dict):
+            raise VendorBadResponse(VENDOR, f"agent {agent_id} has a state that is not an object")
+        sid = str(state.get("id"))
+        time = _state_time(state.get("value"), agent_id)
+        if sid == LOGGED_IN:
+            logged_in = time
+            continue
+        found.append((STATE_LABELS.get(sid) or str(state.get("name") or f"State {sid}"), time))
+        for reason in state.get("reasons") or []:
+            if isinstance(reason, dict):
+                label = f"Reason {reason.get('id', '?')}"
+                reasons.append((label, _state_time(reason.get("value"), agent_id)))
+    if logged_in is None:  # not sent: the sum of the states is the best we have
+        logged_in = sum((t for _, t in found), StateTime())
+    order = {label: i for i, label in enumerate(STATE_LABELS.values())}
+    found.sort(key=lambda item: order.get(item[0], len(order)))
+    return AgentStates(agent_id, f"Agent {agent_id}", logged_in, tuple(found), tuple(reasons))
+
+
+def _state_time(value: Any, agent_id: str) -> StateTime:
+    if value is None:
+        return StateTime()
+    if not isinstance(value, dict):
+        raise VendorBadResponse(VENDOR, f"agent {agent_id} has a state value that is not an object")
+    return StateTime(
+        _count(value, "total"),
+        _count(value, "chatting"),
+        _count(value, "notChatting"),
+        _count(value, "chattingInMaxConcurrency"),
+    )
