@@ -29,6 +29,7 @@ from bot.listeners import commands as command_listeners
 from bot.render import Renderer
 from bot.sources import Source, Sources
 from bot.sources.http import BucketCache, VendorHTTP
+from bot.sources.livechat import LiveChat, describe_error
 from bot.sources.liveperson import LivePerson
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,24 @@ def build_sources(settings: Settings, clock: Clock = utcnow) -> Sources:
     cache = BucketCache(clock)
     found: dict[str, Source] = {}
     if settings.liveperson is not None:
-        timeout = httpx.Timeout(settings.vendor_timeout, connect=min(5.0, settings.vendor_timeout))
-        client = httpx.AsyncClient(timeout=timeout, headers={"User-Agent": _agent()})
         found["liveperson"] = LivePerson(
-            settings.liveperson, VendorHTTP("LivePerson", client), cache, clock
+            settings.liveperson, VendorHTTP("LivePerson", _client(settings)), cache, clock
+        )
+    if settings.livechat is not None:
+        found["livechat"] = LiveChat(
+            settings.livechat,
+            VendorHTTP("LiveChat", _client(settings), describe=describe_error),
+            cache,
+            clock,
+            settings.timezone,
         )
     return Sources(found, settings.default_source)
+
+
+def _client(settings: Settings) -> httpx.AsyncClient:
+    """One connection pool per vendor, with the configured time-out on every call."""
+    timeout = httpx.Timeout(settings.vendor_timeout, connect=min(5.0, settings.vendor_timeout))
+    return httpx.AsyncClient(timeout=timeout, headers={"User-Agent": _agent()})
 
 
 def build_commands(settings: Settings, clock: Clock = utcnow) -> Commands:

@@ -27,7 +27,8 @@ UNITS = ("skill", "agent", "group")
 DEFAULT_TIMEFRAME = {"/csat": 24 * 60, "/agent-states": 60}
 
 _DURATION = re.compile(r"^(\d+)\s*(m|min|mins|h|hr|hrs|d|day|days)?$")
-_IDS = re.compile(r"^-?\d+(,-?\d+)*$")
+_ID = r"(-?\d+|[\w.+-]+@[\w-]+(\.[\w-]+)+)"  # numeric ids, or LiveChat's agent emails
+_IDS = re.compile(rf"^{_ID}(,{_ID})*$")
 _FACTOR = {"m": 1, "h": 60, "d": 1440}
 
 
@@ -80,6 +81,7 @@ def format_minutes(minutes: int) -> str:
 
 def parse(command: Command, text: str) -> Query | Help:
     """Read the words after the slash command."""
+    text = re.sub(r"<mailto:[^|>]+\|([^>]+)>", r"\1", text)  # Slack's linked emails
     words = re.sub(r"\s*,\s*", ",", text.replace(";", " ")).split()
     if any(w.lower() in ("help", "-h", "--help", "?") for w in words):
         return Help(command)
@@ -100,7 +102,9 @@ def parse(command: Command, text: str) -> Query | Help:
             unit = _once(unit, low.rstrip("s"), "skill, agent or group", command)
         elif low == "all":
             ids = _once(ids, "all", "the ids", command)
-        elif _IDS.match(low) and ("," in low or _takes_ids(command, unit, ids, durations)):
+        elif _IDS.match(low) and (
+            "," in low or "@" in low or _takes_ids(command, unit, ids, durations)
+        ):
             ids = _once(ids, tuple(dict.fromkeys(low.split(","))), "the ids", command)
         else:
             try:

@@ -58,6 +58,8 @@ class Renderer:
             keep_trailing_newline=True,
             autoescape=False,
         )
+        # emoji as themselves: YAML cannot read JSON's surrogate-pair escapes
+        self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
         self.env.filters.update(
             pct=pct,
             bar=bar,

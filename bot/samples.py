@@ -12,7 +12,9 @@ from bot.metrics import (
     CsatCounts,
     CsatReport,
     CsatRow,
+    GoodBad,
     Interval,
+    ResponseTimes,
     StateTime,
     bucket_window,
     exact_window,
@@ -48,6 +50,18 @@ def csat_report(rows: int = 3, agents: int = 2) -> CsatReport:
     )
 
 
+def livechat_report(times: bool = True) -> CsatReport:
+    """LiveChat thumbs over a week, as the document's ratings and ranking examples."""
+    rows = (
+        CsatRow("agent", "smith@example.com", "smith@example.com", GoodBad(0, 2, 2)),
+        CsatRow("agent", "agent@example.com", "agent@example.com", GoodBad(13, 6, 19)),
+    )
+    return CsatReport(
+        "livechat", "LiveChat", "group", exact_window(NOW, 7 * 1440), GoodBad(32, 17, 83), rows,
+        fetched_at=NOW, response_times=ResponseTimes(19.4, 30, 21.0, 30) if times else None,
+    )  # fmt: skip
+
+
 def agent_states_report(agents: int = 2, intervals: int = 0) -> AgentStatesReport:
     """`agents` agents over two hours, split into `intervals` intervals when > 0."""
     window = exact_window(NOW, 120)
@@ -78,6 +92,7 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
     skills = Query("/csat", "liveperson", "skill", "all", 7)
     one = Query("/csat", "liveperson", "skill", ("1",), 60)
     states = Query("/agent-states", "liveperson", "agent", "all", 120)
+    lc = Query("/csat", "livechat", "group", ("1",), 7 * 1440)
     report = csat_report()
     single = CsatReport(**{**report.__dict__, "rows": report.rows[:1]})
     empty = CsatReport(**{**report.__dict__, "total": CsatCounts(), "rows": ()})
@@ -91,6 +106,8 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
                 "row_limit": 60,
             },
             {"query": skills, "report": csat_report(rows=200, agents=0), "row_limit": 60},
+            {"query": lc, "report": livechat_report(), "row_limit": 60},
+            {"query": lc, "report": livechat_report(times=False), "row_limit": 60},
         ],
         "agent_states.yml.j2": [
             {"query": states, "report": agent_states_report(), "detail_limit": 12, "row_limit": 60},
@@ -119,7 +136,10 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
                 "row_limit": 60,
             },
         ],
-        "working.yml.j2": [{"query": one, "vendor": "LivePerson"}],
+        "working.yml.j2": [
+            {"query": one, "vendor": "LivePerson"},
+            {"query": lc, "vendor": "LiveChat"},
+        ],
         "usage.yml.j2": [
             {"command": "/csat", "problem": "I don't understand `<sample>`."},
             {"command": "/agent-states", "problem": "Give the ids only once."},

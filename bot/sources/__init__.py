@@ -64,7 +64,7 @@ class Sources:
             raise NotConfigured(VENDOR_NAMES.get(name, name), SETUP_HINTS.get(name, ""))
         query = replace(query, source=name)
         if query.unit not in source.units:
-            have = ", ".join(u for u in source.units if u != "account")
+            have = " or ".join(u for u in source.units if u != "account")
             raise UsageError(
                 f"{source.vendor} has no {query.unit}s; it reports by {have}.", query.command
             )

@@ -44,6 +44,7 @@ class RetryPolicy:
 
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+RATE_LIMITED = "rate limited"  # what a `describe` hook returns for a throttling error body
 
 
 class VendorHTTP:
@@ -55,11 +56,14 @@ class VendorHTTP:
         client: httpx.AsyncClient,
         policy: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        describe: Callable[[httpx.Response], str | None] | None = None,
     ) -> None:
         self.vendor = vendor
         self.client = client
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
+        # a vendor's own error shape -> the detail people see, and whether it means "slow down"
+        self._describe = describe or (lambda response: None)
         self._slots = asyncio.Semaphore(self.policy.concurrency)
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -80,9 +84,10 @@ class VendorHTTP:
             status = response.status_code
             if status < 300:
                 return response
+            detail = self._describe(response)
             if status in (401, 403):
-                raise VendorAuthError(self.vendor, f"HTTP {status}")
-            if status == 429:
+                raise VendorAuthError(self.vendor, detail or f"HTTP {status}")
+            if status == 429 or detail == RATE_LIMITED:
                 wait = max(policy.min_429_wait, _retry_after(response))
                 if last or wait > policy.max_wait:
                     raise VendorRateLimited(self.vendor, f"HTTP 429 after {attempt} tries")
@@ -95,7 +100,7 @@ class VendorHTTP:
                 log.info("%s answered %s; retrying", self.vendor, status)
                 await self._sleep(policy.backoff * 2 ** (attempt - 1))
                 continue
-            raise VendorRejected(self.vendor, f"HTTP {status}: {_snippet(response)}")
+            raise VendorRejected(self.vendor, detail or f"HTTP {status}: {_snippet(response)}")
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def get_json(self, url: str, **kwargs: Any) -> Any:

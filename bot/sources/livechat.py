@@ -1,0 +1,356 @@
+"""LiveChat Reports API: chats and agents reports, for /csat and /agent-states.
+
+Only this module knows LiveChat's URLs and JSON shapes (see docs/vendors.md):
+- `{api}/v{version}/reports/{chats|agents}/{report}`, POST with a JSON body of
+  `distribution`, `timezone` and `filters` (from/to, agents, groups, tags);
+- a Personal Access Token goes as Basic `base64(account_id:token)`, an OAuth token
+  as Bearer;
+- errors come as `{"error": {"type", "message"}}`; `too_many_requests` is retried
+  politely like a 429, `misdirected_request` names the region the license lives in;
+- days without data are `{}`, and keys may be missing: both count as zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from bot.config import LiveChatSettings
+from bot.errors import SourceError, UsageError, VendorBadResponse
+from bot.grammar import Query
+from bot.metrics import (
+    AgentStates,
+    AgentStatesReport,
+    CsatReport,
+    CsatRow,
+    GoodBad,
+    ResponseTimes,
+    StateTime,
+    exact_window,
+    weighted_mean,
+)
+from bot.sources.http import RATE_LIMITED, BucketCache, VendorHTTP
+
+log = logging.getLogger(__name__)
+VENDOR = "LiveChat"
+CHATS_REPORTS = (
+    "duration", "tags", "total_chats", "ratings", "ranking", "engagement",
+    "greetings_conversion", "surveys", "response_time", "first_response_time",
+)  # fmt: skip
+AGENTS_REPORTS = ("availability", "performance")
+
+
+def describe_error(response: httpx.Response) -> str | None:
+    """LiveChat's error body in a sentence; RATE_LIMITED for too_many_requests."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(error, dict):
+        return None
+    kind, message = str(error.get("type", "")), str(error.get("message", "")).strip()
+    if kind == "too_many_requests":
+        return RATE_LIMITED
+    if kind == "misdirected_request":
+        region = (error.get("data") or {}).get("region", "another region")
+        return f"this license lives in region {region}: point LIVECHAT_API_URL at that region"
+    return f"{kind}: {message}" if kind else message or None
+
+
+def auth_header(settings: LiveChatSettings) -> str:
+    """Basic for a Personal Access Token (with an account id), Bearer otherwise."""
+    if settings.account_id:
+        pair = f"{settings.account_id}:{settings.token}".encode()
+        return "Basic " + base64.b64encode(pair).decode()
+    return f"Bearer {settings.token}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filters the bot sends: a time range, and optionally agents, groups, tags."""
+
+    start: datetime
+    end: datetime
+    agents: tuple[str, ...] = ()
+    groups: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def body(self, zone: ZoneInfo) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "from": self.start.astimezone(zone).isoformat(timespec="seconds"),
+            "to": self.end.astimezone(zone).isoformat(timespec="seconds"),
+        }
+        if self.agents:
+            out["agents"] = {"values": list(self.agents)}
+        if self.groups:
+            out["groups"] = {"values": list(self.groups)}
+        if self.tags:
+            out["tags"] = {"values": list(self.tags)}
+        return out
+
+
+class LiveChat:
+    """The LiveChat source; every report of the document through `report()`."""
+
+    name = "livechat"
+    vendor = VENDOR
+    units = ("account", "group", "agent")
+
+    def __init__(
+        self,
+        settings: LiveChatSettings,
+        http: VendorHTTP,
+        cache: BucketCache,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timezone: ZoneInfo | None = None,
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.cache = cache
+        self.clock = clock
+        self.timezone = timezone or ZoneInfo("UTC")
+        self._headers = {"Authorization": auth_header(settings), "X-API-Version": settings.version}
+
+    def check(self, query: Query) -> None:
+        if query.interval is not None:
+            raise UsageError(
+                "LiveChat reports have no intervals; leave the interval out.", query.command
+            )
+        if query.unit == "group" and query.ids not in (None, "all"):
+            bad = [i for i in query.ids or () if not i.isdigit()]
+            if bad:
+                raise UsageError(
+                    f"LiveChat group ids are numbers; `{bad[0]}` is not.", query.command
+                )
+
+    async def aclose(self) -> None:
+        await self.http.client.aclose()
+
+    def url(self, kind: str, report: str) -> str:
+        return f"{self.settings.api_url}/v{self.settings.version}/reports/{kind}/{report}"
+
+    async def report(
+        self, report: str, filters: Filters, distribution: str | None = None
+    ) -> dict[str, Any]:
+        """Any chats or agents report of the document, as LiveChat sends it."""
+        kind = "chats" if report in CHATS_REPORTS else "agents" if report in AGENTS_REPORTS else ""
+        if not kind:
+            raise ValueError(f"unknown LiveChat report {report!r}")
+        body: dict[str, Any] = {
+            "timezone": self.timezone.key,
+            "filters": filters.body(self.timezone),
+        }
+        if distribution:
+            body["distribution"] = distribution
+        answer = await self.http.post_json(self.url(kind, report), json=body, headers=self._headers)
+        if not isinstance(answer, dict) or not isinstance(answer.get("records", {}), dict):
+            raise VendorBadResponse(VENDOR, f"{report} report is not an object with records")
+        return answer
+
+    def _filters(self, query: Query, now: datetime) -> Filters:
+        ids = () if query.ids in (None, "all") else tuple(query.ids or ())
+        start = now - timedelta(minutes=query.timeframe)
+        if query.unit == "group":
+            return Filters(start, now, groups=tuple(int(i) for i in ids))
+        if query.unit == "agent":
+            return Filters(start, now, agents=ids)
+        return Filters(start, now)
+
+    async def _shared(self, query: Query, reports: tuple[str, ...]) -> tuple[datetime, list[Any]]:
+        """Several reports for one query, fetched together, shared within the bucket."""
+        key = (self.name, reports, query.unit, query.ids, query.timeframe)
+
+        async def fetch() -> tuple[datetime, list[Any]]:
+            now = self.clock()
+            filters = self._filters(query, now)
+            answers = await asyncio.gather(
+                *(self._optional(r, filters) for r in reports), return_exceptions=False
+            )
+            return now, answers
+
+        return await self.cache.get(key, fetch)
+
+    async def _optional(self, report: str, filters: Filters) -> Any:
+        """Response times are extras: their failure must not cost the CSAT answer."""
+        if report not in ("first_response_time", "response_time"):
+            return await self.report(report, filters)
+        try:
+            return await self.report(report, filters)
+        except SourceError as exc:
+            log.warning("LiveChat %s report unavailable: %s", report, exc)
+            return None
+
+    async def csat(self, query: Query) -> CsatReport:
+        now, (ratings, ranking, first, response) = await self._shared(
+            query, ("ratings", "ranking", "first_response_time", "response_time")
+        )
+        total = parse_ratings(ratings)
+        rows = parse_ranking(ranking)
+        if query.unit == "agent" and query.ids not in (None, "all"):
+            rows = tuple(r for r in rows if r.id in (query.ids or ()))
+        return CsatReport(
+            source=self.name,
+            vendor=VENDOR,
+            scope=query.unit,
+            window=exact_window(now, query.timeframe),
+            total=total,
+            rows=rows,
+            fetched_at=now,
+            response_times=parse_response_times(first, response),
+        )
+
+    async def agent_states(self, query: Query) -> AgentStatesReport:
+        now, (performance, availability) = await self._shared(
+            query, ("performance", "availability")
+        )
+        agents = parse_performance(performance)
+        if query.ids not in (None, "all"):
+            agents = tuple(a for a in agents if a.id in (query.ids or ()))
+        return AgentStatesReport(
+            source=self.name,
+            vendor=VENDOR,
+            window=exact_window(now, query.timeframe),
+            agents=agents,
+            availability_hours=parse_availability(availability),
+            fetched_at=now,
+        )
+
+
+# --- parsing: the only place that knows the reports' shapes -----------------------------
+
+
+def _records(answer: Any, report: str) -> dict[str, Any]:
+    if answer is None:
+        return {}
+    records = answer.get("records", {}) if isinstance(answer, dict) else None
+    if records in (None, [], ""):
+        return {}
+    if not isinstance(records, dict):
+        raise VendorBadResponse(VENDOR, f"{report} records are not an object")
+    return records
+
+
+def _number(record: Mapping[str, Any], key: str, report: str) -> float:
+    value = record.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise VendorBadResponse(VENDOR, f"{report}: {key} is not a number: {value!r}")
+    return float(value)
+
+
+def _day(record: Any, report: str) -> Mapping[str, Any]:
+    if not isinstance(record, dict):
+        raise VendorBadResponse(VENDOR, f"{report}: a record is not an object")
+    return record
+
+
+def parse_ratings(answer: Any) -> GoodBad:
+    """Good, bad and chats summed over the days; empty days and missing keys are zero."""
+    total = GoodBad()
+    for record in _records(answer, "ratings").values():
+        day = _day(record, "ratings")
+        total += GoodBad(*(int(_number(day, k, "ratings")) for k in ("good", "bad", "chats")))
+    return total
+
+
+def parse_ranking(answer: Any) -> tuple[CsatRow, ...]:
+    """Per agent: good and bad ratings over their chats."""
+    rows = []
+    for agent, record in _records(answer, "ranking").items():
+        day = _day(record, "ranking")
+        counts = GoodBad(*(int(_number(day, k, "ranking")) for k in ("good", "bad", "total")))
+        rows.append(CsatRow("agent", agent, agent, counts))
+    return tuple(rows)
+
+
+def parse_daily_average(answer: Any, report: str, key: str) -> tuple[float | None, int]:
+    """A count-weighted average of per-day averages, and the chats behind it."""
+    pairs = []
+    for record in _records(answer, report).values():
+        day = _day(record, report)
+        if key in day:
+            pairs.append((_number(day, key, report), int(_number(day, "count", report))))
+    return weighted_mean(pairs), sum(count for _, count in pairs)
+
+
+def parse_response_times(first: Any, response: Any) -> ResponseTimes | None:
+    if first is None and response is None:
+        return None
+    first_avg, first_chats = parse_daily_average(
+        first, "first_response_time", "first_response_time"
+    )
+    avg, chats = parse_daily_average(response, "response_time", "response_time")
+    return ResponseTimes(first_avg, first_chats, avg, chats)
+
+
+def parse_performance(answer: Any) -> tuple[AgentStates, ...]:
+    """Per agent: logged in (with chatting time), accepting and not accepting chats."""
+    agents = []
+    for agent, record in _records(answer, "performance").items():
+        day = _day(record, "performance")
+        seconds = {k: int(_number(day, k, "performance")) for k in (
+            "logged_in_time", "chatting_time", "accepting_chats_time", "not_accepting_chats_time",
+        )}  # fmt: skip
+        logged = seconds["logged_in_time"]
+        chatting = seconds["chatting_time"]
+        agents.append(AgentStates(
+            agent, agent,
+            StateTime(logged, chatting, max(0, logged - chatting)),
+            (("Accepting chats", StateTime(seconds["accepting_chats_time"])),
+             ("Not accepting", StateTime(seconds["not_accepting_chats_time"]))),
+        ))  # fmt: skip
+    return tuple(agents)
+
+
+def parse_availability(answer: Any) -> float | None:
+    """Hours the chat was available: `total`, else the days' hours (or hours' minutes)."""
+    if answer is None:
+        return None
+    if isinstance(answer.get("total"), int | float):
+        return float(answer["total"])
+    hours = 0.0
+    for record in _records(answer, "availability").values():
+        day = _day(record, "availability")
+        hours += (
+            _number(day, "hours", "availability") + _number(day, "minutes", "availability") / 60
+        )
+    return hours
+
+
+def parse_counts(answer: Any, report: str) -> dict[str, dict[str, float]]:
+    """Any per-day report of counts (duration, tags, total_chats, engagement): day -> key -> n."""
+    return {
+        day: {k: _number(_day(v, report), k, report) for k in _day(v, report)}
+        for day, v in _records(answer, report).items()
+    }
+
+
+def parse_greetings(answer: Any) -> dict[str, dict[str, float]]:
+    """greetings_conversion summed per greeting id over the days."""
+    totals: dict[str, dict[str, float]] = {}
+    for record in _records(answer, "greetings_conversion").values():
+        for greeting, counts in _day(record, "greetings_conversion").items():
+            into = totals.setdefault(greeting, {})
+            for key in _day(counts, "greetings_conversion"):
+                into[key] = into.get(key, 0) + _number(counts, key, "greetings_conversion")
+    return totals
+
+
+def parse_surveys(answer: Any) -> dict[str, dict[str, dict[str, Any]]]:
+    """surveys: group -> survey -> {count, answers: {answer id: {index: n}}}."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for group, surveys in _records(answer, "surveys").items():
+        for survey, data in _day(surveys, "surveys").items():
+            data = _day(data, "surveys")
+            answers = {k: dict(_day(v, "surveys")) for k, v in data.items() if k != "count"}
+            out.setdefault(group, {})[survey] = {
+                "count": int(_number(data, "count", "surveys")), "answers": answers,
+            }  # fmt: skip
+    return out
