@@ -1,31 +1,38 @@
 """`python -m bot demo`: the bot against a simulated contact center, offline.
 
-A simulated LivePerson account is served on loopback HTTP; the bot reaches it through
-the real client (Domain API, OAuth 2.0, retries, bucket cache) and the real templates,
-and what Slack would show is printed.
+A simulated LivePerson account and LiveChat license are served on loopback HTTP; the
+bot reaches them through its real clients (Domain API, OAuth 2.0, retries, the bucket
+cache) and real templates, and prints what Slack would show.
 """
 
 from __future__ import annotations
 
+import logging
 import textwrap
+from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from bot import config
 from bot.app import build_commands
 from bot.listeners.commands import handle_command
 from bot.render import Message, to_text
+from bot.sim.livechat import SimulatedLiveChat
 from bot.sim.liveperson import SKILLS, SimulatedLivePerson
 
+FAULT = "fault"  # a step that makes LivePerson fail before the command
 SCRIPT = [
-    ("/csat", "", "The whole account over the last 24 hours"),
+    ("/csat", "", "The whole account, last 24 hours (first call: Domain API look-up, OAuth token)"),
     ("/csat", "skill all 60m", "Every active skill over the last hour, busiest first"),
     ("/csat", "skill 12 4h", "One skill: its agents"),
     ("/csat", "agent 1001,1004 2h", "Two agents"),
-    (
-        "/csat",
-        "skill all 60m",
-        "The same question again inside the 5-minute bucket: no new vendor call",
-    ),
+    ("/csat", "skill all 60m", "The same question inside the 5-minute bucket: no vendor call"),
+    ("/agent-states", "1001,1002,1004 2h 30m", "Three agents' time, per half hour"),
+    ("/agent-states", "all 60m", "Every agent over the last hour: the team at a glance"),
+    ("/csat", "livechat 7d", "LiveChat: good ÷ (good + bad), the ranking and response times"),
+    ("/agent-states", "livechat 7d", "LiveChat: logged-in, accepting and chatting time"),
+    (FAULT, "skill 13 3h", "LivePerson fails three times in a row: the bot retries, then says so"),
     ("/csat", "skill 11 7d", "LivePerson keeps 24h: answered at once, the vendor is not called"),
+    ("/agent-states", "all 60m 7m", "An interval that does not divide the timeframe"),
     ("/csat", "skil 11", "A typo: the bot says what is wrong and how to ask"),
     ("/csat", "help", "Help"),
 ]
@@ -37,38 +44,33 @@ def _print_message(label: str, message: Message) -> None:
 
 
 async def run_demo() -> int:
-    """Run the script against the simulation and print every message."""
-    with SimulatedLivePerson() as lp:
-        env = {**lp.env(), "BOT_CONFIG": "/nonexistent/bot.toml"}
-        settings = config.load(env)
-        from zoneinfo import ZoneInfo
-
-        settings = config.Settings(**{**settings.__dict__, "timezone": ZoneInfo("Europe/Berlin")})
+    """Run the script against the simulations and print every message."""
+    logging.getLogger("bot").setLevel(logging.ERROR)  # the replies say it all
+    with SimulatedLivePerson() as lp, SimulatedLiveChat() as lc:
+        settings = config.load({**lp.env(), **lc.env(), "BOT_CONFIG": "/nonexistent/bot.toml"})
+        settings = replace(settings, timezone=ZoneInfo("Europe/Berlin"))
         commands = build_commands(settings)
-        print("Simulated LivePerson account", lp.account, "on", lp.url)
-        print("Skills:", ", ".join(f"{k} {v}" for k, v in SKILLS.items()), "\n")
-        steps = [*SCRIPT[:5], ("fault", "", ""), *SCRIPT[5:]]
+        print(f"Simulated LivePerson account {lp.account} on {lp.url}")
+        print("  skills:", ", ".join(f"{k} {v}" for k, v in SKILLS.items()))
+        print(f"Simulated LiveChat license on {lc.url} (the Reports API document's examples)")
+        print("Times are shown in Europe/Berlin.\n")
         try:
-            for command, text, why in steps:
-                if command == "fault":
+            for command, text, why in SCRIPT:
+                if command == FAULT:
                     lp.fail("/msgcsatdistribution", status=503, times=3)
-                    command, text, why = (
-                        "/csat",
-                        "skill 13 3h",
-                        ("LivePerson fails three times in a row: the bot retries, then says so"),
-                    )
-                before = len(lp.data_calls())
+                    command = "/csat"
+                before = len(lp.calls) + len(lc.calls)
                 print(f"━━ {why}\n▶ {command} {text}".rstrip())
 
                 async def ack(**message: object) -> None:
-                    _print_message("ack (ephemeral, at once):", message)
+                    _print_message("ack (only you see it, at once):", message)
 
                 async def respond(**message: object) -> None:
                     _print_message("answer (through response_url):", message)
 
                 await handle_command({"command": command, "text": text}, ack, respond, commands)
                 print(
-                    f"  LivePerson CSAT calls for this command: {len(lp.data_calls()) - before}\n"
+                    f"  vendor calls for this command: {len(lp.calls) + len(lc.calls) - before}\n"
                 )
         finally:
             await commands.sources.aclose()

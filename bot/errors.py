@@ -47,13 +47,15 @@ class SourceError(BotError):
     kind = "failed"
 
     def __init__(self, vendor: str, detail: str = "") -> None:
-        super().__init__(f"{vendor}: {self.kind}" + (f" ({detail})" if detail else ""))
+        super().__init__(
+            f"{vendor or 'No source'} {self.kind}" + (f" ({detail})" if detail else "")
+        )
         self.vendor = vendor
         self.detail = detail
 
 
 class NotConfigured(SourceError):
-    kind = "not configured"
+    kind = "is not configured"
 
 
 class VendorAuthError(SourceError):

@@ -116,7 +116,11 @@ def test_demo_runs_offline() -> None:
     result = run("demo", timeout=120)
     assert result.returncode == 0, result.stderr
     assert "CSAT · whole account · last 24h" in result.stdout
-    assert "LivePerson CSAT calls for this command: 0" in result.stdout  # the cached repeat
+    assert "no vendor call\n▶ /csat skill all 60m" in result.stdout
+    assert "vendor calls for this command: 0" in result.stdout  # the cached repeat
+    assert "Agent states · 3 agents · last 2h" not in result.stdout  # three ids are listed
+    assert "Agent states · agents 1001, 1002, 1004 · last 2h" in result.stdout
+    assert "65.3% good" in result.stdout  # LiveChat's ratings example: 32 good, 17 bad
     assert "LivePerson is not answering right now" in result.stdout
     assert "Did you mean `skill`?" not in result.stdout  # printed as plain text
     assert "Did you mean skill?" in result.stdout

@@ -217,7 +217,7 @@ async def test_non_json_body_is_a_bad_response() -> None:
         "not JSON: <html>Maintenance</html>",
     )
     assert str(caught.value) == (
-        "Acme: sent an answer the bot cannot read (not JSON: <html>Maintenance</html>)"
+        "Acme sent an answer the bot cannot read (not JSON: <html>Maintenance</html>)"
     )
 
 
@@ -240,7 +240,7 @@ async def test_every_error_names_the_vendor(
     with pytest.raises(error) as caught:
         await vendor_http(vendor, waits).get_json(URL)
     assert caught.value.vendor == "Acme"
-    assert str(caught.value).startswith(f"Acme: {error.kind}")
+    assert str(caught.value).startswith(f"Acme {error.kind}")
 
 
 # --- BucketCache ---------------------------------------------------------------------
