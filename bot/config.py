@@ -15,12 +15,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
+
 from bot.errors import ConfigError
 from bot.grammar import SOURCES, parse_duration
 
 ENV = "environment"
 UTC_ZONE = ZoneInfo("UTC")
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_PACKAGE = Path(__file__).resolve().parent
+# a checkout keeps templates/ beside bot/; a wheel installs them as bot/templates
+DEFAULT_TEMPLATES = next(
+    (p for p in (_PACKAGE.parent / "templates", _PACKAGE / "templates") if p.is_dir()),
+    _PACKAGE / "templates",
+)
 
 
 @dataclass(frozen=True)
@@ -288,10 +295,10 @@ def _check_digest(where: str, i: int, digest: object, errors: list[ConfigError])
         errors.append(ConfigError(where, f"{label}.kind", "csat or availability"))
     if "source" in digest and digest["source"] not in SOURCES:
         errors.append(ConfigError(where, f"{label}.source", f"one of {', '.join(SOURCES)}"))
-    if isinstance(digest.get("cron"), str) and len(digest["cron"].split()) != 5:
-        errors.append(
-            ConfigError(where, f"{label}.cron", "five fields: minute hour day month weekday")
-        )
+    if isinstance(digest.get("cron"), str):
+        problem = cron_problem(digest["cron"])
+        if problem:
+            errors.append(ConfigError(where, f"{label}.cron", problem))
     for key in ("skills", "agents", "groups"):
         value = digest.get(key)
         if (
@@ -309,6 +316,17 @@ def _check_digest(where: str, i: int, digest: object, errors: list[ConfigError])
         _zone(where, f"{label}.timezone", digest["timezone"], errors)
 
 
+def cron_problem(cron: str) -> str | None:
+    """What is wrong with a five-field cron expression, or None."""
+    if len(cron.split()) != 5:
+        return f"five fields (minute hour day month weekday), got {cron!r}"
+    try:
+        CronTrigger.from_crontab(cron, timezone="UTC")
+    except ValueError as exc:
+        return f"a valid cron expression like '0 9 * * 1-5' ({exc})"
+    return None
+
+
 def _check_alerts(where: str, alerts: dict[str, Any], errors: list[ConfigError]) -> None:
     for key in sorted(set(alerts) - ALERT_KEYS):
         errors.append(
@@ -316,7 +334,6 @@ def _check_alerts(where: str, alerts: dict[str, Any], errors: list[ConfigError])
         )
     if "channel" in alerts and not isinstance(alerts["channel"], str):
         errors.append(ConfigError(where, "alerts.channel", "a channel id such as C0123456789"))
-    if "min_answers" in alerts and (
-        not isinstance(alerts["min_answers"], int) or alerts["min_answers"] < 0
-    ):
+    min_answers = alerts.get("min_answers", 0)
+    if isinstance(min_answers, bool) or not isinstance(min_answers, int) or min_answers < 0:
         errors.append(ConfigError(where, "alerts.min_answers", "a whole number, 0 or more"))

@@ -46,12 +46,13 @@ class SourceError(BotError):
 
     kind = "failed"
 
-    def __init__(self, vendor: str, detail: str = "") -> None:
+    def __init__(self, vendor: str, detail: str = "", status: int | None = None) -> None:
         super().__init__(
             f"{vendor or 'No source'} {self.kind}" + (f" ({detail})" if detail else "")
         )
         self.vendor = vendor
         self.detail = detail
+        self.status = status  # the HTTP status behind it, when there was one
 
 
 class NotConfigured(SourceError):

@@ -26,8 +26,8 @@ SOURCES = ("liveperson", "livechat", "ingested")
 UNITS = ("skill", "agent", "group")
 DEFAULT_TIMEFRAME = {"/csat": 24 * 60, "/agent-states": 60}
 
-_DURATION = re.compile(r"^(\d+)\s*(m|min|mins|h|hr|hrs|d|day|days)?$")
-_ID = r"(-?\d+|[\w.+-]+@[\w-]+(\.[\w-]+)+)"  # numeric ids, or LiveChat's agent emails
+_DURATION = re.compile(r"^([0-9]+)\s*(m|min|mins|h|hr|hrs|d|day|days)?$")
+_ID = r"(-?[0-9]+|[\w.+-]+@[\w-]+(\.[\w-]+)+)"  # numeric ids, or LiveChat's agent emails
 _IDS = re.compile(rf"^{_ID}(,{_ID})*$")
 _FACTOR = {"m": 1, "h": 60, "d": 1440}
 
@@ -62,7 +62,7 @@ def parse_duration(text: str) -> int:
     """`45m`, `4h`, `1d` or a bare number of minutes -> minutes; ValueError otherwise."""
     match = _DURATION.match(text.strip().lower())
     if not match:
-        raise ValueError(f"`{text}` is not a duration like 45m, 4h or 1d")
+        raise ValueError(f"`{text[:40]}` is not a duration like 45m, 4h or 1d")
     minutes = int(match.group(1)) * _FACTOR[(match.group(2) or "m")[0]]
     if minutes <= 0:
         raise ValueError(f"`{text}` is not a positive duration")
@@ -110,7 +110,8 @@ def parse(command: Command, text: str) -> Query | Help:
             try:
                 durations.append(parse_duration(low))
             except ValueError as exc:
-                problem = str(exc) if _DURATION.match(low) else f"I don't understand `{word}`."
+                shown = word if len(word) <= 40 else word[:40] + "…"
+                problem = str(exc) if _DURATION.match(low) else f"I don't understand `{shown}`."
                 raise UsageError(f"{problem}{_suggest(low)}", command) from None
     return _build(command, source, unit, ids, durations)
 

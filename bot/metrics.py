@@ -61,7 +61,7 @@ class Window:
     @property
     def widened(self) -> bool:
         """True when the vendor's buckets reach back before what was asked."""
-        return self.start < self.asked_start
+        return self.start < self.asked_start.replace(second=0, microsecond=0)
 
 
 def floor_to_bucket(moment: datetime, minutes: int = BUCKET_MINUTES) -> datetime:

@@ -327,3 +327,16 @@ def test_every_mistake_is_listed_at_once(tmp_path: Path) -> None:
         (where, "digest[0] (d).timeframe"),
         (where, "alerts.min_answers"),
     ]
+
+
+def test_cron_values_are_checked_not_only_counted(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "99 99 * * banana"\n'
+        "[alerts]\nmin_answers = true\n"
+    )
+    with pytest.raises(ConfigErrors) as caught:
+        load({"BOT_CONFIG": str(config)})
+    text = str(caught.value)
+    assert f"{config}: digest[0] (d).cron: a valid cron expression" in text
+    assert f"{config}: alerts.min_answers: a whole number" in text

@@ -90,6 +90,8 @@ def test_bad_signatures_are_refused_before_any_vendor_call(
         ("4,15", "Say whose ids these are"),
         ("group 3", "LivePerson has no groups"),
         ("livechat", "LiveChat is not set up for this bot"),
+        ("skill 11 60m 😀", "I don't understand `😀`"),
+        ("&" * 1000, "I don't understand `&&&&"),
     ],
 )
 def test_bad_commands_are_answered_at_once_without_vendor_call(
@@ -165,7 +167,8 @@ def test_429_retries_are_at_least_a_second_apart(
 def test_refused_token_is_refreshed_once(
     bot: RunningBot, slack: SimulatedSlack, liveperson
 ) -> None:  # type: ignore[no-untyped-def]
-    bot.command(slack, "65m")  # make sure a token exists
+    _, warm = bot.command(slack, "65m")  # make sure a token exists
+    answer(slack, warm)
     liveperson.revoke_tokens()
     tokens_before = len(liveperson.calls_to("/app/token"))
     _, url = bot.command(slack, "agent all 66m")
@@ -193,3 +196,17 @@ def test_identical_commands_in_one_bucket_share_one_vendor_call(
         )
     calls = len(liveperson.data_calls()) - before
     assert calls == 1 if same_bucket else calls <= 2
+
+
+def test_an_unreadable_answer_is_not_kept_for_the_bucket(
+    bot: RunningBot,
+    slack: SimulatedSlack,
+    liveperson,  # type: ignore[no-untyped-def]
+) -> None:
+    liveperson.fail("/msgcsatdistribution", status=200, body={"unexpected": []})
+    _, url = bot.command(slack, "skill 14 68m")
+    assert "cannot read" in answer(slack, url)["text"]
+    before = len(liveperson.data_calls())
+    _, url = bot.command(slack, "skill 14 68m")
+    assert answer(slack, url)["blocks"][0]["text"]["text"] == "CSAT · skill 14 · last 1h 8m"
+    assert len(liveperson.data_calls()) == before + 1

@@ -156,3 +156,20 @@ def test_spaces_around_commas_are_one_id_list() -> None:
 def test_zero_duration_says_why() -> None:
     with pytest.raises(UsageError, match="not a positive duration"):
         parse("/csat", "skill 4 0m")
+
+
+def test_full_width_digits_are_not_ids() -> None:
+    with pytest.raises(UsageError, match="I don't understand"):
+        parse("/csat", "skill １１")
+
+
+def test_a_long_word_is_cut_in_the_message() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse("/csat", "&" * 1000)
+    assert len(str(caught.value)) < 120
+    assert "…" in str(caught.value)
+
+
+def test_linked_emails_from_slack_are_ids() -> None:
+    parsed = parse("/csat", "livechat agent <mailto:a@example.com|a@example.com> 7d")
+    assert parsed == Query("/csat", "livechat", "agent", ("a@example.com",), 7 * 1440)

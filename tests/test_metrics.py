@@ -103,3 +103,10 @@ def test_ranked_compares_numbers_in_names_as_numbers() -> None:
     now = datetime(2026, 3, 2, 13, 30, tzinfo=UTC)
     report = CsatReport("liveperson", "LivePerson", "skill", bucket_window(now, 60), same, rows)
     assert [r.name for r in report.ranked()] == ["Skill 9", "Skill 13", "Skill 129"]
+
+
+def test_seconds_alone_do_not_widen_the_window() -> None:
+    """At 13:30:30 an hour starts at 12:30:30; the bucket starts at 12:30: same minute."""
+    window = bucket_window(datetime(2026, 3, 2, 13, 30, 30, tzinfo=UTC), 60)
+    assert window.start == datetime(2026, 3, 2, 12, 30, tzinfo=UTC)
+    assert window.widened is False

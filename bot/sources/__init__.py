@@ -17,7 +17,7 @@ VENDOR_NAMES = {"liveperson": "LivePerson", "livechat": "LiveChat", "ingested": 
 SETUP_HINTS = {
     "liveperson": "set LIVEPERSON_ACCOUNT_ID and LIVEPERSON_CLIENT_ID/LIVEPERSON_CLIENT_SECRET",
     "livechat": "set LIVECHAT_TOKEN (and LIVECHAT_ACCOUNT_ID for a Personal Access Token)",
-    "ingested": "point your survey tool at POST /api/v1/create-customer-feedback",
+    "ingested": "enable the ingestion endpoint (BOT_INGEST_TOKEN) and send survey responses",
 }
 
 

@@ -13,7 +13,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -43,7 +44,6 @@ class RetryPolicy:
     concurrency: int = 4  # requests in flight to one vendor at once: smooths bursts
 
 
-DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 RATE_LIMITED = "rate limited"  # what a `describe` hook returns for a throttling error body
 
 
@@ -86,7 +86,7 @@ class VendorHTTP:
                 return response
             detail = self._describe(response)
             if status in (401, 403):
-                raise VendorAuthError(self.vendor, detail or f"HTTP {status}")
+                raise VendorAuthError(self.vendor, detail or f"HTTP {status}", status)
             if status == 429 or detail == RATE_LIMITED:
                 wait = max(policy.min_429_wait, _retry_after(response))
                 if last or wait > policy.max_wait:
@@ -119,10 +119,17 @@ def decode_json(vendor: str, response: httpx.Response) -> Any:
 
 
 def _retry_after(response: httpx.Response) -> float:
+    """Retry-After in seconds, or as an HTTP date; 0 when absent or unreadable."""
+    value = response.headers.get("Retry-After", "0").strip()
     try:
-        return max(0.0, float(response.headers.get("Retry-After", "0")))
+        return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return 0.0
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _snippet(response: httpx.Response, limit: int = 120) -> str:

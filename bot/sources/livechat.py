@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -40,6 +40,7 @@ from bot.metrics import (
 from bot.sources.http import RATE_LIMITED, BucketCache, VendorHTTP
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 VENDOR = "LiveChat"
 CHATS_REPORTS = (
     "duration", "tags", "total_chats", "ratings", "ranking", "engagement",
@@ -164,17 +165,21 @@ class LiveChat:
             return Filters(start, now, agents=ids)
         return Filters(start, now)
 
-    async def _shared(self, query: Query, reports: tuple[str, ...]) -> tuple[datetime, list[Any]]:
-        """Several reports for one query, fetched together, shared within the bucket."""
+    async def _shared(
+        self, query: Query, reports: tuple[str, ...], parse: Callable[[list[Any]], T]
+    ) -> tuple[datetime, T]:
+        """Several reports for one query, fetched together and parsed, shared in the bucket.
+
+        Parsing happens inside the shared fetch: an unreadable answer is a failure the
+        next caller retries, not a result kept for the rest of the bucket.
+        """
         key = (self.name, reports, query.unit, query.ids, query.timeframe)
 
-        async def fetch() -> tuple[datetime, list[Any]]:
+        async def fetch() -> tuple[datetime, T]:
             now = self.clock()
             filters = self._filters(query, now)
-            answers = await asyncio.gather(
-                *(self._optional(r, filters) for r in reports), return_exceptions=False
-            )
-            return now, answers
+            answers = await asyncio.gather(*(self._optional(r, filters) for r in reports))
+            return now, parse(list(answers))
 
         return await self.cache.get(key, fetch)
 
@@ -189,11 +194,17 @@ class LiveChat:
             return None
 
     async def csat(self, query: Query) -> CsatReport:
-        now, (ratings, ranking, first, response) = await self._shared(
-            query, ("ratings", "ranking", "first_response_time", "response_time")
+        def parse(answers: list[Any]) -> tuple[Any, ...]:
+            ratings, ranking, first, response = answers
+            return (
+                parse_ratings(ratings),
+                parse_ranking(ranking),
+                parse_response_times(first, response),
+            )
+
+        now, (total, rows, times) = await self._shared(
+            query, ("ratings", "ranking", "first_response_time", "response_time"), parse
         )
-        total = parse_ratings(ratings)
-        rows = parse_ranking(ranking)
         if query.unit == "agent" and query.ids not in (None, "all"):
             rows = tuple(r for r in rows if r.id in (query.ids or ()))
         return CsatReport(
@@ -204,14 +215,15 @@ class LiveChat:
             total=total,
             rows=rows,
             fetched_at=now,
-            response_times=parse_response_times(first, response),
+            response_times=times,
         )
 
     async def agent_states(self, query: Query) -> AgentStatesReport:
-        now, (performance, availability) = await self._shared(
-            query, ("performance", "availability")
-        )
-        agents = parse_performance(performance)
+        def parse(answers: list[Any]) -> tuple[Any, ...]:
+            performance, availability = answers
+            return parse_performance(performance), parse_availability(availability)
+
+        now, (agents, hours) = await self._shared(query, ("performance", "availability"), parse)
         if query.ids not in (None, "all"):
             agents = tuple(a for a in agents if a.id in (query.ids or ()))
         return AgentStatesReport(
@@ -219,7 +231,7 @@ class LiveChat:
             vendor=VENDOR,
             window=exact_window(now, query.timeframe),
             agents=agents,
-            availability_hours=parse_availability(availability),
+            availability_hours=hours,
             fetched_at=now,
         )
 

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from oauthlib.oauth1 import Client as OAuth1Client
@@ -46,6 +46,7 @@ from bot.metrics import (
 from bot.sources.http import BucketCache, VendorHTTP, decode_json
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 VENDOR = "LivePerson"
 MAX_TIMEFRAME = 1440
 UNASSIGNED_SKILL = "-1"
@@ -191,25 +192,35 @@ class LivePerson:
             )
         token = await self._bearer()
         try:
-            response = await self.http.request(method, url, headers=_bearer(token), **kwargs)
-        except VendorAuthError:
+            response = await self.http.request(method, url, headers=_auth_header(token), **kwargs)
+        except VendorAuthError as exc:
+            if exc.status != 401:  # 403: the app lacks permission; a new token won't help
+                raise
             log.info("LivePerson refused the token; fetching a new one once")
             token = await self._bearer(stale=token)
-            response = await self.http.request(method, url, headers=_bearer(token), **kwargs)
+            response = await self.http.request(method, url, headers=_auth_header(token), **kwargs)
         return decode_json(VENDOR, response)
 
     async def _report(
-        self, name: str, params: dict[str, str], post: bool = False
-    ) -> tuple[datetime, Any]:
-        """One Operations API report, shared by identical queries in the same bucket."""
+        self,
+        name: str,
+        params: dict[str, str],
+        parse: Callable[[datetime, Any], T],
+        post: bool = False,
+    ) -> tuple[datetime, T]:
+        """One Operations API report, parsed, shared by identical queries in the same bucket.
 
-        async def fetch() -> tuple[datetime, Any]:
+        Parsing happens inside the shared fetch, so an unreadable answer is a failure
+        the next caller retries, not a result kept for the rest of the bucket.
+        """
+
+        async def fetch() -> tuple[datetime, T]:
             base = await self.host("leDataReporting")
             url = f"{base}/operations/api/account/{self.settings.account_id}/{name}"
             now = self.clock()
             if post:  # long agent lists travel in the body, as the document says
-                return now, await self._call("POST", url, json=params)
-            return now, await self._call("GET", url, params=params)
+                return now, parse(now, await self._call("POST", url, json=params))
+            return now, parse(now, await self._call("GET", url, params=params))
 
         return await self.cache.get((self.name, name, tuple(sorted(params.items()))), fetch)
 
@@ -221,8 +232,9 @@ class LivePerson:
             params["skillIds"] = query.ids_text
         elif query.unit == "agent":
             params["agentIds"] = query.ids_text
-        fetched_at, body = await self._report("msgcsatdistribution", params)
-        total, rows = parse_csat(body, query.unit)
+        fetched_at, (total, rows) = await self._report(
+            "msgcsatdistribution", params, lambda now, body: parse_csat(body, query.unit)
+        )
         return CsatReport(
             source=self.name,
             vendor=VENDOR,
@@ -238,9 +250,14 @@ class LivePerson:
         if query.interval is not None:
             params["interval"] = str(query.interval)
         long_list = query.ids != "all" and len(query.ids or ()) > POST_ABOVE_IDS
-        fetched_at, body = await self._report("agentactivity", params, post=long_list)
+
+        def parse(now: datetime, body: Any) -> tuple[Any, ...]:
+            return parse_agent_activity(body, exact_window(now, query.timeframe), query.interval)
+
+        fetched_at, (agents, intervals) = await self._report(
+            "agentactivity", params, parse, post=long_list
+        )
         window = exact_window(fetched_at, query.timeframe)
-        agents, intervals = parse_agent_activity(body, window, query.interval)
         return AgentStatesReport(
             source=self.name,
             vendor=VENDOR,
@@ -251,7 +268,7 @@ class LivePerson:
         )
 
 
-def _bearer(token: str) -> dict[str, str]:
+def _auth_header(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
