@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.sim.livechat import SimulatedLiveChat
 from bot.sim.liveperson import SimulatedLivePerson
 from bot.sim.slack import SimulatedSlack
 from tests.fakes.process import PREFIXES, SECRET, RunningBot
@@ -29,6 +30,13 @@ def slack() -> Iterator[SimulatedSlack]:
 @pytest.fixture(scope="session")
 def liveperson() -> Iterator[SimulatedLivePerson]:
     with SimulatedLivePerson() as server:
+        yield server  # type: ignore[misc]
+
+
+@pytest.fixture(scope="session")
+def livechat() -> Iterator[SimulatedLiveChat]:
+    """A LiveChat license answering the Reports API document's example payloads."""
+    with SimulatedLiveChat() as server:
         yield server  # type: ignore[misc]
 
 

@@ -61,7 +61,10 @@ def describe_error(response: httpx.Response) -> str | None:
     if kind == "too_many_requests":
         return RATE_LIMITED
     if kind == "misdirected_request":
-        region = (error.get("data") or {}).get("region", "another region")
+        data = error.get("data")
+        region = (
+            data.get("region", "another region") if isinstance(data, dict) else "another region"
+        )
         return f"this license lives in region {region}: point LIVECHAT_API_URL at that region"
     return f"{kind}: {message}" if kind else message or None
 
@@ -152,7 +155,8 @@ class LiveChat:
         if distribution:
             body["distribution"] = distribution
         answer = await self.http.post_json(self.url(kind, report), json=body, headers=self._headers)
-        if not isinstance(answer, dict) or not isinstance(answer.get("records", {}), dict):
+        records = answer.get("records") if isinstance(answer, dict) else "missing"
+        if records not in (None, [], "") and not isinstance(records, dict):
             raise VendorBadResponse(VENDOR, f"{report} report is not an object with records")
         return answer
 
@@ -206,7 +210,7 @@ class LiveChat:
             query, ("ratings", "ranking", "first_response_time", "response_time"), parse
         )
         if query.unit == "agent" and query.ids not in (None, "all"):
-            rows = tuple(r for r in rows if r.id in (query.ids or ()))
+            rows = tuple(r for r in rows if r.id.lower() in (query.ids or ()))
         return CsatReport(
             source=self.name,
             vendor=VENDOR,
@@ -225,7 +229,7 @@ class LiveChat:
 
         now, (agents, hours) = await self._shared(query, ("performance", "availability"), parse)
         if query.ids not in (None, "all"):
-            agents = tuple(a for a in agents if a.id in (query.ids or ()))
+            agents = tuple(a for a in agents if a.id.lower() in (query.ids or ()))
         return AgentStatesReport(
             source=self.name,
             vendor=VENDOR,
@@ -293,12 +297,17 @@ def parse_daily_average(answer: Any, report: str, key: str) -> tuple[float | Non
 
 
 def parse_response_times(first: Any, response: Any) -> ResponseTimes | None:
+    """Both averages; an unreadable report counts as absent, never costing the CSAT answer."""
     if first is None and response is None:
         return None
-    first_avg, first_chats = parse_daily_average(
-        first, "first_response_time", "first_response_time"
-    )
-    avg, chats = parse_daily_average(response, "response_time", "response_time")
+    averages = []
+    for answer, report in ((first, "first_response_time"), (response, "response_time")):
+        try:
+            averages.append(parse_daily_average(answer, report, report))
+        except VendorBadResponse as exc:
+            log.warning("ignoring LiveChat %s: %s", report, exc)
+            averages.append((None, 0))
+    (first_avg, first_chats), (avg, chats) = averages
     return ResponseTimes(first_avg, first_chats, avg, chats)
 
 
@@ -325,8 +334,8 @@ def parse_availability(answer: Any) -> float | None:
     """Hours the chat was available: `total`, else the days' hours (or hours' minutes)."""
     if answer is None:
         return None
-    if isinstance(answer.get("total"), int | float):
-        return float(answer["total"])
+    if "total" in answer:
+        return _number(answer, "total", "availability")
     hours = 0.0
     for record in _records(answer, "availability").values():
         day = _day(record, "availability")

@@ -34,14 +34,24 @@ def free_port() -> int:
 class RunningBot:
     """`python -m bot serve` in a child process, as production runs it."""
 
-    def __init__(self, env: dict[str, str], tmp: Path, argv: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        tmp: Path,
+        argv: list[str] | None = None,
+        config: str | None = None,
+    ) -> None:
+        """`config` is the TOML file's text; without it the file is absent (defaults)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "bot.log"
+        config_path = tmp / ("bot.toml" if config is not None else "absent.toml")
+        if config is not None:
+            config_path.write_text(config, encoding="utf-8")
         full = clean_env(
             PORT=str(self.port),
             BOT_DB=str(tmp / "bot.db"),
-            BOT_CONFIG=str(tmp / "absent.toml"),
+            BOT_CONFIG=str(config_path),
             BOT_SCHEDULER="off",
             **env,
         )
