@@ -30,6 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ask.add_argument("command", nargs="+", help="the command and its words")
     verbs.add_parser("demo", help="the whole bot against a simulated contact center, offline")
     verbs.add_parser("check", help="validate configuration and templates")
+    digest = verbs.add_parser("digest", help="run one configured digest now: digest NAME")
+    digest.add_argument("name", help="the digest's name in bot.toml")
+    digest.add_argument(
+        "--dry-run", action="store_true", help="print instead of posting; store nothing"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -51,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings)
         if args.verb == "socket":
             return asyncio.run(_socket(settings))
+        if args.verb == "digest":
+            return asyncio.run(_digest(settings, args.name, args.dry_run))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -91,16 +98,38 @@ def _serve(settings: config.Settings) -> int:
 async def _socket(settings: config.Settings) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import build_bolt, build_commands
+    from bot.app import build_bolt, build_parts, running
 
     if not settings.slack.app_token:
         raise ConfigError("environment", "SLACK_APP_TOKEN", "the app-level token (xapp-...)")
-    commands = build_commands(settings)
-    app = build_bolt(settings, commands, socket_mode=True)
-    try:
+    parts = build_parts(settings)
+    app = build_bolt(parts, socket_mode=True)
+    async with running(parts):
         await AsyncSocketModeHandler(app, settings.slack.app_token).start_async()
+    return 0
+
+
+async def _digest(settings: config.Settings, name: str, dry_run: bool) -> int:
+    """Run one digest now; one line on failure, the message itself on --dry-run."""
+    import os
+
+    from bot.app import build_parts
+    from bot.errors import BotError
+    from bot.render import to_text
+
+    # a dry run stores nothing: without a database yet, read from an empty one in memory
+    db_path = ":memory:" if dry_run and not os.path.exists(settings.db_path) else None
+    parts = build_parts(settings, db_path=db_path)
+    try:
+        outcome = await parts.digests.run(name, dry_run=dry_run)
+    except BotError as exc:
+        print(f"digest {name} failed: {exc}", file=sys.stderr)
+        return 1
     finally:
-        await commands.sources.aclose()
+        await parts.aclose()
+    if outcome.message is not None and dry_run:
+        print(to_text(outcome.message))
+    print(f"digest {name}: {outcome.status}" + (f" (ts {outcome.ts})" if outcome.ts else ""))
     return 0
 
 

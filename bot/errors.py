@@ -3,6 +3,7 @@
     BotError                      anything the bot can explain to a person
     ├── UsageError                a slash command the bot cannot read (answered with usage)
     ├── ConfigError               a bad setting: names the file (or variable), key, expectation
+    ├── SlackError                Slack refused a post (not in channel, archived, bad token)
     └── SourceError               a data source could not answer; always names the vendor
         ├── NotConfigured         the vendor's credentials are absent
         ├── VendorAuthError       401/403: credentials refused
@@ -39,6 +40,14 @@ class ConfigError(BotError):
         self.where = where
         self.key = key
         self.expected = expected
+
+
+class SlackError(BotError):
+    """Slack would not take a message; says which channel and what to do about it."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class SourceError(BotError):

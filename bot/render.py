@@ -68,8 +68,13 @@ class Renderer:
             num=lambda n: f"{n:,}",
             local=self.local,
             span=self.span,
+            local_iso=lambda iso, fmt="%a %d %b %H:%M": self.local(
+                datetime.fromisoformat(iso), fmt
+            ),
             mrkdwn_escape=mrkdwn_escape,
             dur=duration,
+            points=points,
+            delta_dur=delta_duration,
             prepend=lambda text, prefix: f"{prefix}{text}",
         )
 
@@ -184,6 +189,24 @@ def spark(values: Sequence[float]) -> str:
         "·" if not v else _SPARK[min(len(_SPARK) - 1, int(v / top * (len(_SPARK) - 1) + 0.5))]
         for v in values
     )
+
+
+def points(change: float | None, unit: str = "") -> str:
+    """A change in percentage points: ▲ 2.1, ▼ 3.4, = 0.0; `new` without a previous value."""
+    if change is None:
+        return "new"
+    if abs(change) < 0.05:
+        return "= 0.0" + unit
+    return f"{'▲' if change > 0 else '▼'} {abs(change):.1f}{unit}"
+
+
+def delta_duration(change: float | None) -> str:
+    """A change in seconds as ▲ 35m / ▼ 1h 5m / =; `new` without a previous value."""
+    if change is None:
+        return "new"
+    if abs(change) < 60:
+        return "="
+    return f"{'▲' if change > 0 else '▼'} {duration(abs(change))}"
 
 
 def duration(seconds: float | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.grammar import Query
 from bot.metrics import (
@@ -87,6 +88,48 @@ def agent_states_report(agents: int = 2, intervals: int = 0) -> AgentStatesRepor
     )  # fmt: skip
 
 
+def digest_contexts() -> dict[str, list[dict[str, Any]]]:
+    """The digest templates with a previous snapshot, without one, and a large account."""
+    from bot.digests import Digest
+    from bot.snapshots import TOTAL, Change
+
+    zone = ZoneInfo("Europe/Berlin")
+    csat = Digest("csat-daily", "csat", "C0123456789", "0 9 * * 1-5", zone, 1440,
+                  "liveperson", "skill", "all")  # fmt: skip
+    states = Digest("availability-daily", "availability", "C0123456789", "0 9 * * 1-5", zone,
+                    1440, "liveperson", "agent", "all")  # fmt: skip
+    previous = {"id": 1, "taken_at": "2026-03-01T08:00:00+00:00"}
+    report, big = csat_report(), csat_report(rows=500, agents=0)
+    moved = {(TOTAL, ""): Change(-2.4, 12)} | {
+        ("skill", r.id): Change(1.5 * (i % 3 - 1), 3) for i, r in enumerate(report.rows)
+    }
+    team = agent_states_report(5)
+    moved_states = {(TOTAL, ""): Change(logged_in=-3900, away_share_points=4.2)} | {
+        ("agent", a.id): Change(logged_in=600 * (i - 2)) for i, a in enumerate(team.agents)
+    }
+    base = {"top": 15, "total_key": (TOTAL, "")}
+    return {
+        "digest_csat.yml.j2": [
+            {**base, "digest": csat, "query": csat.query(), "report": report,
+             "changes": moved, "previous": previous},
+            {**base, "digest": csat, "query": csat.query(), "report": report, "changes": {},
+             "previous": None},
+            {**base, "digest": csat, "query": csat.query(), "report": big, "changes": {},
+             "previous": previous},
+            {**base, "digest": csat, "query": csat.query(), "report": livechat_report(),
+             "changes": {}, "previous": None},
+        ],
+        "digest_availability.yml.j2": [
+            {**base, "digest": states, "query": states.query(), "report": team,
+             "changes": moved_states, "previous": previous},
+            {**base, "digest": states, "query": states.query(),
+             "report": agent_states_report(5000), "changes": {}, "previous": None},
+            {**base, "digest": states, "query": states.query(),
+             "report": agent_states_report(0), "changes": {}, "previous": None},
+        ],
+    }  # fmt: skip
+
+
 def contexts() -> dict[str, list[dict[str, Any]]]:
     """Per template, the contexts it must render with."""
     skills = Query("/csat", "liveperson", "skill", "all", 7)
@@ -162,4 +205,5 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
         ]
         + [{"vendor": "", "kind": "NotConfigured", "detail": "", "hint": "set credentials"}],
         "internal_error.yml.j2": [{}],
+        **digest_contexts(),
     }

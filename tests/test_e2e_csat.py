@@ -32,7 +32,12 @@ def expected_skill(skill: str, timeframe: int) -> tuple[int, int]:
 def test_healthz_reports_sources(bot: RunningBot) -> None:
     health = bot.http.get("/healthz")
     assert health.status_code == 200
-    assert health.json() == {"ok": True, "version": "0.1.0", "sources": ["liveperson"]}
+    assert health.json() == {
+        "ok": True,
+        "version": "0.1.0",
+        "sources": ["liveperson"],
+        "digests": [],
+    }
 
 
 def test_csat_for_one_skill_acks_then_answers(bot: RunningBot, slack: SimulatedSlack) -> None:

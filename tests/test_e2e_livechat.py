@@ -118,6 +118,7 @@ def test_healthz_lists_livechat_alone(lc_bot: RunningBot) -> None:
         "ok": True,
         "version": "0.1.0",
         "sources": ["livechat"],
+        "digests": [],
     }
 
 

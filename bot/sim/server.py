@@ -31,6 +31,12 @@ class Call:
     def form(self) -> dict[str, str]:
         return dict(parse_qsl(self.body.decode()))
 
+    def data(self) -> dict[str, Any]:
+        """The body as a mapping, whether it was sent as JSON or as a form."""
+        if self.headers.get("content-type", "").startswith("application/json"):
+            return dict(self.json() or {})
+        return {**self.query, **self.form()}
+
 
 @dataclass
 class Fault:

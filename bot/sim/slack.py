@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import json
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 from bot.sim.server import Call, LoopbackServer, Reply, reply
@@ -23,6 +25,9 @@ class SimulatedSlack(LoopbackServer):
         self._ts = itertools.count(1)
         self._urls = itertools.count(1)
         self.socket_url = ""  # set to a SimulatedSocketMode's url for Socket Mode
+        self.rate_limit = False  # True: a second post to a channel within 1 s gets 429
+        self._files = itertools.count(1)
+        self._last_post: dict[str, float] = {}
 
     @property
     def api_url(self) -> str:
@@ -36,9 +41,32 @@ class SimulatedSlack(LoopbackServer):
         path = url.removeprefix(self.url)
         return [c for c in self.calls_to("/response/") if c.path == path]
 
+    def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages the bot posted (chat.postMessage bodies), to one channel or all."""
+        bodies = [c.data() for c in self.calls_to("/api/chat.postMessage")]
+        return [b for b in bodies if channel is None or b.get("channel") == channel]
+
+    def uploads(self) -> list[Call]:
+        """File contents the bot uploaded (files_upload_v2's middle step)."""
+        return self.calls_to("/upload/")
+
+    def _post(self, call: Call, method: str) -> Reply:
+        body = call.data()
+        channel = str(body.get("channel", ""))
+        if channel.startswith("C0NOTIN"):
+            return reply(200, {"ok": False, "error": "not_in_channel"})
+        if channel.startswith("C0GONE"):
+            return reply(200, {"ok": False, "error": "channel_not_found"})
+        now = time.monotonic()
+        if self.rate_limit and now - self._last_post.get(channel, -10.0) < 1.0:
+            return reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+        self._last_post[channel] = now
+        ts = body.get("ts") or f"{time.time():.0f}.{next(self._ts):06d}"
+        return reply(200, {"ok": True, "channel": channel, "ts": ts, "message": body})
+
     def route(self, call: Call) -> Reply:
-        if call.path.startswith("/response/"):
-            return 200, {"Content-Type": "text/plain"}, b"ok"
+        if call.path.startswith(("/response/", "/upload/")):
+            return 200, {"Content-Type": "text/plain"}, f"OK - {len(call.body)}".encode()
         if not call.path.startswith("/api/"):
             return reply(404, {"ok": False, "error": "unknown_method"})
         token = call.headers.get("authorization", "").removeprefix("Bearer ")
@@ -60,6 +88,14 @@ class SimulatedSlack(LoopbackServer):
                     "bot_id": "B0BOT",
                 },
             )
+        if method in ("chat.postMessage", "chat.update"):
+            return self._post(call, method)
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._files):05d}"
+            return reply(200, {"ok": True, "upload_url": f"{self.url}/upload/{file_id}",
+                               "file_id": file_id})  # fmt: skip
+        if method == "files.completeUploadExternal":
+            return reply(200, {"ok": True, "files": json.loads(call.data().get("files", "[]"))})
         if method == "apps.connections.open":
             if not token.startswith("xapp-") or not self.socket_url:
                 return reply(200, {"ok": False, "error": "not_allowed_token_type"})

@@ -1,0 +1,95 @@
+"""Schedule maths, pure: standard cron in a time zone, and when to catch up.
+
+APScheduler 3 numbers weekdays from Monday = 0, while cron (and the contract's
+`0 9 * * 1-5`) means Sunday = 0: `cron_trigger` rewrites the weekday field into names
+so a schedule means what a person reading it expects.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+CATCH_UP_WITHIN = timedelta(hours=12)  # a run missed longer ago than this is skipped
+
+
+def weekdays(field: str) -> str:
+    """A cron weekday field (0 or 7 = Sunday, names allowed) as APScheduler day names."""
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        rng, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if rng == "*":
+            lo, hi = 0, 6
+        else:
+            first, _, last = rng.partition("-")
+            lo = _day(first)
+            hi = _day(last) if last else (6 if step_text else lo)
+            if last and _day(last) == 0 and last.strip() == "7":
+                hi = 7
+        if step < 1 or hi < lo:
+            raise ValueError(f"weekday range {part!r} runs backwards")
+        days.update(d % 7 for d in range(lo, hi + 1, step))
+    return ",".join(DAY_NAMES[d] for d in sorted(days))
+
+
+def _day(text: str) -> int:
+    text = text.strip()
+    if text.isdigit() and 0 <= int(text) <= 7:
+        return int(text) % 7 if int(text) != 7 else 0
+    if text[:3] in DAY_NAMES:
+        return DAY_NAMES.index(text[:3])
+    raise ValueError(f"{text!r} is not a weekday (0-7 or sun-sat)")
+
+
+def cron_trigger(expr: str, zone: ZoneInfo) -> CronTrigger:
+    """A trigger for a five-field cron expression in `zone`, weekdays as cron means them."""
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"five fields (minute hour day month weekday), got {expr!r}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=weekdays(weekday),
+        timezone=zone,
+    )  # fmt: skip
+
+
+def last_fire(
+    trigger: CronTrigger, now: datetime, lookback: timedelta = timedelta(days=8)
+) -> datetime | None:
+    """The latest scheduled time at or before `now`, within `lookback`."""
+    found = None
+    moment = trigger.get_next_fire_time(None, now - lookback)
+    while moment is not None and moment <= now:
+        found = moment
+        moment = trigger.get_next_fire_time(found, found + timedelta(minutes=1))
+        if moment is not None and moment <= found:
+            # APScheduler 3 repeats the second 02:30 of a DST fold; step past it
+            moment = trigger.get_next_fire_time(found, found + timedelta(hours=1))
+    return found
+
+
+def scheduled_key(moment: datetime, zone: ZoneInfo) -> str:
+    """A scheduled time as the wall clock names it: the key that makes a run happen once.
+
+    On the night the clocks go back, 02:30 happens twice; both are one scheduled time.
+    """
+    return f"{moment.astimezone(zone):%Y-%m-%dT%H:%M} {zone.key}"
+
+
+def catch_up(
+    last_scheduled: datetime | None, now: datetime, within: timedelta = CATCH_UP_WITHIN
+) -> datetime | None:
+    """The one missed scheduled time to run after downtime, or None.
+
+    Only the latest missed time (once, not a burst), and only while it is still news.
+    Whether it already ran is the store's business: a claimed time is never run twice.
+    """
+    if last_scheduled is None or now - last_scheduled > within:
+        return None
+    return last_scheduled

@@ -1,0 +1,102 @@
+"""Pure: reports -> snapshot rows, and what changed since the previous snapshot.
+
+A snapshot row holds every metric value of one entity (a skill, an agent, a group, or
+the total) so later runs, charts and alerts can compare without asking the vendor.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bot.metrics import AgentStates, AgentStatesReport, CsatCounts, CsatReport, GoodBad
+
+TOTAL = "total"
+Key = tuple[str, str]  # (entity_kind, entity_id)
+
+
+def csat_rows(report: CsatReport) -> list[dict[str, Any]]:
+    """The total and one row per skill, agent or group, with every count."""
+    rows = [_csat_row(TOTAL, "", "Total", report.total)]
+    rows += [_csat_row(r.kind, r.id, r.name, r.counts) for r in report.rows]
+    return rows
+
+
+def _csat_row(kind: str, id: str, name: str, counts: CsatCounts | GoodBad) -> dict[str, Any]:
+    row: dict[str, Any] = {"entity_kind": kind, "entity_id": id, "entity_name": name,
+                           "answers": counts.total, "score": counts.score}  # fmt: skip
+    if isinstance(counts, GoodBad):
+        row |= {"positive": counts.good, "good": counts.good, "bad": counts.bad,
+                "chats": counts.chats}  # fmt: skip
+    else:
+        row |= {"positive": counts.positive} | {f"s{i}": counts.scores[i - 1] for i in range(1, 6)}
+    return row
+
+
+def states_rows(report: AgentStatesReport) -> list[dict[str, Any]]:
+    """The team and one row per agent: logged-in and chatting seconds, states, reasons."""
+    return [_states_row(TOTAL, report.team)] + [_states_row("agent", a) for a in report.agents]
+
+
+def _states_row(kind: str, agent: AgentStates) -> dict[str, Any]:
+    return {
+        "entity_kind": kind,
+        "entity_id": "" if kind == TOTAL else agent.id,
+        "entity_name": agent.name,
+        "logged_in": agent.logged_in.total,
+        "chatting": agent.logged_in.chatting,
+        "states": json.dumps({label: t.total for label, t in agent.states}),
+        "reasons": json.dumps({label: t.total for label, t in agent.reasons}),
+    }
+
+
+@dataclass(frozen=True)
+class Change:
+    """How one entity moved since the previous snapshot; None where it was not there."""
+
+    score_points: float | None = None  # CSAT, in percentage points
+    answers: int | None = None
+    logged_in: int | None = None  # seconds
+    away_share_points: float | None = None  # share of logged-in time away, in points
+
+    @property
+    def is_new(self) -> bool:
+        return all(v is None for v in (self.score_points, self.answers, self.logged_in))
+
+
+def away_share(row: dict[str, Any]) -> float | None:
+    """Share of logged-in time in Away (LivePerson) or Not accepting (LiveChat)."""
+    states = row.get("states") or {}
+    if isinstance(states, str):
+        states = json.loads(states)
+    away = states.get("Away", states.get("Not accepting"))
+    logged = row.get("logged_in") or 0
+    return away / logged if away is not None and logged else None
+
+
+def compare(
+    current: list[dict[str, Any]], previous: dict[Key, dict[str, Any]]
+) -> dict[Key, Change]:
+    """Per entity of `current`, its change against the same entity in `previous`."""
+    changes = {}
+    for row in current:
+        key = (row["entity_kind"], row["entity_id"])
+        before = previous.get(key)
+        if before is None:
+            changes[key] = Change()
+            continue
+        score = _points(row.get("score"), before.get("score"))
+        answers = _minus(row.get("answers"), before.get("answers"))
+        logged = _minus(row.get("logged_in"), before.get("logged_in"))
+        away = _points(away_share(row), away_share(before))
+        changes[key] = Change(score, answers, logged, away)
+    return changes
+
+
+def _points(now: float | None, before: float | None) -> float | None:
+    return None if now is None or before is None else (now - before) * 100
+
+
+def _minus(now: int | None, before: int | None) -> int | None:
+    return None if now is None or before is None else now - before
