@@ -8,16 +8,19 @@ cache) and real templates, and prints what Slack would show.
 from __future__ import annotations
 
 import logging
+import tempfile
 import textwrap
 from dataclasses import replace
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import config
-from bot.app import build_commands
+from bot.app import build_commands, build_parts
 from bot.listeners.commands import handle_command
 from bot.render import Message, to_text
 from bot.sim.livechat import SimulatedLiveChat
 from bot.sim.liveperson import SKILLS, SimulatedLivePerson
+from bot.sim.slack import SimulatedSlack
 
 FAULT = "fault"  # a step that makes LivePerson fail before the command
 SCRIPT = [
@@ -41,6 +44,69 @@ SCRIPT = [
 def _print_message(label: str, message: Message) -> None:
     print(f"  {label}")
     print(textwrap.indent(to_text(message).rstrip(), "  │ ", predicate=lambda _: True))
+
+
+DIGESTS = """
+timezone = "Europe/Berlin"
+default_source = "liveperson"
+
+[[digest]]
+name = "csat-daily"
+kind = "csat"
+channel = "C0TEAMLEADS"
+cron = "0 9 * * 1-5"
+skills = "all"
+timeframe = "24h"
+
+[[digest]]
+name = "availability-daily"
+kind = "availability"
+channel = "C0TEAMLEADS"
+cron = "0 9 * * 1-5"
+timeframe = "8h"
+"""
+
+
+def _print_posts(slack: SimulatedSlack, since: int) -> int:
+    """Print what the bot posted to Slack since call number `since`; the new count."""
+    calls = slack.calls[since:]
+    for call in calls:
+        if call.path == "/api/chat.postMessage":
+            body = call.data()
+            where = f"#{body['channel']}" + (" (in the thread)" if body.get("thread_ts") else "")
+            _print_message(f"posted to {where}:", body)
+        elif call.path == "/api/files.getUploadURLExternal":
+            data = call.data()
+            print(
+                f"  📎 in the thread: {data.get('filename')} ({int(data.get('length', 0)):,} bytes)"
+            )
+    return len(slack.calls)
+
+
+async def run_digests(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Path) -> None:
+    """Two mornings of digests: the second one after skill 12's customers got less happy."""
+    (folder / "bot.toml").write_text(DIGESTS, encoding="utf-8")
+    env = {**lp.env(), "BOT_CONFIG": str(folder / "bot.toml"), "BOT_DB": str(folder / "bot.db"),
+           "SLACK_BOT_TOKEN": "xoxb-demo", "SLACK_API_URL": slack.api_url}  # fmt: skip
+    seen = len(slack.calls)
+    for day, digest, why in (
+        (
+            1,
+            "csat-daily",
+            "Monday 09:00: the scheduled CSAT digest (the first: nothing to compare)",
+        ),
+        (2, "csat-daily", "Tuesday 09:00: skill 12's customers were less happy yesterday"),
+        (2, "availability-daily", "Tuesday 09:00: the availability digest, the team's last 8h"),
+    ):
+        lp.day, lp.shift = day, ({"12": -0.25} if day == 2 else {})
+        print(f"━━ {why}\n▶ python -m bot digest {digest}")
+        parts = build_parts(config.load(env))  # a new process each morning: a fresh cache
+        try:
+            outcome = await parts.digests.run(digest)
+        finally:
+            await parts.aclose()
+        seen = _print_posts(slack, seen)
+        print(f"  stored a snapshot of {outcome.rows} rows in SQLite\n")
 
 
 async def run_demo() -> int:
@@ -74,5 +140,7 @@ async def run_demo() -> int:
                 )
         finally:
             await commands.sources.aclose()
+        with SimulatedSlack() as slack, tempfile.TemporaryDirectory() as folder:
+            await run_digests(lp, slack, Path(folder))
     print("Done. Every message above passed Slack's block models and limits.")
     return 0

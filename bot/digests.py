@@ -156,7 +156,7 @@ class Digests:
             report = await source.agent_states(query)
             rows = states_rows(report)  # type: ignore[arg-type]
         taken_at = store.now_iso(report.fetched_at or datetime.now(UTC))
-        previous = await self.store(lambda db: store.previous_run(db, digest.series, taken_at))
+        previous = await self.store(lambda db: store.previous_run(db, digest.series))
         before = await self.store(lambda db: store.run_rows(db, previous["id"])) if previous else {}
         changes = compare(rows, before)
         if not dry_run:

@@ -108,11 +108,11 @@ def save_snapshot(db: Database, run: dict[str, Any], rows: Iterable[dict[str, An
     return int(run_id)
 
 
-def previous_run(db: Database, series: str, before: str) -> dict[str, Any] | None:
-    """The latest snapshot run of a series taken before `before` (ISO UTC)."""
+def previous_run(db: Database, series: str) -> dict[str, Any] | None:
+    """The latest snapshot run of a series (read before storing the next one)."""
     found = list(db.query(
-        "select * from snapshot_runs where series = ? and taken_at < ? "
-        "order by taken_at desc, id desc limit 1", [series, before],
+        "select * from snapshot_runs where series = ? order by taken_at desc, id desc limit 1",
+        [series],
     ))  # fmt: skip
     return found[0] if found else None
 

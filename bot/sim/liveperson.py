@@ -37,11 +37,17 @@ AGENTS = {
 MOOD = {a: 0.45 + (int(a) * 37 % 50) / 100 for a in itertools.chain(*AGENTS.values())}
 
 
-def csat_counts(agent: str, skill: str, timeframe: int) -> dict[str, Any]:
-    """Deterministic answers for one agent in one skill over `timeframe` minutes."""
-    seed = int(hashlib.sha256(f"{agent}:{skill}".encode()).hexdigest()[:8], 16)
+def csat_counts(
+    agent: str, skill: str, timeframe: int, day: int = 0, shift: float = 0.0
+) -> dict[str, Any]:
+    """Deterministic answers for one agent in one skill over `timeframe` minutes.
+
+    `day` adds day-to-day noise; `shift` moves the share of happy customers (a drop).
+    """
+    seed = int(hashlib.sha256(f"{agent}:{skill}:{day or ''}".encode()).hexdigest()[:8], 16)
     volume = max(0, round(timeframe / 60 * (4 + seed % 9) * (0.3 if skill == "-1" else 1)))
-    mood = MOOD.get(agent, 0.8)
+    noise = (seed % 7 - 3) / 100 if day else 0.0
+    mood = min(0.99, max(0.05, MOOD.get(agent, 0.8) + noise + shift))
     weights = [(1 - mood) * 0.5, (1 - mood) * 0.3, (1 - mood) * 0.2, mood * 0.35, mood * 0.65]
     scores = [int(volume * w) for w in weights]
     scores[4] += volume - sum(scores)
@@ -88,6 +94,8 @@ class SimulatedLivePerson(LoopbackServer):
         self.skills_element = skills_element
         self.tokens: set[str] = set()
         self.overrides: dict[str, Any] = {}  # path fragment -> fixed JSON body
+        self.day = 0  # a new day: the same contact center, slightly different numbers
+        self.shift: dict[str, float] = {}  # skill -> change in happy share (a drop: -0.3)
         self._issued = itertools.count(1)
 
     def env(self, oauth: str = "2") -> dict[str, str]:
@@ -180,6 +188,9 @@ class SimulatedLivePerson(LoopbackServer):
         expected = signature.sign_hmac_sha1_with_client(base, secrets)
         return hmac.compare_digest(expected, params.get("oauth_signature", ""))
 
+    def _counts(self, agent: str, skill: str, timeframe: int) -> dict[str, Any]:
+        return csat_counts(agent, skill, timeframe, self.day, self.shift.get(skill, 0.0))
+
     def _activity(self, query: dict[str, str]) -> Reply:
         return _activity_answer(self, query)
 
@@ -195,7 +206,7 @@ class SimulatedLivePerson(LoopbackServer):
         if skills is not None:
             per_skill = {}
             for sid in skills:
-                members = {a: csat_counts(a, sid, timeframe) for a in AGENTS.get(sid, [])}
+                members = {a: self._counts(a, sid, timeframe) for a in AGENTS.get(sid, [])}
                 if members:
                     per_skill[sid] = {
                         "metricsPerAgent": members,
@@ -213,7 +224,7 @@ class SimulatedLivePerson(LoopbackServer):
             per_agent = {}
             for aid in agents:
                 rows = [
-                    csat_counts(aid, sid, timeframe)
+                    self._counts(aid, sid, timeframe)
                     for sid, members in AGENTS.items()
                     if aid in members
                 ]
@@ -224,7 +235,7 @@ class SimulatedLivePerson(LoopbackServer):
                 200, {"agentsMetrics": {"metricsPerAgent": per_agent, "metricsTotals": totals}}
             )
         everything = [
-            csat_counts(a, s, timeframe) for s, members in AGENTS.items() for a in members
+            self._counts(a, s, timeframe) for s, members in AGENTS.items() for a in members
         ]
         return reply(200, {"metricsTotals": _sum(everything)})
 
