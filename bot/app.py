@@ -25,10 +25,12 @@ from starlette.routing import Route
 
 from bot import __version__
 from bot import slack as slack_api
+from bot.alerting import Alerting
 from bot.commands import Commands
 from bot.config import Settings
 from bot.digests import Digests, digests_from
 from bot.errors import ConfigError
+from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.render import Renderer
 from bot.scheduler import DigestScheduler
@@ -84,6 +86,7 @@ class Parts:
     store: Store
     digests: Digests
     web: AsyncWebClient | None
+    alerting: Alerting
 
     async def aclose(self) -> None:
         await self.commands.sources.aclose()
@@ -95,14 +98,17 @@ def build_parts(settings: Settings, clock: Clock = utcnow, db_path: str | None =
     store = Store(db_path or settings.db_path)
     token = settings.slack.bot_token
     web = slack_api.client(token, settings.slack.api_url) if token else None
+    poster = slack_api.Poster(web) if web else None
+    alerting = Alerting(settings.alerts, store, poster, commands.renderer, clock)
     digests = Digests(
         digests_from(settings.digests, settings.timezone),
         commands.sources,
         store,
         commands.renderer,
-        slack_api.Poster(web) if web else None,
+        poster,
+        alerting,
     )
-    return Parts(settings, commands, store, digests, web)
+    return Parts(settings, commands, store, digests, web, alerting)
 
 
 def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
@@ -118,6 +124,7 @@ def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
         process_before_response=False,
     )
     command_listeners.register(app, parts.commands)
+    action_listeners.register(app, parts.alerting)
     return app
 
 

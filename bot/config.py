@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -219,8 +220,29 @@ DIGEST_KEYS = {
     "timeframe",
     "timezone",
     "template",
+    "post",
 }
-ALERT_KEYS = {"channel", "mention", "min_answers"}
+ALERT_KEYS = {
+    "channel",
+    "mention",
+    "min_answers",
+    "drop_points",
+    "confidence",
+    "baseline_runs",
+    "worse_points",
+    "drop_share",
+    "away_points",
+    "thresholds",
+}
+RULE_NUMBERS = {  # key: (lowest, highest) accepted
+    "min_answers": (0, None),
+    "drop_points": (0, 100),
+    "confidence": (0.5, 0.9999),
+    "baseline_runs": (1, 100),
+    "worse_points": (0, 100),
+    "drop_share": (0, 1),
+    "away_points": (0, 100),
+}
 
 
 def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
@@ -314,6 +336,8 @@ def _check_digest(where: str, i: int, digest: object, errors: list[ConfigError])
             errors.append(ConfigError(where, f"{label}.timeframe", str(exc)))
     if "timezone" in digest:
         _zone(where, f"{label}.timezone", digest["timezone"], errors)
+    if "post" in digest and not isinstance(digest["post"], bool):
+        errors.append(ConfigError(where, f"{label}.post", "true or false"))
 
 
 def cron_problem(cron: str) -> str | None:
@@ -334,6 +358,31 @@ def _check_alerts(where: str, alerts: dict[str, Any], errors: list[ConfigError])
         )
     if "channel" in alerts and not isinstance(alerts["channel"], str):
         errors.append(ConfigError(where, "alerts.channel", "a channel id such as C0123456789"))
-    min_answers = alerts.get("min_answers", 0)
-    if isinstance(min_answers, bool) or not isinstance(min_answers, int) or min_answers < 0:
-        errors.append(ConfigError(where, "alerts.min_answers", "a whole number, 0 or more"))
+    _check_rule(where, "alerts", alerts, errors)
+    thresholds = alerts.get("thresholds", {})
+    if not isinstance(thresholds, dict):
+        errors.append(ConfigError(where, "alerts.thresholds", 'a table like "skill:4" = {...}'))
+        return
+    for entity, rule in thresholds.items():
+        label = f"alerts.thresholds.{entity}"
+        if not re.fullmatch(r"(total|skill|agent|group):[^:]*", entity):
+            errors.append(ConfigError(where, label, 'a key like "skill:4", "agent:1001", "total:"'))
+        if not isinstance(rule, dict):
+            errors.append(ConfigError(where, label, "a table of thresholds"))
+            continue
+        for key in sorted(set(rule) - set(RULE_NUMBERS)):
+            errors.append(ConfigError(where, f"{label}.{key}", f"one of {', '.join(RULE_NUMBERS)}"))
+        _check_rule(where, label, rule, errors)
+
+
+def _check_rule(where: str, label: str, rule: dict[str, Any], errors: list[ConfigError]) -> None:
+    for key, (low, high) in RULE_NUMBERS.items():
+        if key not in rule:
+            continue
+        value = rule[key]
+        whole = key in ("min_answers", "baseline_runs")
+        ok = not isinstance(value, bool) and isinstance(value, int if whole else int | float)
+        if not ok or value < low or (high is not None and value > high):
+            kind = "a whole number" if whole else "a number"
+            span = f"from {low}" + (f" to {high}" if high is not None else " or more")
+            errors.append(ConfigError(where, f"{label}.{key}", f"{kind} {span}"))

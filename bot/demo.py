@@ -64,6 +64,11 @@ kind = "availability"
 channel = "C0TEAMLEADS"
 cron = "0 9 * * 1-5"
 timeframe = "8h"
+
+[alerts]
+channel = "C0ALERTS"
+mention = "<!subteam^S0LEADS>"
+min_answers = 20
 """
 
 
@@ -75,6 +80,8 @@ def _print_posts(slack: SimulatedSlack, since: int) -> int:
             body = call.data()
             where = f"#{body['channel']}" + (" (in the thread)" if body.get("thread_ts") else "")
             _print_message(f"posted to {where}:", body)
+        elif call.path == "/api/chat.update":
+            _print_message(f"updated the message in #{call.data()['channel']}:", call.data())
         elif call.path == "/api/files.getUploadURLExternal":
             data = call.data()
             print(
@@ -86,19 +93,33 @@ def _print_posts(slack: SimulatedSlack, since: int) -> int:
 async def run_digests(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Path) -> None:
     """Two mornings of digests: the second one after skill 12's customers got less happy."""
     (folder / "bot.toml").write_text(DIGESTS, encoding="utf-8")
-    env = {**lp.env(), "BOT_CONFIG": str(folder / "bot.toml"), "BOT_DB": str(folder / "bot.db"),
-           "SLACK_BOT_TOKEN": "xoxb-demo", "SLACK_API_URL": slack.api_url}  # fmt: skip
+    env = {
+        **lp.env(),
+        "BOT_CONFIG": str(folder / "bot.toml"),
+        "BOT_DB": str(folder / "bot.db"),
+        "SLACK_BOT_TOKEN": "xoxb-demo",
+        "SLACK_API_URL": slack.api_url,
+    }
     seen = len(slack.calls)
-    for day, digest, why in (
+    mornings = [
+        (1, {}, "csat-daily", "Monday 09:00: the CSAT digest (the first: nothing to compare)"),
         (
-            1,
+            2,
+            {"12": -0.25},
             "csat-daily",
-            "Monday 09:00: the scheduled CSAT digest (the first: nothing to compare)",
+            "Tuesday 09:00: skill 12's customers were less happy: the digest, and one alert",
         ),
-        (2, "csat-daily", "Tuesday 09:00: skill 12's customers were less happy yesterday"),
-        (2, "availability-daily", "Tuesday 09:00: the availability digest, the team's last 8h"),
-    ):
-        lp.day, lp.shift = day, ({"12": -0.25} if day == 2 else {})
+        (
+            3,
+            {"12": -0.25},
+            "csat-daily",
+            "Wednesday 09:00: still down: the alert's thread gets an update, nobody is pinged",
+        ),
+        (4, {}, "csat-daily", "Thursday 09:00: recovered: the thread says so, the alert resolves"),
+        (4, {}, "availability-daily", "Thursday 09:00: the availability digest, last 8 hours"),
+    ]
+    for day, shift, digest, why in mornings:
+        lp.day, lp.shift = day, shift
         print(f"━━ {why}\n▶ python -m bot digest {digest}")
         parts = build_parts(config.load(env))  # a new process each morning: a fresh cache
         try:

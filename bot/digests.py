@@ -16,6 +16,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot import store
+from bot.alerting import Alerting
 from bot.errors import BotError
 from bot.grammar import Query, parse_duration
 from bot.metrics import AgentStatesReport, CsatReport
@@ -49,6 +50,7 @@ class Digest:
     unit: str = "account"
     ids: tuple[str, ...] | Literal["all"] | None = None
     template: str = ""
+    post: bool = True  # false: a watch that only snapshots and alerts
 
     @property
     def series(self) -> str:
@@ -81,6 +83,7 @@ def digests_from(raw: tuple[dict[str, Any], ...], zone: ZoneInfo) -> dict[str, D
             unit=unit,
             ids=ids,
             template=item.get("template", f"digest_{kind}.yml.j2"),
+            post=item.get("post", True),
         )
     return found
 
@@ -89,7 +92,7 @@ def digests_from(raw: tuple[dict[str, Any], ...], zone: ZoneInfo) -> dict[str, D
 class Outcome:
     """What a run did: posted (with its ts), skipped (already claimed), or dry."""
 
-    status: Literal["posted", "skipped", "dry-run"]
+    status: Literal["posted", "stored", "skipped", "dry-run"]
     message: Message | None = None
     ts: str = ""
     rows: int = 0
@@ -105,12 +108,14 @@ class Digests:
         store: Store,
         renderer: Renderer,
         poster: Poster | None,
+        alerting: Alerting | None = None,
     ) -> None:
         self.digests = digests
         self.sources = sources
         self.store = store
         self.renderer = renderer
         self.poster = poster
+        self.alerting = alerting
 
     def get(self, name: str) -> Digest:
         if name not in self.digests:
@@ -127,9 +132,11 @@ class Digests:
         digest = self.get(name)
         run_id = None
         if not dry_run:
-            key = scheduled_key(scheduled_for, digest.zone) if scheduled_for else (
-                f"manual {store.now_iso()}"
-            )  # fmt: skip
+            key = (
+                scheduled_key(scheduled_for, digest.zone)
+                if scheduled_for
+                else (f"manual {datetime.now(UTC).isoformat()}")
+            )
             run_id = await self.store(lambda db: store.claim_run(db, name, key, digest.channel))
             if run_id is None:
                 log.info("digest %s for %s already ran; skipping", name, key)
@@ -144,7 +151,9 @@ class Digests:
                 raise DigestError(f"digest {name}: {exc}") from exc
             raise
         if run_id is not None:
-            await self.store(lambda db: store.finish_run(db, run_id, "posted", "", outcome.ts))
+            await self.store(
+                lambda db: store.finish_run(db, run_id, outcome.status, "", outcome.ts)
+            )
         return outcome
 
     async def _run(self, digest: Digest, dry_run: bool) -> Outcome:
@@ -161,23 +170,41 @@ class Digests:
         changes = compare(rows, before)
         if not dry_run:
             run = {
-                "series": digest.series, "source": report.source, "kind": digest.kind,
-                "scope": query.unit, "window_start": store.now_iso(report.window.start),
-                "window_end": store.now_iso(report.window.end), "taken_at": taken_at,
+                "series": digest.series,
+                "source": report.source,
+                "kind": digest.kind,
+                "scope": query.unit,
+                "window_start": store.now_iso(report.window.start),
+                "window_end": store.now_iso(report.window.end),
+                "taken_at": taken_at,
                 "digest": digest.name,
-            }  # fmt: skip
-            await self.store(lambda db: store.save_snapshot(db, run, rows))
+            }
+            run_id = await self.store(lambda db: store.save_snapshot(db, run, rows))
         message = self.renderer.render(
-            digest.template, digest=digest, query=query, report=report, changes=changes,
-            previous=previous, top=TOP, total_key=(TOTAL, ""),
-        )  # fmt: skip
+            digest.template,
+            digest=digest,
+            query=query,
+            report=report,
+            changes=changes,
+            previous=previous,
+            top=TOP,
+            total_key=(TOTAL, ""),
+        )
         if dry_run:
             return Outcome("dry-run", message, rows=len(rows))
-        if self.poster is None:
-            raise DigestError("Slack is not configured: set SLACK_BOT_TOKEN to post digests.")
-        ts = await self.poster.post(digest.channel, message)
-        await self._attach(digest, report, rows, ts)
-        return Outcome("posted", message, ts, len(rows))
+        try:
+            if not digest.post:  # a watch: snapshots and alerts, no message
+                return Outcome("stored", None, "", len(rows))
+            if self.poster is None:
+                raise DigestError("Slack is not configured: set SLACK_BOT_TOKEN to post digests.")
+            ts = await self.poster.post(digest.channel, message)
+            await self._attach(digest, report, rows, ts)
+            return Outcome("posted", message, ts, len(rows))
+        finally:  # alerts follow every stored snapshot, even when the digest post failed
+            if self.alerting is not None:
+                await self.alerting.review(
+                    digest.series, report.source, digest.kind, run_id, rows, f"digest {digest.name}"
+                )
 
     async def _attach(
         self, digest: Digest, report: Any, rows: list[dict[str, Any]], ts: str
@@ -187,18 +214,26 @@ class Digests:
 
         assert self.poster is not None
         entities = len(rows) - 1
-        if entities > TOP:
-            await self.poster.upload(digest.channel, ts, f"{digest.name}.csv", table(rows),
-                                     f"{digest.name}: all {entities} rows")  # fmt: skip
+        shown = sum(1 for r in rows if r["entity_kind"] != TOTAL and "_" not in r["entity_kind"])
+        if shown > TOP:
+            await self.poster.upload(
+                digest.channel,
+                ts,
+                f"{digest.name}.csv",
+                table(rows),
+                f"{digest.name}: all {entities} rows",
+            )
         if digest.kind != "csat":
             return
         history = await self.store(lambda db: store.trend(db, digest.series, TOTAL, ""))
-        points = [(datetime.fromisoformat(h["taken_at"]), h["score"], h["answers"] or 0)
-                  for h in history]  # fmt: skip
+        points = [
+            (datetime.fromisoformat(h["taken_at"]), h["score"], h["answers"] or 0) for h in history
+        ]
         if len(points) >= 2:
             png = charts.csat_trend(f"CSAT · {digest.name} · last {len(points)} runs", points)
-            await self.poster.upload(digest.channel, ts, f"{digest.name}-trend.png", png,
-                                     "CSAT trend")  # fmt: skip
+            await self.poster.upload(
+                digest.channel, ts, f"{digest.name}-trend.png", png, "CSAT trend"
+            )
         total = report.total
         if total.total:
             if report.scale == "1-5":
@@ -206,14 +241,30 @@ class Digests:
             else:
                 labels, counts = ["good", "bad"], [total.good, total.bad]
             png = charts.distribution(f"Answers · {digest.name}", labels, counts)
-            await self.poster.upload(digest.channel, ts, f"{digest.name}-answers.png", png,
-                                     "Answers")  # fmt: skip
+            await self.poster.upload(
+                digest.channel, ts, f"{digest.name}-answers.png", png, "Answers"
+            )
 
 
 COLUMNS = (
-    "entity_kind", "entity_id", "entity_name", "answers", "score", "s1", "s2", "s3", "s4", "s5",
-    "good", "bad", "chats", "logged_in", "chatting", "states", "reasons",
-)  # fmt: skip
+    "entity_kind",
+    "entity_id",
+    "entity_name",
+    "answers",
+    "score",
+    "s1",
+    "s2",
+    "s3",
+    "s4",
+    "s5",
+    "good",
+    "bad",
+    "chats",
+    "logged_in",
+    "chatting",
+    "states",
+    "reasons",
+)
 
 
 def table(rows: list[dict[str, Any]]) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 BUCKET_MINUTES = 5
 
@@ -239,8 +240,9 @@ class AgentStatesReport:
     availability_hours: float | None = None  # LiveChat: hours the chat was available
     fetched_at: datetime | None = None
 
-    @property
+    @cached_property
     def team(self) -> AgentStates:
+        """Team totals; summed once, 5,000 agents are not free."""
         return add_states(self.agents)
 
     def ranked(self) -> tuple[AgentStates, ...]:

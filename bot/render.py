@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 from bot.grammar import format_minutes
+from bot.sources import VENDOR_NAMES
 
 Message = dict[str, Any]
 MAX_BLOCKS = 50
@@ -73,6 +74,8 @@ class Renderer:
             ),
             mrkdwn_escape=mrkdwn_escape,
             dur=duration,
+            vendor=lambda name: VENDOR_NAMES.get(name, name),
+            pvalue=lambda p: "less than 0.001" if p < 0.001 else f"{p:.3f}",
             points=points,
             delta_dur=delta_duration,
             prepend=lambda text, prefix: f"{prefix}{text}",

@@ -58,9 +58,15 @@ def livechat_report(times: bool = True) -> CsatReport:
         CsatRow("agent", "agent@example.com", "agent@example.com", GoodBad(13, 6, 19)),
     )
     return CsatReport(
-        "livechat", "LiveChat", "group", exact_window(NOW, 7 * 1440), GoodBad(32, 17, 83), rows,
-        fetched_at=NOW, response_times=ResponseTimes(19.4, 30, 21.0, 30) if times else None,
-    )  # fmt: skip
+        "livechat",
+        "LiveChat",
+        "group",
+        exact_window(NOW, 7 * 1440),
+        GoodBad(32, 17, 83),
+        rows,
+        fetched_at=NOW,
+        response_times=ResponseTimes(19.4, 30, 21.0, 30) if times else None,
+    )
 
 
 def agent_states_report(agents: int = 2, intervals: int = 0) -> AgentStatesReport:
@@ -77,15 +83,21 @@ def agent_states_report(agents: int = 2, intervals: int = 0) -> AgentStatesRepor
         return AgentStates(str(i + 2), f"Agent {i + 2}", logged, states, reasons)
 
     parts = tuple(
-        Interval(NOW - timedelta(minutes=120 - k * 120 // intervals),
-                 NOW - timedelta(minutes=120 - (k + 1) * 120 // intervals),
-                 tuple(agent(i, 1 / intervals) for i in range(agents)))
+        Interval(
+            NOW - timedelta(minutes=120 - k * 120 // intervals),
+            NOW - timedelta(minutes=120 - (k + 1) * 120 // intervals),
+            tuple(agent(i, 1 / intervals) for i in range(agents)),
+        )
         for k in range(intervals)
-    )  # fmt: skip
+    )
     return AgentStatesReport(
-        "liveperson", "LivePerson", window, tuple(agent(i) for i in range(agents)), parts,
+        "liveperson",
+        "LivePerson",
+        window,
+        tuple(agent(i) for i in range(agents)),
+        parts,
         fetched_at=NOW,
-    )  # fmt: skip
+    )
 
 
 def digest_contexts() -> dict[str, list[dict[str, Any]]]:
@@ -94,10 +106,20 @@ def digest_contexts() -> dict[str, list[dict[str, Any]]]:
     from bot.snapshots import TOTAL, Change
 
     zone = ZoneInfo("Europe/Berlin")
-    csat = Digest("csat-daily", "csat", "C0123456789", "0 9 * * 1-5", zone, 1440,
-                  "liveperson", "skill", "all")  # fmt: skip
-    states = Digest("availability-daily", "availability", "C0123456789", "0 9 * * 1-5", zone,
-                    1440, "liveperson", "agent", "all")  # fmt: skip
+    csat = Digest(
+        "csat-daily", "csat", "C0123456789", "0 9 * * 1-5", zone, 1440, "liveperson", "skill", "all"
+    )
+    states = Digest(
+        "availability-daily",
+        "availability",
+        "C0123456789",
+        "0 9 * * 1-5",
+        zone,
+        1440,
+        "liveperson",
+        "agent",
+        "all",
+    )
     previous = {"id": 1, "taken_at": "2026-03-01T08:00:00+00:00"}
     report, big = csat_report(), csat_report(rows=500, agents=0)
     moved = {(TOTAL, ""): Change(-2.4, 12)} | {
@@ -110,24 +132,150 @@ def digest_contexts() -> dict[str, list[dict[str, Any]]]:
     base = {"top": 15, "total_key": (TOTAL, "")}
     return {
         "digest_csat.yml.j2": [
-            {**base, "digest": csat, "query": csat.query(), "report": report,
-             "changes": moved, "previous": previous},
-            {**base, "digest": csat, "query": csat.query(), "report": report, "changes": {},
-             "previous": None},
-            {**base, "digest": csat, "query": csat.query(), "report": big, "changes": {},
-             "previous": previous},
-            {**base, "digest": csat, "query": csat.query(), "report": livechat_report(),
-             "changes": {}, "previous": None},
+            {
+                **base,
+                "digest": csat,
+                "query": csat.query(),
+                "report": report,
+                "changes": moved,
+                "previous": previous,
+            },
+            {
+                **base,
+                "digest": csat,
+                "query": csat.query(),
+                "report": report,
+                "changes": {},
+                "previous": None,
+            },
+            {
+                **base,
+                "digest": csat,
+                "query": csat.query(),
+                "report": big,
+                "changes": {},
+                "previous": previous,
+            },
+            {
+                **base,
+                "digest": csat,
+                "query": csat.query(),
+                "report": livechat_report(),
+                "changes": {},
+                "previous": None,
+            },
         ],
         "digest_availability.yml.j2": [
-            {**base, "digest": states, "query": states.query(), "report": team,
-             "changes": moved_states, "previous": previous},
-            {**base, "digest": states, "query": states.query(),
-             "report": agent_states_report(5000), "changes": {}, "previous": None},
-            {**base, "digest": states, "query": states.query(),
-             "report": agent_states_report(0), "changes": {}, "previous": None},
+            {
+                **base,
+                "digest": states,
+                "query": states.query(),
+                "report": team,
+                "changes": moved_states,
+                "previous": previous,
+            },
+            {
+                **base,
+                "digest": states,
+                "query": states.query(),
+                "report": agent_states_report(5000),
+                "changes": {},
+                "previous": None,
+            },
+            {
+                **base,
+                "digest": states,
+                "query": states.query(),
+                "report": agent_states_report(0),
+                "changes": {},
+                "previous": None,
+            },
         ],
-    }  # fmt: skip
+    }
+
+
+def alert_contexts() -> dict[str, list[dict[str, Any]]]:
+    """An alert as it opens, persists, worsens, is acknowledged and snoozed, and resolves."""
+    from bot.alerts import Evaluation, Metric
+
+    alert = {
+        "id": 7,
+        "problem": "liveperson|csat|total:|csat",
+        "source": "liveperson",
+        "kind": "csat",
+        "entity_kind": "total",
+        "entity_id": "",
+        "entity_name": "Total",
+        "metric": "csat",
+        "status": "firing",
+        "opened_at": "2026-03-02T08:00:00+00:00",
+        "channel": "C0LEADS00",
+        "ts": "1.2",
+        "last_reason": "down 12.2 points",
+        "updates": 0,
+    }
+    ev = Evaluation(
+        "total",
+        "",
+        "Total",
+        Metric.CSAT,
+        True,
+        "down 12.2 points from the previous snapshot (p = 0.000)",
+        0.639,
+        0.761,
+        "the previous snapshot",
+        12.2,
+        2664,
+        (0.62, 0.657),
+        (0.744, 0.777),
+        0.0001,
+        ({"name": "Skill 12", "points": -43.0, "answers": 720, "weight": -300},),
+    )
+    logged = Evaluation(
+        "agent",
+        "1001",
+        "Agent 1001",
+        Metric.LOGGED_IN,
+        True,
+        "logged-in time 45% below the last 7 snapshots",
+        9000,
+        16400,
+        "the last 7 snapshots",
+        45.0,
+    )
+    acked = {
+        **alert,
+        "acked_by": "U0LEAD",
+        "acked_at": "2026-03-02T08:05:00+00:00",
+        "snoozed_until": "2026-03-03T08:05:00+00:00",
+        "snoozed_by": "U0LEAD",
+    }
+    resolved = {**alert, "status": "resolved", "resolved_at": "2026-03-04T08:00:00+00:00"}
+    base = {"label": "digest csat-daily", "mention": "<!subteam^S0LEADS>"}
+    return {
+        "alert.yml.j2": [
+            {**base, "alert": alert, "evaluation": ev, "fresh": True},
+            {**base, "alert": acked, "evaluation": None, "fresh": False},
+            {**base, "alert": resolved, "evaluation": None, "fresh": False},
+            {
+                **base,
+                "alert": {
+                    **alert,
+                    "metric": "logged_in",
+                    "entity_kind": "agent",
+                    "entity_name": "Agent 1001",
+                    "kind": "availability",
+                },
+                "evaluation": logged,
+                "fresh": True,
+            },
+        ],
+        "alert_update.yml.j2": [
+            {"alert": alert, "evaluation": ev, "action": a, "why": "first", "label": "csat-daily"}
+            for a in ("open", "thread", "worse", "resolve")
+        ]
+        + [{"alert": alert, "evaluation": logged, "action": "open", "why": "first", "label": ""}],
+    }
 
 
 def contexts() -> dict[str, list[dict[str, Any]]]:
@@ -206,4 +354,5 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
         + [{"vendor": "", "kind": "NotConfigured", "detail": "", "hint": "set credentials"}],
         "internal_error.yml.j2": [{}],
         **digest_contexts(),
+        **alert_contexts(),
     }

@@ -19,16 +19,31 @@ Key = tuple[str, str]  # (entity_kind, entity_id)
 def csat_rows(report: CsatReport) -> list[dict[str, Any]]:
     """The total and one row per skill, agent or group, with every count."""
     rows = [_csat_row(TOTAL, "", "Total", report.total)]
-    rows += [_csat_row(r.kind, r.id, r.name, r.counts) for r in report.rows]
+    for r in report.rows:
+        rows.append(_csat_row(r.kind, r.id, r.name, r.counts))
+        # an agent within a skill: its own entity, as the same agent may serve several skills
+        rows += [
+            _csat_row(f"{r.kind}_agent", f"{r.id}:{a.id}", f"{a.name} in {r.name}", a.counts)
+            for a in r.agents
+        ]
     return rows
 
 
 def _csat_row(kind: str, id: str, name: str, counts: CsatCounts | GoodBad) -> dict[str, Any]:
-    row: dict[str, Any] = {"entity_kind": kind, "entity_id": id, "entity_name": name,
-                           "answers": counts.total, "score": counts.score}  # fmt: skip
+    row: dict[str, Any] = {
+        "entity_kind": kind,
+        "entity_id": id,
+        "entity_name": name,
+        "answers": counts.total,
+        "score": counts.score,
+    }
     if isinstance(counts, GoodBad):
-        row |= {"positive": counts.good, "good": counts.good, "bad": counts.bad,
-                "chats": counts.chats}  # fmt: skip
+        row |= {
+            "positive": counts.good,
+            "good": counts.good,
+            "bad": counts.bad,
+            "chats": counts.chats,
+        }
     else:
         row |= {"positive": counts.positive} | {f"s{i}": counts.scores[i - 1] for i in range(1, 6)}
     return row

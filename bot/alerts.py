@@ -1,0 +1,277 @@
+"""Pure: is this a credible drop, and should anyone be told? `now` is always an argument.
+
+How sure: a CSAT drop must clear three bars before it pages anyone —
+1. enough answers now (`min_answers`): below it the bot never alerts (nor resolves);
+2. a big enough drop in points, against the previous snapshot or against the baseline
+   (the answers of the last `baseline_runs` snapshots pooled);
+3. a credible one: a one-sided two-proportion z-test says a drop this size would happen
+   by chance less than `1 - confidence` of the time, divided by the number of entities
+   checked in the same snapshot (Bonferroni). Each score is shown with its 95 % Wilson
+   interval.
+Availability: logged-in time well below the mean of recent snapshots (by `drop_share`,
+and at least two standard deviations), or the Away share well above it (`away_points`).
+
+Whether to tell anyone is `decide()`, like Alertmanager's dedup stage: a pure function
+of the open alert (if any), the evaluation and `now`, returning an action and a reason.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Thresholds for one entity; `[alerts]` and `[alerts.thresholds."skill:4"]` set them."""
+
+    min_answers: int = 20
+    drop_points: float = 5.0
+    confidence: float = 0.95
+    baseline_runs: int = 7
+    worse_points: float = 5.0  # a drop this much deeper than when it opened is "worse"
+    drop_share: float = 0.3  # availability: logged-in time this share below its baseline
+    away_points: float = 10.0  # availability: Away share this many points above baseline
+
+
+def wilson(positive: int, total: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion: honest even for small samples."""
+    if total <= 0:
+        return 0.0, 1.0
+    p = positive / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def p_text(p: float) -> str:
+    """A p-value the way people write it: p = 0.012, p < 0.001."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def drop_p_value(x_now: int, n_now: int, x_before: int, n_before: int) -> float:
+    """One-sided p-value that the proportion fell (two-proportion z-test, pooled)."""
+    if n_now <= 0 or n_before <= 0:
+        return 1.0
+    pooled = (x_now + x_before) / (n_now + n_before)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n_now + 1 / n_before))
+    if spread == 0:
+        return 1.0 if x_now / n_now >= x_before / n_before else 0.0
+    z = (x_before / n_before - x_now / n_now) / spread
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+class Metric(StrEnum):
+    CSAT = "csat"
+    LOGGED_IN = "logged_in"
+    AWAY_SHARE = "away_share"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One entity and metric: firing (True/False) or unknown (None), and the numbers why."""
+
+    entity_kind: str
+    entity_id: str
+    name: str
+    metric: Metric
+    firing: bool | None
+    reason: str
+    current: float | None = None
+    against: float | None = None  # the value it is compared with
+    against_label: str = ""  # "the previous snapshot" or "the last 7 snapshots"
+    drop: float | None = None  # points (CSAT, Away share) or share (logged-in)
+    answers: int = 0
+    interval: tuple[float, float] | None = None
+    against_interval: tuple[float, float] | None = None
+    p_value: float | None = None
+    movers: tuple[dict[str, Any], ...] = field(default=())
+
+
+def _csat_counts(row: dict[str, Any]) -> tuple[int, int]:
+    return int(row.get("positive") or 0), int(row.get("answers") or 0)
+
+
+def evaluate_csat(
+    row: dict[str, Any], history: list[dict[str, Any]], rule: Rule, tests: int = 1
+) -> Evaluation:
+    """A CSAT drop for one entity: `history` is its earlier snapshot rows, newest first.
+
+    `tests` is how many entities the same snapshot checks: the bar is divided by it
+    (Bonferroni), so checking 500 skills at once does not page for one chance dip.
+    """
+    x, n = _csat_counts(row)
+    base = dict(
+        entity_kind=row["entity_kind"],
+        entity_id=row["entity_id"],
+        name=row.get("entity_name") or row["entity_id"],
+        metric=Metric.CSAT,
+        answers=n,
+        current=x / n if n else None,
+        interval=wilson(x, n) if n else None,
+    )
+    if n < rule.min_answers:
+        return Evaluation(
+            **base, firing=None, reason=f"only {n} answers (fewer than {rule.min_answers})"
+        )
+    alpha = (1 - rule.confidence) / max(1, tests)
+    candidates = []
+    if history:
+        candidates.append(("the previous snapshot", [history[0]]))
+    if len(history) > 1:
+        candidates.append(
+            (
+                f"the last {min(len(history), rule.baseline_runs)} snapshots",
+                history[: rule.baseline_runs],
+            )
+        )
+    best: Evaluation | None = None
+    for label, rows in candidates:
+        xb = sum(_csat_counts(r)[0] for r in rows)
+        nb = sum(_csat_counts(r)[1] for r in rows)
+        if nb == 0:
+            continue
+        drop = (xb / nb - x / n) * 100
+        p = drop_p_value(x, n, xb, nb)
+        firing = drop >= rule.drop_points and p < alpha
+        if firing:
+            why = f"down {drop:.1f} points from {label} ({p_text(p)})"
+        elif drop <= 0:
+            why = f"up {-drop:.1f} points on {label}"
+        else:
+            why = f"down {drop:.1f} points from {label}, not a credible drop ({p_text(p)})"
+        found = Evaluation(
+            **base,
+            firing=firing,
+            reason=why,
+            against=xb / nb,
+            against_label=label,
+            drop=drop,
+            against_interval=wilson(xb, nb),
+            p_value=p,
+        )
+        if (
+            best is None
+            or (found.firing and not best.firing)
+            or (found.firing == best.firing and (found.drop or 0) > (best.drop or 0))
+        ):
+            best = found
+    if best is None:
+        return Evaluation(**base, firing=False, reason="nothing earlier to compare with")
+    return best
+
+
+def evaluate_availability(
+    row: dict[str, Any], history: list[dict[str, Any]], rule: Rule
+) -> list[Evaluation]:
+    """Logged-in time well below, or the Away share well above, recent snapshots."""
+    from bot.snapshots import away_share
+
+    base = dict(
+        entity_kind=row["entity_kind"],
+        entity_id=row["entity_id"],
+        name=row.get("entity_name") or row["entity_id"],
+    )
+    recent = history[: rule.baseline_runs]
+    if len(recent) < 3:
+        why = f"{len(recent)} earlier snapshots; at least 3 are needed for a baseline"
+        return [
+            Evaluation(**base, metric=m, firing=None, reason=why)
+            for m in (Metric.LOGGED_IN, Metric.AWAY_SHARE)
+        ]
+    label = f"the last {len(recent)} snapshots"
+    out = []
+    logged = [float(r.get("logged_in") or 0) for r in recent]
+    mean, spread = statistics.fmean(logged), statistics.pstdev(logged)
+    now = float(row.get("logged_in") or 0)
+    share = (mean - now) / mean if mean else 0.0
+    firing = share >= rule.drop_share and (mean - now) >= 2 * spread
+    out.append(
+        Evaluation(
+            **base,
+            metric=Metric.LOGGED_IN,
+            firing=firing,
+            current=now,
+            against=mean,
+            against_label=label,
+            drop=share * 100,
+            reason=(
+                f"logged-in time {share:.0%} below {label}"
+                if firing
+                else f"logged-in time {share:+.0%} against {label}: within normal"
+            ),
+        )
+    )
+    shares = [s for s in (away_share(r) for r in recent) if s is not None]
+    current_share = away_share(row)
+    if current_share is not None and len(shares) >= 3:
+        mean_s, spread_s = statistics.fmean(shares), statistics.pstdev(shares)
+        points = (current_share - mean_s) * 100
+        firing = points >= rule.away_points and (current_share - mean_s) >= 2 * spread_s
+        out.append(
+            Evaluation(
+                **base,
+                metric=Metric.AWAY_SHARE,
+                firing=firing,
+                current=current_share,
+                against=mean_s,
+                against_label=label,
+                drop=points,
+                reason=(
+                    f"Away share {points:.1f} points above {label}"
+                    if firing
+                    else f"Away share {points:+.1f} points: within normal"
+                ),
+            )
+        )
+    return out
+
+
+# --- whether to tell anyone -----------------------------------------------------------
+
+
+class Action(StrEnum):
+    OPEN = "open"  # a new top-level message, calling in the team leads
+    THREAD = "thread"  # an update in the open alert's thread, nobody pinged
+    WORSE = "worse"  # a thread update saying it got worse, nobody pinged
+    RESOLVE = "resolve"  # a thread message and the top message marked resolved
+    SILENT = "silent"  # recorded only (snoozed)
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """What the store knows of the latest alert for a problem."""
+
+    status: str  # firing | resolved
+    opened_drop: float | None = None
+    acked_by: str | None = None
+    snoozed_until: datetime | None = None
+
+
+def decide(
+    alert: AlertState | None, evaluation: Evaluation, now: datetime, rule: Rule = Rule()
+) -> tuple[Action, str]:
+    """The action for one problem, and why."""
+    if evaluation.firing is None:
+        return Action.NONE, f"no decision: {evaluation.reason}"
+    open_alert = alert if alert is not None and alert.status == "firing" else None
+    if not evaluation.firing:
+        if open_alert is None:
+            return Action.NONE, "fine"
+        return Action.RESOLVE, "recovered"
+    if open_alert is None:
+        return Action.OPEN, "re-fires after resolving" if alert is not None else "first"
+    if open_alert.snoozed_until is not None and open_alert.snoozed_until > now:
+        return Action.SILENT, f"snoozed until {open_alert.snoozed_until:%Y-%m-%d %H:%M}"
+    if (evaluation.drop or 0) >= (open_alert.opened_drop or 0) + rule.worse_points:
+        return Action.WORSE, "worse than when it opened"
+    if open_alert.acked_by:
+        return Action.THREAD, f"persists (acknowledged by {open_alert.acked_by})"
+    return Action.THREAD, "persists"
