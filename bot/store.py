@@ -49,6 +49,19 @@ def m001_snapshots_and_runs(db: Database) -> None:
     db["digest_runs"].create_index(["digest", "scheduled_for"], unique=True)
 
 
+@migrations()
+def m002_alerts(db: Database) -> None:
+    db["alerts"].create(
+        {"id": int, "problem": str, "source": str, "kind": str, "entity_kind": str,
+         "entity_id": str, "entity_name": str, "metric": str, "status": str,
+         "opened_at": str, "resolved_at": str, "channel": str, "ts": str,
+         "opened_drop": float, "last_drop": float, "last_reason": str, "updates": int,
+         "acked_by": str, "acked_at": str, "snoozed_until": str, "snoozed_by": str},
+        pk="id", not_null={"problem", "status", "opened_at"},
+    )  # fmt: skip
+    db["alerts"].create_index(["problem", "id"])
+
+
 def open_db(path: str) -> Database:
     """The database at `path`, in WAL mode, durable on commit, migrated."""
     db = Database(path)
@@ -137,6 +150,21 @@ def trend(
         "where r.series = ? and s.entity_kind = ? and s.entity_id = ? "
         "order by r.taken_at desc, r.id desc limit ?", [series, entity_kind, entity_id, limit],
     ))))  # fmt: skip
+
+
+def series_history(
+    db: Database, series: str, before_run: int, runs: int
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Each entity's rows in the `runs` snapshots of a series before `before_run`, newest first."""
+    ids = [r["id"] for r in db.query(
+        "select id from snapshot_runs where series = ? and id < ? order by id desc limit ?",
+        [series, before_run, runs],
+    )]  # fmt: skip
+    history: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run_id in ids:
+        for key, row in run_rows(db, run_id).items():
+            history.setdefault(key, []).append(row)
+    return history
 
 
 # --- digest runs: exactly once per scheduled time ---------------------------------------------
