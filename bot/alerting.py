@@ -128,25 +128,38 @@ class Alerting:
             else:
                 evaluations += alerts.evaluate_availability(row, history.get(key, []), rule)
         movers = _movers(rows, history)
-        firing = {(e.entity_kind, e.entity_id, e.metric) for e in evaluations if e.firing}
-        done = []
+        judged = []
         for ev in evaluations:
+            problem = problem_key(source, kind, ev)
+            row = await self.store(lambda db, p=problem: latest_alert(db, p))
+            if row is not None and row["status"] == "firing":
+                rule = self.rule(ev.entity_kind, ev.entity_id)
+                ev = alerts.still_firing(ev, row.get("opened_against"), rule)
             if ev.entity_kind == TOTAL and ev.metric == Metric.CSAT:
                 ev = replace(ev, movers=movers)
+            judged.append((problem, row, ev))
+        firing = {(e.entity_kind, e.entity_id, e.metric) for _, _, e in judged if e.firing}
+        done = []
+        for problem, row, ev in judged:
             # one problem, one thread: a drop inside a dropping parent is told in the
             # parent's thread (as what moved it), not as an alert of its own
             folded = any((*p, ev.metric) in firing for p in _ancestors(ev))
-            action = await self._act(source, kind, ev, label, may_open=not folded)
+            action = await self._act(problem, row, source, kind, ev, label, may_open=not folded)
             done.append((action, ev))
         return done
 
     async def _act(
-        self, source: str, kind: str, ev: Evaluation, label: str, may_open: bool = True
+        self,
+        problem: str,
+        row: dict[str, Any] | None,
+        source: str,
+        kind: str,
+        ev: Evaluation,
+        label: str,
+        may_open: bool = True,
     ) -> Action:
-        problem = problem_key(source, kind, ev)
-        row = await self.store(lambda db: latest_alert(db, problem))
-        now = self.clock()
-        action, why = alerts.decide(_state(row), ev, now, self.rule(ev.entity_kind, ev.entity_id))
+        rule = self.rule(ev.entity_kind, ev.entity_id)
+        action, why = alerts.decide(_state(row), ev, self.clock(), rule)
         if action == Action.OPEN and not may_open:
             action, why = Action.NONE, "folded into its parent's alert"
         log.info("alert %s: %s (%s)", problem, action, why)
@@ -175,6 +188,7 @@ class Alerting:
             "opened_at": now,
             "channel": self.channel,
             "opened_drop": ev.drop,
+            "opened_against": ev.against,
             "last_drop": ev.drop,
             "last_reason": ev.reason,
             "updates": 0,

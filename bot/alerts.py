@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -144,6 +144,8 @@ def evaluate_csat(
             why = f"down {drop:.1f} points from {label} ({p_text(p)})"
         elif drop <= 0:
             why = f"up {-drop:.1f} points on {label}"
+        elif drop < rule.drop_points:
+            why = f"down {drop:.1f} points from {label}, less than {rule.drop_points:g}"
         else:
             why = f"down {drop:.1f} points from {label}, not a credible drop ({p_text(p)})"
         found = Evaluation(
@@ -231,6 +233,31 @@ def evaluate_availability(
             )
         )
     return out
+
+
+def still_firing(ev: Evaluation, before: float | None, rule: Rule) -> Evaluation:
+    """An open alert's problem judged against the level before it opened (hysteresis).
+
+    While an alert is open its own bad days enter the recent snapshots, so comparing
+    with them would call a lasting drop "recovered". It recovers when it is back within
+    half the threshold of where it was before the drop.
+    """
+    if ev.firing is None or ev.current is None or before is None:
+        return ev
+    if ev.metric == Metric.CSAT:
+        gap, margin = (before - ev.current) * 100, rule.drop_points / 2
+        unit = "points"
+    elif ev.metric == Metric.LOGGED_IN:
+        gap, margin = (before - ev.current) / before * 100 if before else 0.0, rule.drop_share * 50
+        unit = "% of logged-in time"
+    else:
+        gap, margin = (ev.current - before) * 100, rule.away_points / 2
+        unit = "points of Away share"
+    if gap > margin:
+        why = f"still {gap:.1f} {unit} off the level before the alert"
+        return replace(ev, firing=True, reason=why)
+    why = f"back within {margin:g} {unit} of the level before the alert"
+    return replace(ev, firing=False, reason=why)
 
 
 # --- whether to tell anyone -----------------------------------------------------------

@@ -55,7 +55,8 @@ def m002_alerts(db: Database) -> None:
         {"id": int, "problem": str, "source": str, "kind": str, "entity_kind": str,
          "entity_id": str, "entity_name": str, "metric": str, "status": str,
          "opened_at": str, "resolved_at": str, "channel": str, "ts": str,
-         "opened_drop": float, "last_drop": float, "last_reason": str, "updates": int,
+         "opened_drop": float, "opened_against": float, "last_drop": float,
+         "last_reason": str, "updates": int,
          "acked_by": str, "acked_at": str, "snoozed_until": str, "snoozed_by": str},
         pk="id", not_null={"problem", "status", "opened_at"},
     )  # fmt: skip

@@ -44,9 +44,11 @@ def csat_counts(
 
     `day` adds day-to-day noise; `shift` moves the share of happy customers (a drop).
     """
-    seed = int(hashlib.sha256(f"{agent}:{skill}:{day or ''}".encode()).hexdigest()[:8], 16)
-    volume = max(0, round(timeframe / 60 * (4 + seed % 9) * (0.3 if skill == "-1" else 1)))
-    noise = (seed % 7 - 3) / 100 if day else 0.0
+    seed = int(hashlib.sha256(f"{agent}:{skill}".encode()).hexdigest()[:8], 16)
+    daily = int(hashlib.sha256(f"{agent}:{skill}:{day}".encode()).hexdigest()[:8], 16)
+    jitter = 1 + (daily % 21 - 10) / 100 if day else 1.0  # volume: ±10 % day to day
+    volume = max(0, round(timeframe / 60 * (4 + seed % 9) * (0.3 if skill == "-1" else 1) * jitter))
+    noise = (daily % 7 - 3) / 200 if day else 0.0  # happiness: a point or so either way
     mood = min(0.99, max(0.05, MOOD.get(agent, 0.8) + noise + shift))
     weights = [(1 - mood) * 0.5, (1 - mood) * 0.3, (1 - mood) * 0.2, mood * 0.35, mood * 0.65]
     scores = [int(volume * w) for w in weights]
