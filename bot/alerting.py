@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from bot import alerts, store
 from bot.alerts import Action, AlertState, Evaluation, Metric, Rule
+from bot.config import RULE_NUMBERS
 from bot.errors import BotError
 from bot.render import Renderer
 from bot.slack import Poster
@@ -27,15 +28,7 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 SNOOZES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "1w": timedelta(weeks=1)}
-RULE_KEYS = (
-    "min_answers",
-    "drop_points",
-    "confidence",
-    "baseline_runs",
-    "worse_points",
-    "drop_share",
-    "away_points",
-)
+RULE_KEYS = tuple(RULE_NUMBERS)  # the thresholds config.py checks are the Rule's fields
 
 
 def rules_from(config: dict[str, Any]) -> tuple[Rule, dict[str, Rule]]:
