@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.config import Settings
+from bot.digests import digests_from
+from bot.errors import BotError
 from bot.render import Renderer, RenderError
 from bot.samples import contexts
 
 
-def check_templates(renderer: Renderer) -> list[str]:
-    """Render every template with every sample context; the problems found."""
+def check_templates(renderer: Renderer, extra: dict[str, str] | None = None) -> list[str]:
+    """Render every template with every sample context; the problems found.
+
+    `extra` names a deployment's own digest templates and the sample they render
+    like (`digest_csat.yml.j2` or `digest_availability.yml.j2`).
+    """
     problems = []
     samples = contexts()
+    for name, like in (extra or {}).items():
+        samples.setdefault(name, samples[like])
     for name in sorted(set(renderer.templates()) | set(samples)):
         for context in samples.get(name, [{}]):
             try:
@@ -24,6 +34,26 @@ def check_templates(renderer: Renderer) -> list[str]:
     return problems
 
 
+def check_digests(settings: Settings) -> list[str]:
+    """Digests that could not run as configured: source, limits, Slack token."""
+    from bot.app import build_sources  # the real rules of each source, no network
+
+    sources = build_sources(settings)
+    problems = []
+    try:
+        for i, digest in enumerate(digests_from(settings.digests, settings.timezone).values()):
+            where = f"{settings.config_path}: digest[{i}] ({digest.name})"
+            try:
+                sources.resolve(digest.query())
+            except BotError as exc:
+                problems.append(f"{where}: {exc}")
+        if settings.digests and not settings.slack.bot_token:
+            problems.append("environment: SLACK_BOT_TOKEN: needed to post the configured digests")
+    finally:
+        asyncio.run(sources.aclose())
+    return problems
+
+
 def run_check(settings: Settings) -> int:
     where = (
         settings.config_path
@@ -33,13 +63,21 @@ def run_check(settings: Settings) -> int:
     print(f"configuration: {where}: ok")
     sources = [n for n in ("liveperson", "livechat") if getattr(settings, n) is not None]
     print(f"sources: {', '.join(sources) or 'none configured'}")
-    renderer = Renderer(settings.templates, settings.timezone)
-    problems = check_templates(renderer)
+    digests = digests_from(settings.digests, settings.timezone)
+    print(f"digests: {', '.join(digests) or 'none'}")
+    if settings.digests and not settings.alerts.get("channel"):
+        print("note: no [alerts] channel: drop alerts are off")
+    problems = check_digests(settings)
     for problem in problems:
+        print(f"digest error: {problem}")
+    renderer = Renderer(settings.templates, settings.timezone)
+    custom = {d.template: f"digest_{d.kind}.yml.j2" for d in digests.values()}
+    template_problems = check_templates(renderer, custom)
+    for problem in template_problems:
         print(f"template error: {problem}")
-    if not problems:
+    if not template_problems:
         print(
             f"templates: {settings.templates}: "
             f"{len(renderer.templates())} rendered, all valid Block Kit"
         )
-    return 1 if problems else 0
+    return 1 if problems or template_problems else 0
