@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-
 from bot.errors import ConfigError
 from bot.grammar import SOURCES, parse_duration
 
@@ -344,8 +342,10 @@ def cron_problem(cron: str) -> str | None:
     """What is wrong with a five-field cron expression, or None."""
     if len(cron.split()) != 5:
         return f"five fields (minute hour day month weekday), got {cron!r}"
+    from bot.schedule import cron_trigger  # the scheduler's own reading: cron weekdays
+
     try:
-        CronTrigger.from_crontab(cron, timezone="UTC")
+        cron_trigger(cron, UTC_ZONE)
     except ValueError as exc:
         return f"a valid cron expression like '0 9 * * 1-5' ({exc})"
     return None

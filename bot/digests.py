@@ -148,7 +148,7 @@ class Digests:
                 reason = str(exc)
                 await self.store(lambda db: store.finish_run(db, run_id, "failed", reason))
             if isinstance(exc, BotError):
-                raise DigestError(f"digest {name}: {exc}") from exc
+                raise DigestError(str(exc)) from exc
             raise
         if run_id is not None:
             await self.store(

@@ -30,8 +30,6 @@ def weekdays(field: str) -> str:
             first, _, last = rng.partition("-")
             lo = _day(first)
             hi = _day(last) if last else (6 if step_text else lo)
-            if last and _day(last) == 0 and last.strip() == "7":
-                hi = 7
         if step < 1 or hi < lo:
             raise ValueError(f"weekday range {part!r} runs backwards")
         days.update(d % 7 for d in range(lo, hi + 1, step))
@@ -39,9 +37,10 @@ def weekdays(field: str) -> str:
 
 
 def _day(text: str) -> int:
+    """0-7 (7 stays 7 so ranges like 5-7 run forward; days are taken modulo 7 later)."""
     text = text.strip()
     if text.isdigit() and 0 <= int(text) <= 7:
-        return int(text) % 7 if int(text) != 7 else 0
+        return int(text)
     if text[:3] in DAY_NAMES:
         return DAY_NAMES.index(text[:3])
     raise ValueError(f"{text!r} is not a weekday (0-7 or sun-sat)")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -61,6 +62,51 @@ def m002_alerts(db: Database) -> None:
         pk="id", not_null={"problem", "status", "opened_at"},
     )  # fmt: skip
     db["alerts"].create_index(["problem", "id"])
+
+
+@migrations()
+def m003_responses_and_outbox(db: Database) -> None:
+    """Survey responses the bot ingested, and the outbox that forwards them to MaestroQA."""
+    db["responses"].create(
+        {"id": str, "ticket_id": str, "submitted_at": str, "agent_id": str, "agent_email": str,
+         "agent": str, "score": int, "min_score": int, "max_score": int, "score5": int,
+         "comment": str, "score_label": str, "clarifying_answers": str, "raw": str,
+         "received_at": str, "updated_at": str, "alerted_at": str},
+        pk="id", not_null={"ticket_id", "submitted_at", "agent", "score", "score5", "raw"},
+    )  # fmt: skip
+    db["responses"].create_index(["ticket_id", "submitted_at"], unique=True)
+    db["responses"].create_index(["submitted_at"])
+    db["outbox"].create(
+        {"id": int, "response_id": str, "payload": str, "status": str, "attempts": int,
+         "next_attempt_at": str, "attempted_at": str, "last_error": str, "sent_at": str,
+         "batch_id": str, "remote_id": str, "created_at": str},
+        pk="id", foreign_keys=[("response_id", "responses", "id")],
+        not_null={"response_id", "status", "next_attempt_at"},
+    )  # fmt: skip
+    db["outbox"].create_index(["response_id"], unique=True)
+    db["outbox"].create_index(["status", "next_attempt_at"])
+
+
+@contextmanager
+def writing(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
+
+    sqlite-utils' atomic() begins deferred and reads before it writes; if another process
+    (serve beside `python -m bot digest`, or the old and new process of a restart)
+    commits in between, SQLite refuses at once instead of waiting. Taking the lock first
+    makes the second writer wait its turn (busy_timeout).
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 def open_db(path: str) -> Database:
@@ -116,7 +162,7 @@ def now_iso(moment: datetime | None = None) -> str:
 
 def save_snapshot(db: Database, run: dict[str, Any], rows: Iterable[dict[str, Any]]) -> int:
     """Store one snapshot (its run and every row) in one transaction; the run id."""
-    with db.atomic():
+    with writing(db):
         run_id = db["snapshot_runs"].insert(run).last_pk
         db["snapshots"].insert_all(({**row, "run_id": run_id} for row in rows), batch_size=500)
     return int(run_id)
@@ -172,12 +218,21 @@ def series_history(
 
 
 def claim_run(db: Database, digest: str, scheduled_for: str, channel: str) -> int | None:
-    """Record that `digest` runs for `scheduled_for`; None when it already did (or does)."""
-    with db.atomic():
+    """Record that `digest` runs for `scheduled_for`; None when it already did (or does).
+
+    A run that failed may be claimed again (the next catch-up retries it); one that was
+    running when the process died stays claimed: it may have posted already.
+    """
+    with writing(db):
         exists = list(db.query(
-            "select id from digest_runs where digest = ? and scheduled_for = ?",
+            "select id, status from digest_runs where digest = ? and scheduled_for = ?",
             [digest, scheduled_for],
         ))  # fmt: skip
+        if exists and exists[0]["status"] == "failed":
+            db["digest_runs"].update(
+                exists[0]["id"], {"status": "running", "started_at": now_iso()}
+            )
+            return int(exists[0]["id"])
         if exists:
             return None
         return int(db["digest_runs"].insert({
@@ -189,7 +244,7 @@ def claim_run(db: Database, digest: str, scheduled_for: str, channel: str) -> in
 def finish_run(
     db: Database, run_id: int, status: str, error: str = "", message_ts: str = ""
 ) -> None:
-    with db.atomic():
+    with writing(db):
         db["digest_runs"].update(run_id, {
             "status": status, "finished_at": now_iso(), "error": error, "message_ts": message_ts,
         })  # fmt: skip
@@ -199,7 +254,7 @@ def last_scheduled(db: Database, digest: str) -> str | None:
     """The latest scheduled time this digest was claimed for (ISO UTC)."""
     row = list(db.query(
         "select max(scheduled_for) as last from digest_runs "
-        "where digest = ? and scheduled_for != 'manual'",
+        "where digest = ? and scheduled_for not like 'manual%'",
         [digest],
     ))  # fmt: skip
     return row[0]["last"] if row and row[0]["last"] else None

@@ -48,13 +48,13 @@ class RunningBot:
         config_path = tmp / ("bot.toml" if config is not None else "absent.toml")
         if config is not None:
             config_path.write_text(config, encoding="utf-8")
-        full = clean_env(
-            PORT=str(self.port),
-            BOT_DB=str(tmp / "bot.db"),
-            BOT_CONFIG=str(config_path),
-            BOT_SCHEDULER="off",
-            **env,
-        )
+        defaults = {
+            "PORT": str(self.port),
+            "BOT_DB": str(tmp / "bot.db"),
+            "BOT_CONFIG": str(config_path),
+            "BOT_SCHEDULER": "off",  # `env` may turn it on
+        }
+        full = clean_env(**{**defaults, **env})
         self.proc = subprocess.Popen(
             argv or [sys.executable, "-m", "bot", "serve"],
             cwd=ROOT,

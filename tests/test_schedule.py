@@ -1,0 +1,245 @@
+"""Schedule maths: cron weekdays as cron means them, last fire times across DST, catch-up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import cron_problem
+from bot.schedule import (
+    CATCH_UP_WITHIN,
+    catch_up,
+    cron_trigger,
+    last_fire,
+    scheduled_key,
+    weekdays,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("field", "days"),
+    [
+        ("*", "*"),
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("*/2", "sun,tue,thu,sat"),
+        ("1-5/2", "mon,wed,fri"),
+        ("1/2", "mon,wed,fri"),
+        ("mon-fri", "mon,tue,wed,thu,fri"),
+        ("MON-FRI", "mon,tue,wed,thu,fri"),
+        ("5-7", "sun,fri,sat"),
+        ("6-7", "sun,sat"),
+        ("0-7", "sun,mon,tue,wed,thu,fri,sat"),
+        ("0,6", "sun,sat"),
+        ("sat,sun", "sun,sat"),
+        ("1,1,2", "mon,tue"),
+        ("sun-sat", "sun,mon,tue,wed,thu,fri,sat"),
+    ],
+)
+def test_weekdays_reads_cron_numbering(field: str, days: str) -> None:
+    assert weekdays(field) == days
+
+
+@pytest.mark.parametrize("field", ["8", "-1", "fri-mon", "5-1", "xyz", "", "1/0", "*/0", "1,,2"])
+def test_weekdays_refuses_what_is_not_a_weekday(field: str) -> None:
+    with pytest.raises(ValueError):
+        weekdays(field)
+
+
+def test_weekdays_range_starting_at_seven_is_sunday() -> None:
+    assert weekdays("7-7") == "sun"
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """In UTC: Python never calls a time in a DST gap or fold equal to one in another zone."""
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def fires(expr: str, zone: ZoneInfo, start: datetime, count: int) -> list[datetime]:
+    trigger = cron_trigger(expr, zone)
+    found: list[datetime] = []
+    moment = trigger.get_next_fire_time(None, start)
+    while moment is not None and len(found) < count:
+        found.append(moment)
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(minutes=1))
+    return found
+
+
+def test_cron_trigger_fires_monday_to_friday_at_nine_local() -> None:
+    week = fires("0 9 * * 1-5", BERLIN, utc(2026, 3, 1), 6)  # from Sunday 1 March
+    assert [(f"{m.astimezone(BERLIN):%a %d %H:%M}", m.astimezone(UTC).hour) for m in week] == [
+        ("Mon 02 09:00", 8),
+        ("Tue 03 09:00", 8),
+        ("Wed 04 09:00", 8),
+        ("Thu 05 09:00", 8),
+        ("Fri 06 09:00", 8),
+        ("Mon 09 09:00", 8),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (utc(2026, 3, 8, 12, 0), utc(2026, 3, 6, 8, 0)),  # Sunday -> the previous Friday
+        (utc(2026, 3, 7, 8, 0), utc(2026, 3, 6, 8, 0)),  # Saturday 09:00: no run
+        (utc(2026, 3, 9, 7, 59), utc(2026, 3, 6, 8, 0)),  # Monday 08:59
+        (utc(2026, 3, 9, 8, 0), utc(2026, 3, 9, 8, 0)),  # Monday 09:00 exactly
+        (utc(2026, 3, 9, 8, 0, 30), utc(2026, 3, 9, 8, 0)),
+        (utc(2026, 3, 10, 7, 0), utc(2026, 3, 9, 8, 0)),
+        (utc(2026, 3, 30, 7, 0), utc(2026, 3, 30, 7, 0)),  # summer time: 09:00 is 07:00 UTC
+    ],
+)
+def test_last_fire_on_weekdays(now: datetime, expected: datetime) -> None:
+    assert as_utc(last_fire(cron_trigger("0 9 * * 1-5", BERLIN), now)) == expected
+
+
+def test_last_fire_is_none_beyond_the_lookback() -> None:
+    trigger = cron_trigger("0 9 1 1 *", BERLIN)  # once a year
+    assert last_fire(trigger, utc(2026, 6, 1)) is None
+    assert as_utc(last_fire(trigger, utc(2026, 1, 3), timedelta(days=8))) == utc(2026, 1, 1, 8)
+
+
+# Every scheduled time around the 2026 DST changes in Berlin, as UTC.
+DST_DAYS = {
+    # spring forward, Sunday 29 March: 02:00 CET -> 03:00 CEST
+    ("0 9 * * *", 3): [utc(2026, 3, 28, 8), utc(2026, 3, 29, 7), utc(2026, 3, 30, 7)],
+    # 02:30 does not exist on the 29th: it runs once, at 03:30 CEST (01:30 UTC)
+    ("30 2 * * *", 3): [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1, 30), utc(2026, 3, 30, 0, 30)],
+    # fall back, Sunday 25 October: 03:00 CEST -> 02:00 CET
+    ("0 9 * * *", 10): [utc(2026, 10, 24, 7), utc(2026, 10, 25, 8), utc(2026, 10, 26, 8)],
+    # 02:30 happens twice on the 25th (00:30 and 01:30 UTC): one scheduled time
+    ("30 2 * * *", 10): [
+        utc(2026, 10, 24, 0, 30),
+        utc(2026, 10, 25, 0, 30),
+        utc(2026, 10, 25, 1, 30),
+        utc(2026, 10, 26, 1, 30),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("expr", "month", "now", "expected"),
+    [
+        ("0 9 * * *", 3, utc(2026, 3, 29, 6, 59), utc(2026, 3, 28, 8)),
+        ("0 9 * * *", 3, utc(2026, 3, 29, 7, 0), utc(2026, 3, 29, 7)),  # 09:00 CEST
+        ("0 9 * * *", 3, utc(2026, 3, 29, 8, 30), utc(2026, 3, 29, 7)),
+        ("0 9 * * *", 10, utc(2026, 10, 25, 7, 30), utc(2026, 10, 24, 7)),
+        ("0 9 * * *", 10, utc(2026, 10, 25, 8, 0), utc(2026, 10, 25, 8)),  # 09:00 CET
+        ("30 2 * * *", 3, utc(2026, 3, 29, 1, 29), utc(2026, 3, 28, 1, 30)),
+        ("30 2 * * *", 3, utc(2026, 3, 29, 1, 30), utc(2026, 3, 29, 1, 30)),
+        ("30 2 * * *", 3, utc(2026, 3, 29, 23, 0), utc(2026, 3, 29, 1, 30)),
+        ("30 2 * * *", 10, utc(2026, 10, 25, 0, 45), utc(2026, 10, 25, 0, 30)),
+        ("30 2 * * *", 10, utc(2026, 10, 25, 1, 45), utc(2026, 10, 25, 1, 30)),
+        ("30 2 * * *", 10, utc(2026, 10, 25, 23, 0), utc(2026, 10, 25, 1, 30)),
+    ],
+)
+def test_last_fire_across_dst_days(
+    expr: str, month: int, now: datetime, expected: datetime
+) -> None:
+    assert as_utc(last_fire(cron_trigger(expr, BERLIN), now)) == expected
+    assert expected in DST_DAYS[(expr, month)]
+
+
+def test_the_doubled_half_past_two_is_one_scheduled_time() -> None:
+    first, second = utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30)
+    assert first.astimezone(BERLIN).utcoffset() != second.astimezone(BERLIN).utcoffset()
+    assert scheduled_key(first, BERLIN) == scheduled_key(second, BERLIN)
+    assert scheduled_key(first, BERLIN) == "2026-10-25T02:30 Europe/Berlin"
+    keys = {scheduled_key(m, BERLIN) for m in DST_DAYS[("30 2 * * *", 10)]}
+    assert keys == {
+        "2026-10-24T02:30 Europe/Berlin",
+        "2026-10-25T02:30 Europe/Berlin",
+        "2026-10-26T02:30 Europe/Berlin",
+    }
+
+
+def test_the_missing_half_past_two_is_one_scheduled_time() -> None:
+    keys = [scheduled_key(m, BERLIN) for m in DST_DAYS[("30 2 * * *", 3)]]
+    assert keys == [
+        "2026-03-28T02:30 Europe/Berlin",
+        "2026-03-29T03:30 Europe/Berlin",  # 02:30 CET would be 03:30 CEST: named as it happens
+        "2026-03-30T02:30 Europe/Berlin",
+    ]
+
+
+class CountingTrigger:
+    """A trigger that counts the questions asked and stops an endless loop with an error."""
+
+    def __init__(self, expr: str, limit: int = 200) -> None:
+        self._trigger = cron_trigger(expr, BERLIN)
+        self.calls = 0
+        self._limit = limit
+
+    def get_next_fire_time(self, previous: Any, now: datetime) -> datetime | None:
+        self.calls += 1
+        if self.calls > self._limit:
+            raise RuntimeError(f"last_fire asked {self.calls} times: it does not terminate")
+        return self._trigger.get_next_fire_time(previous, now)
+
+
+@pytest.mark.parametrize(("expr", "month"), sorted(DST_DAYS))
+def test_last_fire_terminates_and_is_right_for_every_minute_of_dst_days(
+    expr: str, month: int
+) -> None:
+    day = 29 if month == 3 else 25
+    start = datetime(2026, month, day, tzinfo=BERLIN).astimezone(UTC) - timedelta(hours=1)
+    known = DST_DAYS[(expr, month)]
+    wrong = []
+    for minute in range(26 * 60):
+        now = start + timedelta(minutes=minute)
+        trigger = CountingTrigger(expr)
+        found = as_utc(last_fire(trigger, now, timedelta(days=2)))  # type: ignore[arg-type]
+        expected = max(m for m in known if m <= now)
+        if found != expected:
+            wrong.append((now, found, expected))
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("last", "now", "expected"),
+    [
+        (utc(2026, 3, 2, 8), utc(2026, 3, 2, 8, 5), utc(2026, 3, 2, 8)),  # just missed
+        (utc(2026, 3, 2, 8), utc(2026, 3, 2, 8), utc(2026, 3, 2, 8)),  # the very moment
+        (utc(2026, 3, 2, 8), utc(2026, 3, 2, 20), utc(2026, 3, 2, 8)),  # 12 h: still news
+        (utc(2026, 3, 2, 8), utc(2026, 3, 2, 20, 0, 1), None),  # older: skipped
+        (utc(2026, 3, 2, 8), utc(2026, 3, 5, 8), None),
+        (None, utc(2026, 3, 2, 8), None),
+    ],
+)
+def test_catch_up(last: datetime | None, now: datetime, expected: datetime | None) -> None:
+    assert catch_up(last, now) == expected
+
+
+def test_catch_up_window_is_twelve_hours_and_adjustable() -> None:
+    assert timedelta(hours=12) == CATCH_UP_WITHIN
+    assert catch_up(utc(2026, 3, 2, 8), utc(2026, 3, 2, 9), timedelta(minutes=30)) is None
+
+
+@pytest.mark.parametrize(
+    "expr", ["0 9 * * 1-5", "0 9 * * 0", "30 2 * * *", "*/15 8-17 * * mon-fri"]
+)
+def test_check_accepts_what_the_scheduler_runs(expr: str) -> None:
+    cron_trigger(expr, BERLIN)
+    assert cron_problem(expr) is None
+
+
+@pytest.mark.parametrize("expr", ["0 9 * * 7", "0 9 * * 5-7"])
+def test_check_accepts_sunday_as_seven(expr: str) -> None:
+    assert weekdays(expr.split()[-1])  # the scheduler reads it
+    assert cron_problem(expr) is None
+
+
+def test_check_refuses_what_the_scheduler_refuses() -> None:
+    with pytest.raises(ValueError):
+        cron_trigger("0 9 * * mon-sun", BERLIN)
+    assert cron_problem("0 9 * * mon-sun") is not None
