@@ -1,4 +1,4 @@
-"""The command line: `python -m bot serve|socket|ask|demo|check`.
+"""The command line: `python -m bot serve|socket|ask|demo|check|digest|outbox`.
 
 Each verb reads settings, builds the parts it needs and runs; nothing happens at import.
 """
@@ -35,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     digest.add_argument(
         "--dry-run", action="store_true", help="print instead of posting; store nothing"
     )
+    outbox = verbs.add_parser("outbox", help="survey responses forwarded to MaestroQA, by status")
+    outbox.add_argument(
+        "--retry-failed", action="store_true", help="queue the responses MaestroQA refused again"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -58,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_socket(settings))
         if args.verb == "digest":
             return asyncio.run(_digest(settings, args.name, args.dry_run))
+        if args.verb == "outbox":
+            from bot.outbox import run_outbox
+
+            return run_outbox(settings, args.retry_failed)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -71,7 +79,12 @@ async def _ask(settings: config.Settings, line: str) -> int:
     command, _, text = line.strip().partition(" ")
     if not command.startswith("/"):
         command, text = "/csat", line
-    commands = build_commands(settings)
+    store = None
+    if settings.ingest_token:  # `/csat ingested ...` reads the stored responses
+        from bot.store import Store
+
+        store = Store(settings.db_path)
+    commands = build_commands(settings, store=store)
     try:
         plan = commands.prepare(command, text)
         print(to_text(plan.ack))
@@ -82,6 +95,8 @@ async def _ask(settings: config.Settings, line: str) -> int:
         return 0 if reply["blocks"] and reply["blocks"][0]["type"] == "header" else 1
     finally:
         await commands.sources.aclose()
+        if store is not None:
+            store.close()
 
 
 def _serve(settings: config.Settings) -> int:
@@ -117,6 +132,15 @@ async def _digest(settings: config.Settings, name: str, dry_run: bool) -> int:
     from bot.errors import BotError
     from bot.render import to_text
 
+    known = sorted(d["name"] for d in settings.digests)
+    if name not in known:  # before opening (and creating) the database
+        print(
+            f"digest {name} failed: no digest named {name!r} in {settings.config_path} "
+            f"(configured: {', '.join(known) or 'none'})",
+            file=sys.stderr,
+        )
+        return 1
+    logging.getLogger().setLevel(logging.WARNING)  # the outcome line is what matters here
     # a dry run stores nothing: without a database yet, read from an empty one in memory
     db_path = ":memory:" if dry_run and not os.path.exists(settings.db_path) else None
     parts = build_parts(settings, db_path=db_path)

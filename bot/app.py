@@ -8,6 +8,7 @@ vendor and one cache.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,19 +24,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import __version__
+from bot import __version__, ingest
 from bot import slack as slack_api
 from bot.alerting import Alerting
 from bot.commands import Commands
 from bot.config import Settings
+from bot.detractors import Detractor, DetractorAlerts
 from bot.digests import Digests, digests_from
 from bot.errors import ConfigError
+from bot.forwarder import Forwarder, Policy
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.render import Renderer
 from bot.scheduler import DigestScheduler
 from bot.sources import Source, Sources
 from bot.sources.http import BucketCache, VendorHTTP
+from bot.sources.ingested import Ingested
 from bot.sources.livechat import LiveChat, describe_error
 from bot.sources.liveperson import LivePerson
 from bot.store import Store
@@ -48,8 +52,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_sources(settings: Settings, clock: Clock = utcnow) -> Sources:
-    """One client per configured vendor, all sharing one bucket cache."""
+def build_sources(settings: Settings, clock: Clock = utcnow, store: Store | None = None) -> Sources:
+    """One client per configured vendor, all sharing one bucket cache; `ingested` needs a store."""
     cache = BucketCache(clock)
     found: dict[str, Source] = {}
     if settings.liveperson is not None:
@@ -64,6 +68,8 @@ def build_sources(settings: Settings, clock: Clock = utcnow) -> Sources:
             clock,
             settings.timezone,
         )
+    if settings.ingest_token and store is not None:
+        found["ingested"] = Ingested(store, clock)
     return Sources(found, settings.default_source)
 
 
@@ -73,8 +79,11 @@ def _client(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=timeout, headers={"User-Agent": _agent()})
 
 
-def build_commands(settings: Settings, clock: Clock = utcnow) -> Commands:
-    return Commands(build_sources(settings, clock), Renderer(settings.templates, settings.timezone))
+def build_commands(
+    settings: Settings, clock: Clock = utcnow, store: Store | None = None
+) -> Commands:
+    renderer = Renderer(settings.templates, settings.timezone)
+    return Commands(build_sources(settings, clock, store), renderer)
 
 
 @dataclass
@@ -87,15 +96,19 @@ class Parts:
     digests: Digests
     web: AsyncWebClient | None
     alerting: Alerting
+    forwarder: Forwarder | None = None  # when MaestroQA is configured
+    detractors: DetractorAlerts | None = None  # when ingesting, with an alerts channel and Slack
 
     async def aclose(self) -> None:
         await self.commands.sources.aclose()
+        if self.forwarder is not None:
+            await self.forwarder.client.aclose()
         self.store.close()
 
 
 def build_parts(settings: Settings, clock: Clock = utcnow, db_path: str | None = None) -> Parts:
-    commands = build_commands(settings, clock)
     store = Store(db_path or settings.db_path)
+    commands = build_commands(settings, clock, store)
     token = settings.slack.bot_token
     web = slack_api.client(token, settings.slack.api_url) if token else None
     poster = slack_api.Poster(web) if web else None
@@ -108,7 +121,17 @@ def build_parts(settings: Settings, clock: Clock = utcnow, db_path: str | None =
         poster,
         alerting,
     )
-    return Parts(settings, commands, store, digests, web, alerting)
+    forwarder = None
+    if settings.maestroqa_token:
+        policy = Policy(timeout=settings.vendor_timeout)
+        forwarder = Forwarder(store, _client(settings), settings.maestroqa_url,
+                              settings.maestroqa_token, policy)  # fmt: skip
+    detractors = None
+    channel = settings.alerts.get("channel")
+    if settings.ingest_token and channel and poster is not None:
+        mention = str(settings.alerts.get("mention") or "")
+        detractors = DetractorAlerts(store, commands.renderer, poster, channel, mention)
+    return Parts(settings, commands, store, digests, web, alerting, forwarder, detractors)
 
 
 def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
@@ -135,16 +158,46 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
     if parts.settings.scheduler and parts.digests.digests:
         scheduler = DigestScheduler(parts.digests)
         scheduler.start()
+    background = await _start_ingestion(parts)
     try:
         yield scheduler
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        if parts.detractors is not None:
+            await parts.detractors.aclose()
         if scheduler is not None:
             scheduler.shutdown()
         await parts.aclose()
 
 
+async def _start_ingestion(parts: Parts) -> list[asyncio.Task[None]]:
+    """The MaestroQA forwarder, and detractors a previous process never posted."""
+    if parts.detractors is not None:
+        await parts.detractors.start()
+    if parts.forwarder is None:
+        return []
+    return [asyncio.get_running_loop().create_task(parts.forwarder.run())]
+
+
+def _on_stored(parts: Parts) -> ingest.OnStored:
+    """After survey responses are stored: wake the forwarder, group the detractors."""
+
+    def on_stored(stored: list[ingest.Stored]) -> None:
+        if parts.forwarder is not None:
+            parts.forwarder.notify()
+        found = [Detractor.of(s.item) for s in stored if s.action == "create" and s.item.detractor]
+        if found and parts.detractors is not None:
+            parts.detractors.add(found)
+        elif found:
+            log.info("%d detractors stored; no [alerts] channel or Slack token to tell", len(found))
+
+    return on_stored
+
+
 def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
-    """`serve`'s HTTP app: Slack events and health (ingestion joins here)."""
+    """`serve`'s HTTP app: Slack events, health and the CSAT ingestion endpoint."""
     parts = build_parts(settings, clock)
     handler = AsyncSlackRequestHandler(build_bolt(parts))
 
@@ -170,6 +223,11 @@ def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route(
+                "/api/v1/create-customer-feedback",
+                ingest.endpoint(parts.store, settings.ingest_token, _on_stored(parts), clock),
+                methods=["POST"],
+            ),
         ],
         lifespan=lifespan,
     )

@@ -278,6 +278,26 @@ def alert_contexts() -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def detractor_contexts() -> dict[str, list[dict[str, Any]]]:
+    """One detractor, a burst longer than a message lists, and awkward text from outside."""
+    from bot.detractors import LISTED, Detractor
+
+    one = Detractor("a1", "1001", "922250816601", 1, 1, 5, "Waited 40 minutes & nobody <came>.",
+                    "Very unhappy", "2026-03-02T13:20:00.000Z")  # fmt: skip
+    burst = [
+        Detractor(f"b{i}", f"agent{i}@example.com", f"T-{i}", 0, 0, 10, "x" * 3000)
+        for i in range(LISTED)
+    ]
+    odd = Detractor("c1", "*bold*", "`tick`", 1, 1, 7, "line one\nline two", "", "")
+    return {
+        "detractors.yml.j2": [
+            {"detractors": [one], "more": 0, "mention": "<!subteam^S0LEADS>"},
+            {"detractors": burst, "more": 35, "mention": ""},
+            {"detractors": [odd], "more": 0, "mention": ""},
+        ]
+    }
+
+
 def contexts() -> dict[str, list[dict[str, Any]]]:
     """Per template, the contexts it must render with."""
     skills = Query("/csat", "liveperson", "skill", "all", 7)
@@ -355,4 +375,5 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
         "internal_error.yml.j2": [{}],
         **digest_contexts(),
         **alert_contexts(),
+        **detractor_contexts(),
     }

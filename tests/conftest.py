@@ -9,6 +9,7 @@ import pytest
 
 from bot.sim.livechat import SimulatedLiveChat
 from bot.sim.liveperson import SimulatedLivePerson
+from bot.sim.maestroqa import SimulatedMaestroQA
 from bot.sim.slack import SimulatedSlack
 from tests.fakes.process import PREFIXES, SECRET, RunningBot
 
@@ -37,6 +38,13 @@ def liveperson() -> Iterator[SimulatedLivePerson]:
 def livechat() -> Iterator[SimulatedLiveChat]:
     """A LiveChat license answering the Reports API document's example payloads."""
     with SimulatedLiveChat() as server:
+        yield server  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def maestroqa() -> Iterator[SimulatedMaestroQA]:
+    """MaestroQA's CSAT bulk ingestion with its limits and a ledger; a fresh one per module."""
+    with SimulatedMaestroQA() as server:
         yield server  # type: ignore[misc]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import yaml
 
 from bot.listeners.commands import COMMANDS
 from bot.sim.liveperson import SimulatedLivePerson
+from bot.sim.slack import SimulatedSlack
 from tests.fakes.process import ROOT, clean_env, free_port
 
 
@@ -143,3 +145,132 @@ def test_manifest_commands_match_the_listeners_and_readme() -> None:
 @pytest.mark.parametrize("name", ["README.md", "ARCHITECTURE.md", "Procfile", "manifest.yml"])
 def test_project_files_exist(name: str) -> None:
     assert (ROOT / name).read_text().strip()
+
+
+# --- digests --------------------------------------------------------------------------------
+
+DIGEST_CONFIG = """
+timezone = "Europe/Berlin"
+default_source = "liveperson"
+
+[[digest]]
+name = "csat-daily"
+kind = "csat"
+source = "liveperson"
+channel = "{channel}"
+cron = "0 9 * * 1-5"
+skills = "all"
+timeframe = "24h"
+
+[alerts]
+channel = "C0LEADS00"
+mention = "<!subteam^S0LEADS>"
+min_answers = 20
+"""
+
+
+def digest_env(
+    tmp_path: Path, liveperson: SimulatedLivePerson, channel: str = "C0CLIDIGEST", **extra: str
+) -> dict[str, str]:
+    config = tmp_path / "bot.toml"
+    config.write_text(DIGEST_CONFIG.format(channel=channel), encoding="utf-8")
+    return {
+        **liveperson.env(),
+        "BOT_CONFIG": str(config),
+        "BOT_DB": str(tmp_path / "bot.db"),
+        **extra,
+    }
+
+
+def test_digest_dry_run_prints_the_digest_and_stores_nothing(
+    tmp_path: Path, liveperson: SimulatedLivePerson
+) -> None:
+    result = run("digest", "csat-daily", "--dry-run", env=digest_env(tmp_path, liveperson))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("CSAT · csat-daily · last 24h\n")
+    assert "satisfied (4–5)" in result.stdout
+    assert "the first digest: nothing to compare with yet" in result.stdout
+    assert result.stdout.splitlines()[-1] == "digest csat-daily: dry-run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bot.toml"]  # no bot.db, no -wal
+
+
+def test_digest_posts_and_stores(
+    tmp_path: Path, liveperson: SimulatedLivePerson, slack: SimulatedSlack
+) -> None:
+    env = digest_env(tmp_path, liveperson, "C0CLIPOSTED", SLACK_BOT_TOKEN="xoxb-test",
+                     SLACK_API_URL=slack.api_url)  # fmt: skip
+    result = run("digest", "csat-daily", env=env)
+    assert result.returncode == 0, result.stderr
+    (posted,) = slack.posts("C0CLIPOSTED")
+    assert result.stdout.splitlines()[-1].startswith("digest csat-daily: posted (ts ")
+    assert posted["blocks"][0]["text"]["text"] == "CSAT · csat-daily · last 24h"
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        assert db.execute("select count(*) from snapshot_runs").fetchone() == (1,)
+        assert db.execute(
+            "select scheduled_for like 'manual %', status from digest_runs"
+        ).fetchall() == [(1, "posted")]
+
+
+def test_digest_unknown_name_exits_1_naming_the_configured_ones(
+    tmp_path: Path, liveperson: SimulatedLivePerson
+) -> None:
+    result = run("digest", "nope", env=digest_env(tmp_path, liveperson))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"digest nope failed: no digest named 'nope' in {tmp_path / 'bot.toml'} "
+        "(configured: csat-daily)"
+    ]
+    assert not (tmp_path / "bot.db").exists()  # nothing opened for a name that is not there
+
+
+def test_digest_to_a_channel_the_bot_is_not_in_exits_1_with_one_line(
+    tmp_path: Path, liveperson: SimulatedLivePerson, slack: SimulatedSlack
+) -> None:
+    env = digest_env(tmp_path, liveperson, "C0NOTINCLI", SLACK_BOT_TOKEN="xoxb-test",
+                     SLACK_API_URL=slack.api_url)  # fmt: skip
+    result = run("digest", "csat-daily", env=env)
+    assert result.returncode == 1
+    # INFO logs may come first (the default level); the reason is the one last line
+    line = result.stderr.strip().splitlines()[-1]
+    assert [x for x in result.stderr.splitlines() if "failed" in x] == [line]
+    assert line.startswith("digest csat-daily failed: ")
+    assert "The bot is not in channel C0NOTINCLI: invite it with `/invite @CSAT Bot`." in line
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+BAD_DIGEST = """
+timezone = "Europe/Berlin"
+
+[[digest]]
+name = "csat-daily"
+kind = "csat"
+cron = "61 9 * * *"
+timezone = "Nowhere/City"
+colour = "blue"
+"""
+
+
+@pytest.mark.parametrize("verb", ["check", "serve"])
+def test_digest_config_errors_name_file_key_and_expectation(tmp_path: Path, verb: str) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(BAD_DIGEST, encoding="utf-8")
+    env = {"BOT_CONFIG": str(config), "PORT": str(free_port()), "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": "secret"}  # fmt: skip
+    result = run(verb, env=env, timeout=30)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().removeprefix("configuration error: ").splitlines()
+    label = f"{config}: digest[0] (csat-daily)"
+    assert sorted(line.partition(": ")[2].partition(":")[0] for line in lines) == [
+        "digest[0] (csat-daily).channel",
+        "digest[0] (csat-daily).colour",
+        "digest[0] (csat-daily).cron",
+        "digest[0] (csat-daily).timezone",
+    ]
+    assert f"{label}.channel: a non-empty string" in lines
+    assert any(line.startswith(f"{label}.colour: one of ") and "channel" in line for line in lines)
+    assert any(
+        line.startswith(f"{label}.cron: a valid cron expression like '0 9 * * 1-5'")
+        for line in lines
+    )
+    assert f"{label}.timezone: an IANA time zone like Europe/Berlin, got 'Nowhere/City'" in lines
+    assert "Traceback" not in result.stderr
