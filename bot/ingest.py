@@ -15,8 +15,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, partial
@@ -26,7 +25,7 @@ from sqlite_utils import Database
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.store import Store
+from bot.store import Store, writing
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 100  # MaestroQA's own limit per request
@@ -252,24 +251,6 @@ where outbox.status = 'failed'
 """
 
 
-@contextmanager
-def immediate(db: Database) -> Iterator[Database]:
-    """A write transaction that takes SQLite's write lock first (BEGIN IMMEDIATE).
-
-    A read before the write cannot go stale when another process (a second bot, the
-    outbox command) commits meanwhile: that one waits for the lock under busy_timeout
-    instead of this write failing with "database is locked".
-    """
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-        db.conn.execute("COMMIT")
-    except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
-
-
 def save_items(db: Database, items: list[Item], now: str) -> list[Action]:
     """Store every item and queue it for MaestroQA, all or nothing; create/update per item."""
     return save_groups(db, [(items, now)])[0]
@@ -279,7 +260,7 @@ def save_groups(db: Database, groups: list[tuple[list[Item], str]]) -> list[list
     """Several requests' items in one transaction (group commit), in arrival order."""
     rows = [(item, now) for items, now in groups for item in items]
     ids = sorted({item.id for item, _ in rows})
-    with immediate(db):
+    with writing(db):
         seen: set[str] = set()
         for start in range(0, len(ids), 500):  # well inside SQLite's limit on parameters
             chunk = ids[start : start + 500]

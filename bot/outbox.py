@@ -19,8 +19,8 @@ from typing import Any, Literal
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.ingest import immediate, iso_ms
-from bot.store import Store
+from bot.ingest import iso_ms
+from bot.store import Store, writing
 
 Status = Literal["pending", "sending", "sent", "failed"]
 STATUSES: tuple[Status, ...] = ("pending", "sending", "sent", "failed")
@@ -48,7 +48,7 @@ def claim(db: Database, now: float, size: int, lease: float, batch_id: str) -> l
     The payload is taken from the stored response at this moment, so a correction that
     arrived while the row waited is what MaestroQA gets.
     """
-    with immediate(db):
+    with writing(db):
         ids = [row[0] for row in db.execute(
             "select id from outbox where status in ('pending', 'sending') "
             "and next_attempt_at <= ? order by id limit ?", [at(now), size],
