@@ -92,8 +92,10 @@ def main() -> None:
                     times, urls = asyncio.run(burst(server, slack, texts))
                     samples[name] += times
                     if name == "bot":
+                        # each round on its own: the previous round's answers are not
+                        # still being rendered and posted while this round is acked
+                        wait_answers(slack, urls, limit=120)
                         answered += urls
-            wait_answers(slack, answered, limit=120)
             print(
                 f"ack latency, {args.rounds} rounds x {args.concurrency} concurrent /csat, "
                 f"vendor answering in {args.vendor_delay:.0f} s:"

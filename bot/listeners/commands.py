@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.commands import Commands
 
 COMMANDS = ("/csat", "/agent-states")
+ACK_FLUSH_SECONDS = 0.011
 Reply = Callable[..., Awaitable[Any]]
 
 
@@ -20,6 +22,9 @@ async def handle_command(
     plan = commands.prepare(command.get("command", "/csat"), command.get("text", ""))
     await ack(**plan.ack)
     if plan.query is not None:
+        # Bolt returns the ack to Slack from a loop that looks every 10 ms; step aside for
+        # one look so a burst of commands is acknowledged before their vendor work starts
+        await asyncio.sleep(ACK_FLUSH_SECONDS)
         await respond(**await commands.answer(plan), response_type="ephemeral")
 
 
