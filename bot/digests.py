@@ -7,6 +7,7 @@ posting: what was fetched is kept even when Slack refuses the message.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -230,7 +231,9 @@ class Digests:
             (datetime.fromisoformat(h["taken_at"]), h["score"], h["answers"] or 0) for h in history
         ]
         if len(points) >= 2:
-            png = charts.csat_trend(f"CSAT · {digest.name} · last {len(points)} runs", points)
+            title = f"CSAT · {digest.name} · last {len(points)} runs"
+            # drawing takes a good part of a second: off the loop that acks Slack
+            png = await asyncio.to_thread(charts.csat_trend, title, points)
             await self.poster.upload(
                 digest.channel, ts, f"{digest.name}-trend.png", png, "CSAT trend"
             )
@@ -240,7 +243,9 @@ class Digests:
                 labels, counts = ["1", "2", "3", "4", "5"], list(total.scores)
             else:
                 labels, counts = ["good", "bad"], [total.good, total.bad]
-            png = charts.distribution(f"Answers · {digest.name}", labels, counts)
+            png = await asyncio.to_thread(
+                charts.distribution, f"Answers · {digest.name}", labels, counts
+            )
             await self.poster.upload(
                 digest.channel, ts, f"{digest.name}-answers.png", png, "Answers"
             )
