@@ -37,8 +37,10 @@ def check_templates(renderer: Renderer, extra: dict[str, str] | None = None) -> 
 def check_digests(settings: Settings) -> list[str]:
     """Digests that could not run as configured: source, limits, Slack token."""
     from bot.app import build_sources  # the real rules of each source, no network
+    from bot.store import Store
 
-    sources = build_sources(settings)
+    store = Store(":memory:")  # the ingested source reads a store; nothing is written
+    sources = build_sources(settings, store=store)
     problems = []
     try:
         for i, digest in enumerate(digests_from(settings.digests, settings.timezone).values()):
@@ -51,6 +53,7 @@ def check_digests(settings: Settings) -> list[str]:
             problems.append("environment: SLACK_BOT_TOKEN: needed to post the configured digests")
     finally:
         asyncio.run(sources.aclose())
+        store.close()
     return problems
 
 
@@ -62,6 +65,7 @@ def run_check(settings: Settings) -> int:
     )
     print(f"configuration: {where}: ok")
     sources = [n for n in ("liveperson", "livechat") if getattr(settings, n) is not None]
+    sources += ["ingested"] if settings.ingest_token else []
     print(f"sources: {', '.join(sources) or 'none configured'}")
     digests = digests_from(settings.digests, settings.timezone)
     print(f"digests: {', '.join(digests) or 'none'}")

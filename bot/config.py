@@ -269,8 +269,16 @@ def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
     if not isinstance(digests, list):
         errors.append(ConfigError(where, "digest", "[[digest]] tables"))
         digests = []
+    names: set[str] = set()
     for i, digest in enumerate(digests):
         _check_digest(where, i, digest, errors)
+        name = digest.get("name") if isinstance(digest, dict) else None
+        if isinstance(name, str) and name in names:
+            errors.append(
+                ConfigError(where, f"digest[{i}].name", f"a name not used before ({name!r} is)")
+            )
+        if isinstance(name, str):
+            names.add(name)
     alerts = data.get("alerts", {})
     if not isinstance(alerts, dict):
         errors.append(ConfigError(where, "alerts", "an [alerts] table"))

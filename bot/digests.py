@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import importlib
 import io
 import logging
 from dataclasses import dataclass
@@ -199,19 +200,31 @@ class Digests:
             if self.poster is None:
                 raise DigestError("Slack is not configured: set SLACK_BOT_TOKEN to post digests.")
             ts = await self.poster.post(digest.channel, message)
-            await self._attach(digest, report, rows, ts)
+            try:  # posted is posted: a failed attachment must not make it post again
+                await self._attach(digest, report, rows, ts)
+            except Exception:
+                log.exception("digest %s: attaching to its thread failed", digest.name)
             return Outcome("posted", message, ts, len(rows))
         finally:  # alerts follow every stored snapshot, even when the digest post failed
             if self.alerting is not None:
-                await self.alerting.review(
-                    digest.series, report.source, digest.kind, run_id, rows, f"digest {digest.name}"
-                )
+                try:  # and an alert that cannot be posted does not undo the digest
+                    await self.alerting.review(
+                        digest.series,
+                        report.source,
+                        digest.kind,
+                        run_id,
+                        rows,
+                        f"digest {digest.name}",
+                    )
+                except Exception:
+                    log.exception("digest %s: reviewing alerts failed", digest.name)
 
     async def _attach(
         self, digest: Digest, report: Any, rows: list[dict[str, Any]], ts: str
     ) -> None:
         """The thread under the digest: charts, and the full table when the message is cut."""
-        from bot import charts  # matplotlib loads only when a digest first posts
+        # matplotlib loads (most of a second, once) and draws in a worker thread
+        charts = await asyncio.to_thread(importlib.import_module, "bot.charts")
 
         assert self.poster is not None
         entities = len(rows) - 1

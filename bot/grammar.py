@@ -29,6 +29,7 @@ DEFAULT_TIMEFRAME = {"/csat": 24 * 60, "/agent-states": 60}
 _DURATION = re.compile(r"^([0-9]+)\s*(m|min|mins|h|hr|hrs|d|day|days)?$")
 _ID = r"(-?[0-9]+|[\w.+-]+@[\w-]+(\.[\w-]+)+)"  # numeric ids, or LiveChat's agent emails
 _IDS = re.compile(rf"^{_ID}(,{_ID})*$")
+_FREE_IDS = re.compile(r"^[\w.+@-]+(,[\w.+@-]+)*$", re.ASCII)
 _FACTOR = {"m": 1, "h": 60, "d": 1440}
 
 
@@ -110,6 +111,10 @@ def parse(command: Command, text: str) -> Query | Help:
             try:
                 durations.append(parse_duration(low))
             except ValueError as exc:
+                if unit == "agent" and ids is None and _FREE_IDS.match(word):
+                    # survey tools name agents freely (agent_id "a1"); sources check their ids
+                    ids = tuple(dict.fromkeys(word.split(",")))
+                    continue
                 shown = word if len(word) <= 40 else word[:40] + "…"
                 problem = str(exc) if _DURATION.match(low) else f"I don't understand `{shown}`."
                 raise UsageError(f"{problem}{_suggest(low)}", command) from None

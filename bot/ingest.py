@@ -139,9 +139,9 @@ def _moment(value: Any) -> str:
         raise _Refused(problem)
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return iso_ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):  # year 1 at +01:00 is before year 1 in UTC
         raise _Refused(problem) from None
-    return iso_ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def iso_ms(moment: datetime) -> str:
@@ -162,15 +162,16 @@ def _text_id(value: Any) -> str | None:
 
 
 def _whole(value: Any, text_ok: bool = False) -> int | None:
-    """An integer (5, or 5.0 as JavaScript may send it); digits in text when `text_ok`."""
+    """An integer (5, or 5.0 as JavaScript may send it) that SQLite can store; digits in
+    text when `text_ok`. Anything else is None, refused per item."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        value = int(value)
     if text_ok and isinstance(value, str) and _INT_TEXT.match(value.strip()):
-        return int(value)
+        value = int(value)
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value
     return None
 
 
@@ -368,7 +369,7 @@ def endpoint(
             return _refuse(413, f"the body is larger than {MAX_BODY} bytes; send fewer items")
         try:
             document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return _refuse(400, "the body is not JSON")
         data = document.get("data") if isinstance(document, dict) else None
         if not isinstance(data, list):

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -68,19 +69,28 @@ class Poster:
                 code = str(exc.response.get("error", "")) if exc.response else ""
                 text = FIXABLE.get(code, "Slack refused the message in {channel} (" + code + ").")
                 raise SlackError(text.format(channel=channel), code) from exc
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise SlackError(
+                    f"Slack could not be reached to post in {channel} ({exc!r:.80}).", "unreachable"
+                ) from exc
             finally:
                 self._last[channel] = self._monotonic()
 
-    async def post(self, channel: str, message: Message, thread_ts: str | None = None,
-                   broadcast: bool = False) -> str:  # fmt: skip
+    async def post(
+        self, channel: str, message: Message, thread_ts: str | None = None, broadcast: bool = False
+    ) -> str:
         """Post a message (in a thread when `thread_ts`); its ts."""
 
         async def call() -> Any:
             return await self.web.chat_postMessage(
-                channel=channel, text=message["text"], blocks=message.get("blocks"),
-                thread_ts=thread_ts, reply_broadcast=broadcast or None,
-                unfurl_links=False, unfurl_media=False,
-            )  # fmt: skip
+                channel=channel,
+                text=message["text"],
+                blocks=message.get("blocks"),
+                thread_ts=thread_ts,
+                reply_broadcast=broadcast or None,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
 
         response = await self._paced(channel, call)
         return str(response["ts"])
@@ -95,14 +105,19 @@ class Poster:
 
         await self._paced(channel, call)
 
-    async def upload(self, channel: str, thread_ts: str | None, filename: str,
-                     content: bytes, title: str) -> None:  # fmt: skip
+    async def upload(
+        self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str
+    ) -> None:
         """Attach a file (a chart, a full table) to a thread: files_upload_v2's three calls."""
 
         async def call() -> Any:
             return await self.web.files_upload_v2(
-                channel=channel, thread_ts=thread_ts, filename=filename, content=content,
-                title=title, request_file_info=False,
-            )  # fmt: skip
+                channel=channel,
+                thread_ts=thread_ts,
+                filename=filename,
+                content=content,
+                title=title,
+                request_file_info=False,
+            )
 
         await self._paced(channel, call)

@@ -87,3 +87,14 @@ def test_a_deployments_own_digest_template_is_rendered_like_the_built_in_one(
     result = check(config, SLACK_BOT_TOKEN="xoxb-x", **LP)
     assert result.returncode == 0, result.stdout
     assert "all valid Block Kit" in result.stdout
+
+
+def test_an_ingested_digest_is_fine_when_ingestion_is_on(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        '[[digest]]\nname = "surveys"\nsource = "ingested"\nchannel = "C1"\n'
+        'cron = "0 9 * * 1"\nagents = "all"\n'
+    )
+    result = check(config, SLACK_BOT_TOKEN="xoxb-x", BOT_INGEST_TOKEN="tok")
+    assert result.returncode == 0, result.stdout
+    assert "sources: ingested" in result.stdout

@@ -340,3 +340,12 @@ def test_cron_values_are_checked_not_only_counted(tmp_path: Path) -> None:
     text = str(caught.value)
     assert f"{config}: digest[0] (d).cron: a valid cron expression" in text
     assert f"{config}: alerts.min_answers: a whole number" in text
+
+
+def test_two_digests_with_one_name_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    block = '[[digest]]\nname = "daily"\nchannel = "C1"\ncron = "0 9 * * *"\n'
+    config.write_text(block + block)
+    with pytest.raises(ConfigErrors) as caught:
+        load({"BOT_CONFIG": str(config)})
+    assert f"{config}: digest[1].name: a name not used before ('daily' is)" in str(caught.value)

@@ -458,3 +458,25 @@ async def test_an_unknown_digest_names_the_configured_ones(
     assert str(raised.value) == (
         "No digest named 'nope' in the configuration (configured: csat-daily)."
     )
+
+
+@pytest.mark.anyio
+async def test_a_posted_digest_stays_posted_when_its_attachments_fail(
+    tmp_path: Path,
+    sim_slack: SimulatedSlack,
+    lp: SimulatedLivePerson,
+    pace: FakeTime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Otherwise the run would be 'failed' and the next catch-up would post it again."""
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("upload refused")
+
+    monkeypatch.setattr(Poster, "upload", broken)
+    setup = deployment(tmp_path, sim_slack, lp, "C0ATTACHFAIL")
+    outcome = await setup.run("csat-daily", MONDAY_9)
+    assert outcome.status == "posted"
+    assert setup.query("select status from digest_runs") == [{"status": "posted"}]
+    assert await setup.run("csat-daily", MONDAY_9) == Outcome("skipped")
+    assert len(sim_slack.posts("C0ATTACHFAIL")) == 1

@@ -173,3 +173,12 @@ def test_a_long_word_is_cut_in_the_message() -> None:
 def test_linked_emails_from_slack_are_ids() -> None:
     parsed = parse("/csat", "livechat agent <mailto:a@example.com|a@example.com> 7d")
     assert parsed == Query("/csat", "livechat", "agent", ("a@example.com",), 7 * 1440)
+
+
+def test_agents_named_freely_are_ids() -> None:
+    """Survey tools send agent_id strings like a1: /csat ingested agent a1 must work."""
+    assert parse("/csat", "ingested agent a1,B-2 7d") == Query(
+        "/csat", "ingested", "agent", ("a1", "B-2"), 7 * 1440
+    )
+    with pytest.raises(UsageError, match="I don't understand `abc`"):
+        parse("/csat", "skill abc")  # skills stay numbers

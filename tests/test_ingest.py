@@ -410,3 +410,19 @@ async def test_concurrent_requests_share_one_transaction(tmp_path: Path) -> None
                                    return_exceptions=True)  # fmt: skip
     assert [type(r) for r in results] == [OSError, OSError]
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"submitted_at": "0001-01-01T00:00:00+01:00"}, "submitted_at must be an ISO 8601"),
+        ({"score": 10**23}, "score must be an integer"),
+        ({"max_score": 10**23}, "max_score must be an integer"),
+    ],
+)
+def test_values_sqlite_cannot_hold_are_refused_per_item(
+    change: dict[str, Any], reason: str
+) -> None:
+    raw = {"submitted_at": "2026-11-22T10:00:00Z", "ticket_id": "T1", "agent_id": "7", "score": 3}
+    found = validate_item({**raw, **change})
+    assert isinstance(found, str) and found.startswith(reason)

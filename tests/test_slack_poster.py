@@ -225,3 +225,14 @@ async def test_a_429_is_waited_out_and_retried(sim: SimulatedSlack) -> None:
     calls = posts_to(sim, "C0RETRIED")
     assert len(calls) == 3  # the second post was answered 429 once, then went through
     assert calls[2].at - calls[1].at >= 1.0  # Retry-After: 1 was honoured
+
+
+@pytest.mark.anyio
+async def test_slack_out_of_reach_is_a_slack_error_not_a_traceback() -> None:
+    from tests.fakes.process import free_port
+
+    web = slack.client("xoxb-test", f"http://127.0.0.1:{free_port()}/api/", retries=0)
+    with pytest.raises(SlackError) as caught:
+        await Poster(web).post("C0NOWHERE", {"text": "hi", "blocks": []})
+    assert str(caught.value).startswith("Slack could not be reached to post in C0NOWHERE")
+    assert caught.value.code == "unreachable"

@@ -116,6 +116,13 @@ class LivePerson:
         self._auth: httpx.Auth | None = None if settings.uses_oauth2 else OAuth1Auth(settings)
 
     def check(self, query: Query) -> None:
+        if query.ids not in (None, "all"):
+            odd = [i for i in query.ids or () if not i.lstrip("-").isdigit()]
+            if odd:
+                raise UsageError(
+                    f"LivePerson {query.unit} ids are numbers; `{odd[0][:40]}` is not.",
+                    query.command,
+                )
         if query.timeframe > MAX_TIMEFRAME:
             raise UsageError(
                 f"LivePerson reports at most the last 24h (1440 minutes); "

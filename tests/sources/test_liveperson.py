@@ -613,3 +613,10 @@ def test_unreadable_answers(body: Any, unit: str, detail: str) -> None:
     with pytest.raises(VendorBadResponse) as caught:
         parse_csat(body, unit)
     assert (caught.value.vendor, caught.value.detail) == ("LivePerson", detail)
+
+
+def test_check_wants_numeric_ids() -> None:
+    source = liveperson(FakeLivePerson())
+    source.check(Query("/csat", "liveperson", "skill", ("-1", "4"), 60))
+    with pytest.raises(UsageError, match=r"LivePerson agent ids are numbers; `a1` is not\."):
+        source.check(Query("/csat", "liveperson", "agent", ("7", "a1"), 60))
