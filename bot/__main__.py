@@ -113,14 +113,13 @@ def _serve(settings: config.Settings) -> int:
 async def _socket(settings: config.Settings) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import build_bolt, build_parts, running
+    from bot.app import build_bolt, build_parts, require_slack, running
 
-    if not settings.slack.app_token:
-        raise ConfigError("environment", "SLACK_APP_TOKEN", "the app-level token (xapp-...)")
+    require_slack(settings, socket_mode=True)
     parts = build_parts(settings)
     app = build_bolt(parts, socket_mode=True)
     async with running(parts):
-        await AsyncSocketModeHandler(app, settings.slack.app_token).start_async()
+        await AsyncSocketModeHandler(app, settings.slack.app_token or "").start_async()
     return 0
 
 

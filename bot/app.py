@@ -134,13 +134,21 @@ def build_parts(settings: Settings, clock: Clock = utcnow, db_path: str | None =
     return Parts(settings, commands, store, digests, web, alerting, forwarder, detractors)
 
 
-def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
-    """The Bolt app with every listener; needs the bot token and, over HTTP, the secret."""
-    slack = parts.settings.slack
-    if parts.web is None:
+def require_slack(settings: Settings, *, socket_mode: bool = False) -> None:
+    """Refuse to start without Slack's credentials, before anything is opened or created."""
+    if not settings.slack.bot_token:
         raise ConfigError("environment", "SLACK_BOT_TOKEN", "the bot token (xoxb-...)")
-    if not socket_mode and not slack.signing_secret:
+    if socket_mode and not settings.slack.app_token:
+        raise ConfigError("environment", "SLACK_APP_TOKEN", "the app-level token (xapp-...)")
+    if not socket_mode and not settings.slack.signing_secret:
         raise ConfigError("environment", "SLACK_SIGNING_SECRET", "the app's signing secret")
+
+
+def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
+    """The Bolt app with every listener."""
+    require_slack(parts.settings, socket_mode=socket_mode)
+    slack = parts.settings.slack
+    assert parts.web is not None
     app = AsyncApp(
         signing_secret=slack.signing_secret or "unused-in-socket-mode",
         client=parts.web,
@@ -198,6 +206,7 @@ def _on_stored(parts: Parts) -> ingest.OnStored:
 
 def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
     """`serve`'s HTTP app: Slack events, health and the CSAT ingestion endpoint."""
+    require_slack(settings)
     parts = build_parts(settings, clock)
     handler = AsyncSlackRequestHandler(build_bolt(parts))
 

@@ -105,13 +105,25 @@ def test_check_reports_template_file_and_line(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_to_start_without_slack_credentials(tmp_path: Path) -> None:
-    result = run(
-        "serve",
-        env={"BOT_CONFIG": str(tmp_path / "none.toml"), "PORT": str(free_port())},
-        timeout=30,
-    )
+    db = tmp_path / "bot.db"
+    env = {"BOT_CONFIG": str(tmp_path / "none.toml"), "PORT": str(free_port()), "BOT_DB": str(db)}
+    result = run("serve", env=env, timeout=30)
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr
+    assert not db.exists()  # refused before anything was opened or created
+
+
+def test_socket_refuses_to_start_without_the_app_token(tmp_path: Path) -> None:
+    db = tmp_path / "bot.db"
+    env = {
+        "BOT_CONFIG": str(tmp_path / "none.toml"),
+        "SLACK_BOT_TOKEN": "xoxb-x",
+        "BOT_DB": str(db),
+    }
+    result = run("socket", env=env, timeout=30)
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr
+    assert not db.exists()
 
 
 def test_demo_runs_offline() -> None:
