@@ -14,6 +14,12 @@ from bot.sim.slack import SimulatedSlack
 from tests.fakes.process import PREFIXES, SECRET, RunningBot
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (pytest.mark.anyio) run on asyncio, the loop the bot runs on."""
+    return "asyncio"
+
+
 @pytest.fixture(autouse=True)
 def _no_bot_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real token can leak into a test, and no test sees another's settings."""

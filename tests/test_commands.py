@@ -42,11 +42,6 @@ def commands(outcome: CsatReport | Exception) -> tuple[Commands, FakeSource]:
     return Commands(Sources({"liveperson": source}), Renderer(DEFAULT_TEMPLATES)), source
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_a_report_becomes_the_csat_message() -> None:
     subject, source = commands(csat_report())

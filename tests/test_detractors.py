@@ -19,11 +19,6 @@ from bot.store import Store
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def det(n: int) -> Detractor:
     return Detractor(f"id{n}", "1001", f"T{n}", 1, 1, 5, f"comment {n}")
 

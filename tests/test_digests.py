@@ -50,11 +50,6 @@ min_answers = 20
 """
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def sim_slack() -> Iterator[SimulatedSlack]:
     with SimulatedSlack() as server:

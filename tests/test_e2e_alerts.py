@@ -43,11 +43,6 @@ min_answers = {min_answers}
 WEEK = [(1, {}), (2, {}), (3, {}), (4, {"12": -0.25}), (5, {"12": -0.25}), (6, {}), (7, {})]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def _no_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
     """A week of digests in seconds: the 1 s per-channel spacing is tested on its own."""

@@ -23,11 +23,6 @@ pytestmark = pytest.mark.anyio
 START = 1_800_000_000.0
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 # --- the limiter -----------------------------------------------------------------------------
 
 

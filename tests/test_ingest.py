@@ -243,11 +243,6 @@ def test_distribution_per_agent_on_the_one_to_five_scale(db: Any) -> None:
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Endpoint:
     def __init__(self, tmp: Path, token: str | None = TOKEN) -> None:
         self.store = Store(str(tmp / "bot.db"))

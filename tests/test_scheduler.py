@@ -31,11 +31,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 CHANNEL = "C0123456789"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Clock:
     """Wall clock for the scheduler and the source, moved by the test."""
 

@@ -21,11 +21,6 @@ MESSAGE = {
 }
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def module_slack() -> Iterator[SimulatedSlack]:
     """A Slack of this module's own: its rate-limit flag is nobody else's."""

@@ -25,11 +25,6 @@ SERIES = "digest:csat-daily"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def fresh_db() -> Iterator[Database]:
     db = store.open_db(":memory:")
     yield db

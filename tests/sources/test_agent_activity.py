@@ -458,11 +458,6 @@ DOC_INTERVAL_60 = """\
 """
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def doc(text: str) -> dict[str, Any]:
     """A fresh copy of one of the document's examples, safe to change."""
     return json.loads(text)

@@ -18,25 +18,11 @@ from bot.errors import (
     VendorUnavailable,
 )
 from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP
+from tests.fakes.clock import Waits
 
 pytestmark = pytest.mark.anyio
 URL = "https://vendor.example/api/data"
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@dataclass
-class Waits:
-    """A `sleep` that records how long it was asked to wait, and returns at once."""
-
-    seconds: list[float] = field(default_factory=list)
-
-    async def __call__(self, delay: float) -> None:
-        self.seconds.append(delay)
 
 
 @dataclass

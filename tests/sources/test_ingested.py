@@ -23,11 +23,6 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def source(tmp_path: Path) -> Iterator[Ingested]:
     store = Store(str(tmp_path / "bot.db"))
     responses = [

@@ -59,6 +59,7 @@ from bot.sources.livechat import (
     parse_response_times,
     parse_surveys,
 )
+from tests.fakes.clock import Waits
 
 API = "https://api.livechatinc.com"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -66,21 +67,6 @@ NOW = datetime(2026, 3, 2, 13, 25, tzinfo=UTC)
 WEEK = 7 * 1440
 BEARER = LiveChatSettings("lc-token")
 PAT = LiveChatSettings("lc-pat", account_id="acc-123")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@dataclass
-class Waits:
-    """A `sleep` that records how long it was asked to wait, and returns at once."""
-
-    seconds: list[float] = field(default_factory=list)
-
-    async def __call__(self, delay: float) -> None:
-        self.seconds.append(delay)
 
 
 @dataclass

@@ -38,11 +38,6 @@ ALL_AGENTS = Query("/csat", "liveperson", "agent", "all", 1440)
 ACCOUNT = Query("/csat", "liveperson", timeframe=1440)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @dataclass
 class Clock:
     now: datetime = datetime(2026, 3, 2, 13, 25, tzinfo=UTC)
