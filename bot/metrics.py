@@ -198,6 +198,20 @@ class AgentStates:
     def state(self, label: str) -> StateTime:
         return next((t for name, t in self.states if name == label), StateTime())
 
+    @property
+    def away_share(self) -> float | None:
+        """Share of logged-in time away; None when never logged in."""
+        away = away_seconds({label: t.total for label, t in self.states}) or 0
+        return away / self.logged_in.total if self.logged_in.total else None
+
+
+AWAY_STATES = ("Away", "Not accepting")  # LivePerson's Away, LiveChat's not accepting chats
+
+
+def away_seconds(states: dict[str, int]) -> int | None:
+    """Seconds away, by whichever vendor's name for it is there; None when neither is."""
+    return next((states[label] for label in AWAY_STATES if label in states), None)
+
 
 def add_states(
     rows: tuple[AgentStates, ...] | list[AgentStates], id: str = "team", name: str = "Team"

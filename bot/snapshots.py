@@ -10,7 +10,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.metrics import AgentStates, AgentStatesReport, CsatCounts, CsatReport, GoodBad
+from bot.metrics import (
+    AgentStates,
+    AgentStatesReport,
+    CsatCounts,
+    CsatReport,
+    GoodBad,
+    away_seconds,
+)
 
 TOTAL = "total"
 Key = tuple[str, str]  # (entity_kind, entity_id)
@@ -85,7 +92,7 @@ def away_share(row: dict[str, Any]) -> float | None:
     states = row.get("states") or {}
     if isinstance(states, str):
         states = json.loads(states)
-    away = states.get("Away", states.get("Not accepting"))
+    away = away_seconds(states)
     logged = row.get("logged_in") or 0
     return away / logged if away is not None and logged else None
 
