@@ -57,11 +57,14 @@ def _state(row: dict[str, Any] | None) -> AlertState | None:
     )
 
 
-def latest_alert(db: Database, problem: str) -> dict[str, Any] | None:
-    found = list(
-        db.query("select * from alerts where problem = ? order by id desc limit 1", [problem])
+def latest_alerts(db: Database, source: str, kind: str) -> dict[str, dict[str, Any]]:
+    """The latest alert of every problem of one source and kind, by problem key."""
+    rows = db.query(
+        "select * from alerts where id in (select max(id) from alerts "
+        "where source = ? and kind = ? group by problem)",
+        [source, kind],
     )
-    return found[0] if found else None
+    return {row["problem"]: row for row in rows}
 
 
 def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:
@@ -121,10 +124,12 @@ class Alerting:
             else:
                 evaluations += alerts.evaluate_availability(row, history.get(key, []), rule)
         movers = _movers(rows, history)
+        # one read for every problem, not one store round trip per agent
+        known = await self.store(lambda db: latest_alerts(db, source, kind))
         judged = []
         for ev in evaluations:
             problem = problem_key(source, kind, ev)
-            row = await self.store(lambda db, p=problem: latest_alert(db, p))
+            row = known.get(problem)
             if row is not None and row["status"] == "firing":
                 rule = self.rule(ev.entity_kind, ev.entity_id)
                 ev = alerts.still_firing(ev, row.get("opened_against"), rule)
