@@ -21,8 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.sim.liveperson import SimulatedLivePerson
-from bot.sim.slack import SimulatedSlack, sign, slash_command
+from bot.demo.sim.liveperson import SimulatedLivePerson
+from bot.demo.sim.slack import SimulatedSlack, sign, slash_command
 from tests.fakes.process import SECRET, RunningBot
 
 

@@ -35,14 +35,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import store
 from bot.app import Parts, build_parts
 from bot.config import load
-from bot.digests import Digest
-from bot.render import MAX_BLOCKS
-from bot.sim.liveperson import SimulatedLivePerson, metrics
-from bot.sim.slack import SimulatedSlack
-from bot.snapshots import csat_rows, states_rows
+from bot.db import open_db
+from bot.demo.sim.liveperson import SimulatedLivePerson, metrics
+from bot.demo.sim.slack import SimulatedSlack
+from bot.digests.run import Digest
+from bot.render.renderer import MAX_BLOCKS
+from bot.snapshots.queries import save_snapshot
+from bot.snapshots.rows import csat_rows, states_rows
+from bot.timefmt import now_iso
 
 CHANNEL = "C0BENCH"
 DIGESTS = ("csat-skills", "availability")
@@ -253,23 +255,23 @@ async def digest_runs(
 
 
 def _run_row(kind: str) -> dict[str, Any]:
-    now = store.now_iso()
+    now = now_iso()
     return {"series": "bench", "source": "liveperson", "kind": kind, "scope": "skill",
             "window_start": now, "window_end": now, "taken_at": now, "digest": "bench"}  # fmt: skip
 
 
 def via_save_snapshot(path: Path, kind: str, rows: list[dict[str, Any]]) -> float:
-    db = store.open_db(str(path))
+    db = open_db(str(path))
     try:
         start = time.perf_counter()
-        store.save_snapshot(db, _run_row(kind), rows)
+        save_snapshot(db, _run_row(kind), rows)
         return time.perf_counter() - start
     finally:
         db.close()
 
 
 def via_executemany(path: Path, kind: str, rows: list[dict[str, Any]]) -> float:
-    store.open_db(str(path)).close()  # the same migrated schema, WAL already on
+    open_db(str(path)).close()  # the same migrated schema, WAL already on
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

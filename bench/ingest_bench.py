@@ -31,10 +31,12 @@ from typing import Any
 
 import httpx
 
-from bot.ingest import Item, iso_ms, response_row, validate_item
-from bot.sim.maestroqa import SimulatedMaestroQA
-from bot.sim.slack import SimulatedSlack
-from bot.store import open_db
+from bot.db import open_db
+from bot.demo.sim.slack import SimulatedSlack
+from bot.surveys.items import Item, validate_item
+from bot.surveys.queries import response_row
+from bot.timefmt import iso_ms
+from tests.fakes.maestroqa import SimulatedMaestroQA
 from tests.fakes.process import SECRET, RunningBot
 
 PATH = "/api/v1/create-customer-feedback"

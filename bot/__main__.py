@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "digest":
             return asyncio.run(_digest(settings, args.name, args.dry_run))
         if args.verb == "outbox":
-            from bot.outbox import run_outbox
+            from bot.surveys.report import run_outbox
 
             return run_outbox(settings, args.retry_failed)
     except ConfigError as exc:
@@ -81,7 +81,7 @@ async def _ask(settings: config.Settings, line: str) -> int:
         command, text = "/csat", line
     store = None
     if settings.ingest_token:  # `/csat ingested ...` reads the stored responses
-        from bot.store import Store
+        from bot.db import Store
 
         store = Store(settings.db_path)
     commands = build_commands(settings, store=store)

@@ -24,25 +24,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import __version__, ingest
+from bot import __version__
 from bot import slack as slack_api
-from bot.alerting import Alerting
-from bot.commands import Commands
+from bot.alerts.threads import Alerting
+from bot.commands.service import Commands
 from bot.config import Settings
-from bot.detractors import Detractor, DetractorAlerts
-from bot.digests import Digests, digests_from
+from bot.db import Store
+from bot.digests.run import Digests, digests_from
+from bot.digests.scheduler import DigestScheduler
 from bot.errors import ConfigError
-from bot.forwarder import Forwarder, Policy
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.render import Renderer
-from bot.scheduler import DigestScheduler
 from bot.sources import Source, Sources
 from bot.sources.http import BucketCache, VendorHTTP
-from bot.sources.ingested import Ingested
 from bot.sources.livechat import LiveChat, describe_error
 from bot.sources.liveperson import LivePerson
-from bot.store import Store
+from bot.surveys import endpoint as ingest
+from bot.surveys.detractors import Detractor, DetractorAlerts
+from bot.surveys.forwarder import Forwarder, Policy
+from bot.surveys.items import Stored
+from bot.surveys.source import Ingested
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -192,7 +194,7 @@ async def _start_ingestion(parts: Parts) -> list[asyncio.Task[None]]:
 def _on_stored(parts: Parts) -> ingest.OnStored:
     """After survey responses are stored: wake the forwarder, group the detractors."""
 
-    def on_stored(stored: list[ingest.Stored]) -> None:
+    def on_stored(stored: list[Stored]) -> None:
         if parts.forwarder is not None:
             parts.forwarder.notify()
         found = [Detractor.of(s.item) for s in stored if s.action == "create" and s.item.detractor]

@@ -17,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
-from bot.grammar import SOURCES, parse_duration
+from bot.query import SOURCES
+from bot.timefmt import parse_duration
 
 ENV = "environment"
 UTC_ZONE = ZoneInfo("UTC")

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.sim.livechat import SimulatedLiveChat
-from bot.sim.liveperson import SimulatedLivePerson
-from bot.sim.maestroqa import SimulatedMaestroQA
-from bot.sim.slack import SimulatedSlack
+from bot.demo.sim.livechat import SimulatedLiveChat
+from bot.demo.sim.liveperson import SimulatedLivePerson
+from bot.demo.sim.slack import SimulatedSlack
+from tests.fakes.maestroqa import SimulatedMaestroQA
 from tests.fakes.process import PREFIXES, SECRET, RunningBot
 
 

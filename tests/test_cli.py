@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.demo.sim.liveperson import SimulatedLivePerson
+from bot.demo.sim.slack import SimulatedSlack
 from bot.listeners.commands import COMMANDS
-from bot.sim.liveperson import SimulatedLivePerson
-from bot.sim.slack import SimulatedSlack
 from tests.fakes.process import ROOT, clean_env, free_port
 
 

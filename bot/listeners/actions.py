@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.alerting import Alerting
+from bot.alerts.threads import Alerting
 from bot.errors import BotError
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.commands import Commands
+from bot.commands.service import Commands
 
 COMMANDS = ("/csat", "/agent-states")
 ACK_FLUSH_SECONDS = 0.011

@@ -10,8 +10,8 @@ from dataclasses import replace
 from typing import Protocol
 
 from bot.errors import NotConfigured, UsageError
-from bot.grammar import Query
 from bot.metrics import AgentStatesReport, CsatReport
+from bot.query import Query
 
 VENDOR_NAMES = {"liveperson": "LivePerson", "livechat": "LiveChat", "ingested": "Ingested surveys"}
 SETUP_HINTS = {

@@ -25,7 +25,6 @@ import httpx
 
 from bot.config import LiveChatSettings
 from bot.errors import SourceError, UsageError, VendorBadResponse
-from bot.grammar import Query
 from bot.metrics import (
     AgentStates,
     AgentStatesReport,
@@ -37,6 +36,7 @@ from bot.metrics import (
     exact_window,
     weighted_mean,
 )
+from bot.query import Query
 from bot.sources.http import RATE_LIMITED, BucketCache, VendorHTTP
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,6 @@ from oauthlib.oauth1 import Client as OAuth1Client
 
 from bot.config import LivePersonSettings
 from bot.errors import UsageError, VendorAuthError, VendorBadResponse
-from bot.grammar import Query, format_minutes
 from bot.metrics import (
     AgentStates,
     AgentStatesReport,
@@ -43,7 +42,9 @@ from bot.metrics import (
     exact_window,
     interval_bounds,
 )
+from bot.query import Query
 from bot.sources.http import BucketCache, VendorHTTP, decode_json
+from bot.timefmt import format_minutes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

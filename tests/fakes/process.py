@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.sim.slack import SimulatedSlack, sign, slash_command
+from bot.demo.sim.slack import SimulatedSlack, sign, slash_command
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SECRET = "test-signing-secret"

@@ -19,7 +19,6 @@ import pytest
 
 from bot.config import DEFAULT_TEMPLATES, LivePersonSettings
 from bot.errors import UsageError, VendorBadResponse
-from bot.grammar import Query
 from bot.metrics import (
     AgentStates,
     AgentStatesReport,
@@ -29,6 +28,7 @@ from bot.metrics import (
     exact_window,
     interval_bounds,
 )
+from bot.query import Query
 from bot.render import Renderer
 from bot.sources.http import BucketCache, VendorHTTP
 from bot.sources.liveperson import LivePerson, parse_agent_activity

@@ -21,6 +21,7 @@ import pytest
 
 from bot import config
 from bot.config import DEFAULT_TEMPLATES, LiveChatSettings
+from bot.demo.sim.livechat import EXAMPLES, error
 from bot.errors import (
     UsageError,
     VendorAuthError,
@@ -29,7 +30,6 @@ from bot.errors import (
     VendorRejected,
     VendorUnavailable,
 )
-from bot.grammar import Query
 from bot.metrics import (
     AgentStates,
     AgentStatesReport,
@@ -40,8 +40,8 @@ from bot.metrics import (
     StateTime,
     exact_window,
 )
+from bot.query import Query
 from bot.render import Renderer
-from bot.sim.livechat import EXAMPLES, error
 from bot.sources.http import BucketCache, VendorHTTP
 from bot.sources.livechat import (
     AGENTS_REPORTS,

@@ -15,8 +15,8 @@ from oauthlib.oauth1.rfc5849 import signature, utils
 
 from bot.config import LivePersonSettings
 from bot.errors import UsageError, VendorAuthError, VendorBadResponse
-from bot.grammar import Query
 from bot.metrics import CsatCounts, CsatReport, CsatRow, bucket_window
+from bot.query import Query
 from bot.sources.http import BucketCache, VendorHTTP
 from bot.sources.liveperson import LivePerson, parse_csat
 

@@ -1,0 +1,1 @@
+"""Drop alerts: detection (pure statistics), the decision, and one thread per problem."""

@@ -1,0 +1,34 @@
+"""The alerts table: one row per alert; a problem (source, kind, entity, metric) may have several.
+
+Every function takes the `Database` and runs on the store's thread (`await store(fn)`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database
+
+
+def latest_alerts(db: Database, source: str, kind: str) -> dict[str, dict[str, Any]]:
+    """The latest alert of every problem of one source and kind, by problem key."""
+    rows = db.query(
+        "select * from alerts where id in (select max(id) from alerts "
+        "where source = ? and kind = ? group by problem)",
+        [source, kind],
+    )
+    return {row["problem"]: row for row in rows}
+
+
+def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:
+    found = list(db.query("select * from alerts where id = ?", [alert_id]))
+    return found[0] if found else None
+
+
+def insert_alert(db: Database, alert: dict[str, Any]) -> int:
+    """A new alert; its id."""
+    return int(db.table("alerts").insert(alert).last_pk)
+
+
+def update_alert(db: Database, alert_id: int, changes: dict[str, Any]) -> None:
+    db.table("alerts").update(alert_id, changes)

@@ -1,0 +1,87 @@
+"""`python -m bot check`: every configuration and template problem, with file and line."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.check.samples import contexts
+from bot.config import Settings
+from bot.db import Store
+from bot.digests.run import digests_from
+from bot.errors import BotError
+from bot.render import Renderer, RenderError
+
+
+def check_templates(renderer: Renderer, extra: dict[str, str] | None = None) -> list[str]:
+    """Render every template with every sample context; the problems found.
+
+    `extra` names a deployment's own digest templates and the sample they render
+    like (`digest_csat.yml.j2` or `digest_availability.yml.j2`).
+    """
+    problems = []
+    samples = contexts()
+    for name, like in (extra or {}).items():
+        samples.setdefault(name, samples[like])
+    for name in sorted(set(renderer.templates()) | set(samples)):
+        for context in samples.get(name, [{}]):
+            try:
+                renderer.render(name, **context)
+            except RenderError as exc:
+                problems.append(str(exc))
+                break
+            except Exception as exc:  # a missing file, a filter that blew up
+                problems.append(f"{name}: {type(exc).__name__}: {exc}")
+                break
+    return problems
+
+
+def check_digests(settings: Settings) -> list[str]:
+    """Digests that could not run as configured: source, limits, Slack token."""
+    from bot.app import build_sources  # the real rules of each source, no network
+
+    store = Store(":memory:")  # the ingested source reads a store; nothing is written
+    sources = build_sources(settings, store=store)
+    problems = []
+    try:
+        for i, digest in enumerate(digests_from(settings.digests, settings.timezone).values()):
+            where = f"{settings.config_path}: digest[{i}] ({digest.name})"
+            try:
+                sources.resolve(digest.query())
+            except BotError as exc:
+                problems.append(f"{where}: {exc}")
+        if settings.digests and not settings.slack.bot_token:
+            problems.append("environment: SLACK_BOT_TOKEN: needed to post the configured digests")
+    finally:
+        asyncio.run(sources.aclose())
+        store.close()
+    return problems
+
+
+def run_check(settings: Settings) -> int:
+    where = (
+        settings.config_path
+        if settings.config_found
+        else f"{settings.config_path} (absent: defaults)"
+    )
+    print(f"configuration: {where}: ok")
+    sources = [n for n in ("liveperson", "livechat") if getattr(settings, n) is not None]
+    sources += ["ingested"] if settings.ingest_token else []
+    print(f"sources: {', '.join(sources) or 'none configured'}")
+    digests = digests_from(settings.digests, settings.timezone)
+    print(f"digests: {', '.join(digests) or 'none'}")
+    if settings.digests and not settings.alerts.get("channel"):
+        print("note: no [alerts] channel: drop alerts are off")
+    problems = check_digests(settings)
+    for problem in problems:
+        print(f"digest error: {problem}")
+    renderer = Renderer(settings.templates, settings.timezone)
+    custom = {d.template: f"digest_{d.kind}.yml.j2" for d in digests.values()}
+    template_problems = check_templates(renderer, custom)
+    for problem in template_problems:
+        print(f"template error: {problem}")
+    if not template_problems:
+        print(
+            f"templates: {settings.templates}: "
+            f"{len(renderer.templates())} rendered, all valid Block Kit"
+        )
+    return 1 if problems or template_problems else 0

@@ -1,0 +1,107 @@
+"""The slash-command use case: text in, messages out, vendors in between.
+
+`prepare` is instant and never calls a vendor: it parses, applies the default source
+and that source's limits, and returns the message to acknowledge with. `answer` does
+the slow part and always returns a message: vendor failures become human replies,
+and anything unexpected is logged with its traceback and answered with an apology.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.commands import grammar
+from bot.commands.grammar import Help
+from bot.errors import BotError, SourceError, UsageError
+from bot.query import Command, Query
+from bot.render import Message, Renderer
+from bot.sources import SETUP_HINTS, VENDOR_NAMES, Source, Sources
+
+log = logging.getLogger(__name__)
+ROW_LIMIT = 60  # rows in one answer; the rest are counted
+DETAIL_LIMIT = 12  # up to this many agents are shown state by state
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to acknowledge with, and, when there is data to fetch, what to fetch."""
+
+    ack: Message
+    query: Query | None = None
+    source: Source | None = None
+
+
+class Commands:
+    """Answers /csat and /agent-states from the configured sources."""
+
+    def __init__(self, sources: Sources, renderer: Renderer) -> None:
+        self.sources = sources
+        self.renderer = renderer
+
+    def prepare(self, command: str, text: str) -> Plan:
+        """Parse and check the command; the ack is a usage error, help, or 'working'."""
+        name: Command = "/agent-states" if "agent" in command else "/csat"
+        try:
+            return self._prepare(name, text)
+        except Exception:
+            log.exception("preparing %s %r failed", command, text)
+            return Plan(self.renderer.render("internal_error.yml.j2"))
+
+    def _prepare(self, name: Command, text: str) -> Plan:
+        try:
+            parsed = grammar.parse(name, text or "")
+            if isinstance(parsed, Help):
+                return Plan(self.help(name))
+            query, source = self.sources.resolve(parsed)
+        except UsageError as exc:
+            return Plan(self.renderer.render("usage.yml.j2", command=exc.command, problem=str(exc)))
+        except SourceError as exc:
+            return Plan(self.vendor_error(exc))
+        ack = self.renderer.render("working.yml.j2", query=query, vendor=source.vendor)
+        return Plan(ack, query, source)
+
+    async def answer(self, plan: Plan) -> Message:
+        """The reply for a prepared plan; never raises."""
+        assert plan.query is not None and plan.source is not None
+        try:
+            if plan.query.command == "/agent-states":
+                states = await plan.source.agent_states(plan.query)
+                return self.renderer.render(
+                    "agent_states.yml.j2", query=plan.query, report=states,
+                    detail_limit=DETAIL_LIMIT, row_limit=ROW_LIMIT,
+                )  # fmt: skip
+            report = await plan.source.csat(plan.query)
+            return self.renderer.render(
+                "csat.yml.j2", query=plan.query, report=report, row_limit=ROW_LIMIT
+            )
+        except SourceError as exc:
+            log.warning("%s", exc)
+            return self.vendor_error(exc)
+        except BotError as exc:
+            log.warning("%s", exc)
+            return self.renderer.render(
+                "usage.yml.j2", command=plan.query.command, problem=str(exc)
+            )
+        except Exception:
+            log.exception("answering %s failed", plan.query)
+            return self.renderer.render("internal_error.yml.j2")
+
+    def help(self, command: str) -> Message:
+        return self.renderer.render(
+            "help.yml.j2",
+            command=command,
+            sources=self.sources.names,
+            default_source=self.sources.default,
+        )
+
+    def vendor_error(self, exc: SourceError) -> Message:
+        source = next((k for k, v in VENDOR_NAMES.items() if v == exc.vendor), "")
+        context: dict[str, Any] = {
+            "vendor": exc.vendor,
+            "kind": type(exc).__name__,
+            "detail": exc.detail,
+            "hint": SETUP_HINTS.get(source, exc.detail),
+        }
+        return self.renderer.render("vendor_error.yml.j2", **context)

@@ -1,0 +1,155 @@
+"""SQLite through sqlite-utils: the worker thread that owns the connection, and the schema.
+
+One connection, owned by one thread: `Store` runs every function on its own worker
+thread, so the connection never crosses threads whether the caller is the event loop
+(`await store(fn)`), the scheduler or the CLI (`store.sync(fn)`). Writes are grouped
+with `db.atomic()`; WAL with `synchronous=FULL` means a committed write survives a crash
+and a crash mid-write leaves the previous state.
+
+The schema is one ordered list of migrations, here, for every table (docs/storage.md);
+the queries on each table live with the feature that uses it (`snapshots/queries.py`,
+`digests/queries.py`, `alerts/queries.py`, `surveys/queries.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+T = TypeVar("T")
+migrations = Migrations("csat-bot")
+
+
+@migrations()
+def m001_snapshots_and_runs(db: Database) -> None:
+    db["snapshot_runs"].create(
+        {"id": int, "series": str, "source": str, "kind": str, "scope": str,
+         "window_start": str, "window_end": str, "taken_at": str, "digest": str},
+        pk="id", not_null={"series", "source", "kind", "scope", "taken_at"},
+    )  # fmt: skip
+    db["snapshot_runs"].create_index(["series", "taken_at"])
+    db["snapshots"].create(
+        {"id": int, "run_id": int, "entity_kind": str, "entity_id": str, "entity_name": str,
+         "answers": int, "positive": int, "score": float,
+         "s1": int, "s2": int, "s3": int, "s4": int, "s5": int,
+         "good": int, "bad": int, "chats": int,
+         "logged_in": int, "chatting": int, "states": str, "reasons": str},
+        pk="id", foreign_keys=[("run_id", "snapshot_runs", "id")],
+        not_null={"run_id", "entity_kind", "entity_id"},
+    )  # fmt: skip
+    db["snapshots"].create_index(["run_id", "entity_kind", "entity_id"])
+    db["digest_runs"].create(
+        {"id": int, "digest": str, "scheduled_for": str, "status": str, "started_at": str,
+         "finished_at": str, "error": str, "channel": str, "message_ts": str},
+        pk="id", not_null={"digest", "scheduled_for", "status"},
+    )  # fmt: skip
+    db["digest_runs"].create_index(["digest", "scheduled_for"], unique=True)
+
+
+@migrations()
+def m002_alerts(db: Database) -> None:
+    db["alerts"].create(
+        {"id": int, "problem": str, "source": str, "kind": str, "entity_kind": str,
+         "entity_id": str, "entity_name": str, "metric": str, "status": str,
+         "opened_at": str, "resolved_at": str, "channel": str, "ts": str,
+         "opened_drop": float, "opened_against": float, "last_drop": float,
+         "last_reason": str, "updates": int,
+         "acked_by": str, "acked_at": str, "snoozed_until": str, "snoozed_by": str},
+        pk="id", not_null={"problem", "status", "opened_at"},
+    )  # fmt: skip
+    db["alerts"].create_index(["problem", "id"])
+
+
+@migrations()
+def m003_responses_and_outbox(db: Database) -> None:
+    """Survey responses the bot ingested, and the outbox that forwards them to MaestroQA."""
+    db["responses"].create(
+        {"id": str, "ticket_id": str, "submitted_at": str, "agent_id": str, "agent_email": str,
+         "agent": str, "score": int, "min_score": int, "max_score": int, "score5": int,
+         "comment": str, "score_label": str, "clarifying_answers": str, "raw": str,
+         "received_at": str, "updated_at": str, "alerted_at": str},
+        pk="id", not_null={"ticket_id", "submitted_at", "agent", "score", "score5", "raw"},
+    )  # fmt: skip
+    db["responses"].create_index(["ticket_id", "submitted_at"], unique=True)
+    db["responses"].create_index(["submitted_at"])
+    db["outbox"].create(
+        {"id": int, "response_id": str, "payload": str, "status": str, "attempts": int,
+         "next_attempt_at": str, "attempted_at": str, "last_error": str, "sent_at": str,
+         "batch_id": str, "remote_id": str, "created_at": str},
+        pk="id", foreign_keys=[("response_id", "responses", "id")],
+        not_null={"response_id", "status", "next_attempt_at"},
+    )  # fmt: skip
+    db["outbox"].create_index(["response_id"], unique=True)
+    db["outbox"].create_index(["status", "next_attempt_at"])
+
+
+@contextmanager
+def writing(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
+
+    sqlite-utils' atomic() begins deferred and reads before it writes; if another process
+    (serve beside `python -m bot digest`, or the old and new process of a restart)
+    commits in between, SQLite refuses at once instead of waiting. Taking the lock first
+    makes the second writer wait its turn (busy_timeout).
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
+
+
+def open_db(path: str) -> Database:
+    """The database at `path`, in WAL mode, durable on commit, migrated."""
+    db = Database(path)
+    if path != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA busy_timeout=5000")
+    db.execute("PRAGMA foreign_keys=ON")
+    migrations.apply(db)
+    return db
+
+
+class Store:
+    """The database behind one worker thread; call functions of a `Database` through it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="store")
+        self._db: Database | None = None
+        self.sync(lambda db: None)  # open and migrate now: errors surface at start-up
+
+    def _run(self, fn: Callable[[Database], T]) -> T:
+        if self._db is None:
+            self._db = open_db(self.path)
+        return fn(self._db)
+
+    async def __call__(self, fn: Callable[[Database], T]) -> T:
+        """Run `fn(db)` on the store's thread without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, fn)
+
+    def sync(self, fn: Callable[[Database], T]) -> T:
+        """Run `fn(db)` on the store's thread and wait (CLI, start-up)."""
+        return self._executor.submit(self._run, fn).result()
+
+    def close(self) -> None:
+        def close(db: Database) -> None:
+            db.close()
+            self._db = None
+
+        if self._db is not None:
+            self.sync(close)
+        self._executor.shutdown(wait=True)

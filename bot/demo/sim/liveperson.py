@@ -1,0 +1,311 @@
+"""A simulated LivePerson account: Domain API, sentinel tokens and msgcsatdistribution.
+
+Answers in LivePerson's real response shapes, with counts that follow from the skill or
+agent id and the timeframe, so the same question gives the same numbers. OAuth 1.0
+signatures are verified for real; Bearer tokens must be ones this server issued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import re
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from oauthlib.oauth1.rfc5849 import signature
+
+from bot.demo.sim.server import Call, LoopbackServer, Reply, reply
+
+SKILLS = {
+    "11": "Billing",
+    "12": "Orders",
+    "13": "Returns",
+    "14": "Tech support",
+    "-1": "Unassigned",
+}
+AGENTS = {
+    "11": ["1001", "1002", "1003"],
+    "12": ["1004", "1005", "1006", "1007"],
+    "13": ["1008", "1009"],
+    "14": ["1010", "1011", "1012"],
+    "-1": ["1001", "1004"],
+}
+# per agent: how happy its customers tend to be, 0..1
+MOOD = {a: 0.45 + (int(a) * 37 % 50) / 100 for a in itertools.chain(*AGENTS.values())}
+
+
+def csat_counts(
+    agent: str, skill: str, timeframe: int, day: int = 0, shift: float = 0.0
+) -> dict[str, Any]:
+    """Deterministic answers for one agent in one skill over `timeframe` minutes.
+
+    `day` adds day-to-day noise; `shift` moves the share of happy customers (a drop).
+    """
+    seed = int(hashlib.sha256(f"{agent}:{skill}".encode()).hexdigest()[:8], 16)
+    daily = int(hashlib.sha256(f"{agent}:{skill}:{day}".encode()).hexdigest()[:8], 16)
+    jitter = 1 + (daily % 21 - 10) / 100 if day else 1.0  # volume: ±10 % day to day
+    volume = max(0, round(timeframe / 60 * (4 + seed % 9) * (0.3 if skill == "-1" else 1) * jitter))
+    noise = (daily % 7 - 3) / 200 if day else 0.0  # happiness: a point or so either way
+    mood = min(0.99, max(0.05, MOOD.get(agent, 0.8) + noise + shift))
+    weights = [(1 - mood) * 0.5, (1 - mood) * 0.3, (1 - mood) * 0.2, mood * 0.35, mood * 0.65]
+    scores = [int(volume * w) for w in weights]
+    scores[4] += volume - sum(scores)
+    return metrics(scores)
+
+
+def metrics(scores: list[int]) -> dict[str, Any]:
+    """LivePerson's metric names for five score counts; csat_score as a fraction."""
+    total = sum(scores)
+    positive = scores[3] + scores[4]
+    out: dict[str, Any] = {f"csat_score{i + 1}_answers": n for i, n in enumerate(scores)}
+    out.update(
+        total_answers=total,
+        positive_answers=positive,
+        csat_score=round(positive / total, 4) if total else 0,
+    )
+    return out
+
+
+def _sum(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return metrics([sum(m[f"csat_score{i}_answers"] for m in items) for i in range(1, 6)])
+
+
+class SimulatedLivePerson(LoopbackServer):
+    """A LivePerson account `account` reachable through its own Domain API."""
+
+    def __init__(
+        self,
+        account: str = "90233546",
+        client_id: str = "demo-client",
+        client_secret: str = "demo-secret",
+        oauth1: tuple[str, str, str, str] = (
+            "demo-key",
+            "demo-key-secret",
+            "demo-token",
+            "demo-token-secret",
+        ),
+        skills_element: str = "skillsMetricsPerAgent",
+    ) -> None:
+        super().__init__()
+        self.account = account
+        self.client_id, self.client_secret = client_id, client_secret
+        self.oauth1 = oauth1
+        self.skills_element = skills_element
+        self.tokens: set[str] = set()
+        self.overrides: dict[str, Any] = {}  # path fragment -> fixed JSON body
+        self.day = 0  # a new day: the same contact center, slightly different numbers
+        self.shift: dict[str, float] = {}  # skill -> change in happy share (a drop: -0.3)
+        self._issued = itertools.count(1)
+
+    def env(self, oauth: str = "2") -> dict[str, str]:
+        """Environment variables that point the bot at this account via its Domain API."""
+        env = {"LIVEPERSON_ACCOUNT_ID": self.account, "LIVEPERSON_DOMAIN_API_URL": self.url}
+        if oauth == "2":
+            env |= {
+                "LIVEPERSON_CLIENT_ID": self.client_id,
+                "LIVEPERSON_CLIENT_SECRET": self.client_secret,
+            }
+        else:
+            key, key_secret, token, token_secret = self.oauth1
+            env |= {
+                "LIVEPERSON_CONSUMER_KEY": key,
+                "LIVEPERSON_CONSUMER_SECRET": key_secret,
+                "LIVEPERSON_TOKEN": token,
+                "LIVEPERSON_TOKEN_SECRET": token_secret,
+            }
+        return env
+
+    def revoke_tokens(self) -> None:
+        """Forget every issued token, as when LivePerson expires them early."""
+        self.tokens.clear()
+
+    def data_calls(self, report: str = "msgcsatdistribution") -> list[Call]:
+        return self.calls_to(f"/{report}")
+
+    def route(self, call: Call) -> Reply:
+        acct = re.escape(self.account)
+        if m := re.fullmatch(rf"/api/account/{acct}/service/(\w+)/baseURI\.json", call.path):
+            return reply(200, {"service": m.group(1), "account": self.account, "baseURI": self.url})
+        if re.fullmatch(rf"/sentinel/api/account/{acct}/app/token", call.path):
+            return self._token(call)
+        if not call.path.startswith(f"/operations/api/account/{self.account}/"):
+            return reply(404, {"error": "unknown account or path"})
+        if not self._authorised(call):
+            return reply(401, {"error": "Unauthorized"})
+        for fragment, body in self.overrides.items():
+            if fragment in call.path:
+                return reply(200, body)
+        if call.path.endswith("/msgcsatdistribution"):
+            return self._csat(call.query)
+        if call.path.endswith("/agentactivity"):
+            params = call.query if call.method == "GET" else {
+                k: str(v) for k, v in (call.json() or {}).items()
+            }  # fmt: skip
+            return self._activity(params)
+        return reply(404, {"error": "unknown report"})
+
+    def _token(self, call: Call) -> Reply:
+        form = call.form()
+        if call.query.get("grant_type") != "client_credentials":
+            return reply(400, {"error": "unsupported_grant_type"})
+        if (form.get("client_id"), form.get("client_secret")) != (
+            self.client_id,
+            self.client_secret,
+        ):
+            return reply(401, {"error": "invalid_client"})
+        token = f"sim-token-{next(self._issued)}"
+        self.tokens.add(token)
+        return reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+    def _authorised(self, call: Call) -> bool:
+        header = call.headers.get("authorization", "")
+        if header.startswith("Bearer "):
+            return header[7:] in self.tokens
+        if header.startswith("OAuth "):
+            return self._valid_oauth1(call, header)
+        return False
+
+    def _valid_oauth1(self, call: Call, header: str) -> bool:
+        key, key_secret, token, token_secret = self.oauth1
+        params = dict(
+            signature.collect_parameters(
+                headers={"Authorization": header}, exclude_oauth_signature=False
+            )
+        )
+        if params.get("oauth_consumer_key") != key or params.get("oauth_token") != token:
+            return False
+        query = "&".join(f"{k}={v}" for k, v in call.query.items())
+        collected = signature.collect_parameters(
+            uri_query=query, headers={"Authorization": header}, exclude_oauth_signature=True
+        )
+        base = signature.signature_base_string(
+            call.method,
+            signature.base_string_uri(f"{self.url}{call.path}"),
+            signature.normalize_parameters(collected),
+        )
+        secrets = SimpleNamespace(client_secret=key_secret, resource_owner_secret=token_secret)
+        expected = signature.sign_hmac_sha1_with_client(base, secrets)
+        return hmac.compare_digest(expected, params.get("oauth_signature", ""))
+
+    def _counts(self, agent: str, skill: str, timeframe: int) -> dict[str, Any]:
+        return csat_counts(agent, skill, timeframe, self.day, self.shift.get(skill, 0.0))
+
+    def _activity(self, query: dict[str, str]) -> Reply:
+        return _activity_answer(self, query)
+
+    def _csat(self, query: dict[str, str]) -> Reply:
+        try:
+            timeframe = int(query.get("timeframe", ""))
+        except ValueError:
+            return reply(400, {"error": "timeframe is required"})
+        if not 0 < timeframe <= 1440 or query.get("v") != "1":
+            return reply(400, {"error": "timeframe must be 1..1440 and v=1"})
+        skills = _ids(query.get("skillIds"), list(SKILLS))
+        agents = _ids(query.get("agentIds"), sorted(set(itertools.chain(*AGENTS.values()))))
+        if skills is not None:
+            per_skill = {}
+            for sid in skills:
+                members = {a: self._counts(a, sid, timeframe) for a in AGENTS.get(sid, [])}
+                if members:
+                    per_skill[sid] = {
+                        "metricsPerAgent": members,
+                        "metricsTotals": _sum(list(members.values())),
+                    }
+            totals = (
+                _sum([s["metricsTotals"] for s in per_skill.values()])
+                if per_skill
+                else metrics([0] * 5)
+            )
+            return reply(
+                200, {self.skills_element: {"metricsPerSkill": per_skill, "metricsTotals": totals}}
+            )
+        if agents is not None:
+            per_agent = {}
+            for aid in agents:
+                rows = [
+                    self._counts(aid, sid, timeframe)
+                    for sid, members in AGENTS.items()
+                    if aid in members
+                ]
+                if rows:
+                    per_agent[aid] = _sum(rows)
+            totals = _sum(list(per_agent.values())) if per_agent else metrics([0] * 5)
+            return reply(
+                200, {"agentsMetrics": {"metricsPerAgent": per_agent, "metricsTotals": totals}}
+            )
+        everything = [
+            self._counts(a, s, timeframe) for s, members in AGENTS.items() for a in members
+        ]
+        return reply(200, {"metricsTotals": _sum(everything)})
+
+
+def _activity_answer(self: SimulatedLivePerson, query: dict[str, str]) -> Reply:
+    try:
+        timeframe = int(query.get("timeframe", ""))
+        interval = int(query["interval"]) if query.get("interval") else None
+    except ValueError:
+        return reply(400, {"error": "timeframe and interval are numbers of minutes"})
+    if query.get("v") != "1" or not query.get("agentIds") or not 0 < timeframe <= 1440:
+        return reply(400, {"error": "timeframe 1..1440, agentIds and v=1 are required"})
+    if interval is not None and (interval < 5 or interval > timeframe or timeframe % interval):
+        return reply(400, {"error": "interval must be >= 5, <= timeframe and divide it"})
+    every = sorted(set(itertools.chain(*AGENTS.values())))
+    agents = [a for a in _ids(query["agentIds"], every) or [] if a in every]
+    if interval is None:
+        per_agent = {a: agent_states(a, timeframe * 60) for a in agents}
+        return reply(200, {"agentsMetrics": {"metricsPerAgent": per_agent, "metricsTotals": []}})
+    now_ms = int(time.time() * 1000)
+    step = interval * 60_000
+    last_end = -(-now_ms // 300_000) * 300_000  # the latest end is rounded up to 5 minutes
+    count = -(-(last_end - (now_ms - timeframe * 60_000)) // step)  # the earliest is partial
+    slices = []
+    for k in range(count):
+        end = last_end - k * step
+        per_agent = {a: agent_states(a, interval * 60, salt=end // step) for a in agents}
+        slices.append({"timestamp": end, "metricsData": {
+            "agentsMetrics": {"metricsPerAgent": per_agent, "metricsTotals": []}}})  # fmt: skip
+    return reply(200, {"metricsByIntervals": slices,
+                       "agentsMetrics": {"metricsPerAgent": {}, "metricsTotals": []}})  # fmt: skip
+
+
+def _ids(value: str | None, every: list[str]) -> list[str] | None:
+    if value is None:
+        return None
+    return every if value == "all" else [v for v in value.split(",") if v]
+
+
+REASONS = ["2642559712", "2642559112"]
+
+
+def agent_states(agent: str, seconds: int, salt: int = 0) -> list[dict[str, Any]]:
+    """One agent's states over `seconds`, in agentactivity's shape (Logged in last)."""
+    seed = int(hashlib.sha256(f"{agent}:{salt}".encode()).hexdigest()[:8], 16)
+    logged = seconds * (50 + seed % 50) // 100
+    away = logged * (seed % 15) // 100
+    back = logged * (seed // 7 % 20) // 100
+    online = logged - away - back
+    chatting_online = online * (seed // 11 % 70) // 100
+    maxed = chatting_online * (seed // 13 % 30) // 100
+    reasons = []
+    if away and seed % 3:
+        first = away * 2 // 3
+        second = away - first
+        reasons = [
+            {"id": REASONS[0], "value": _time(first, 0, first, 0)},
+            {"id": REASONS[1], "value": _time(second, 0, second, 0)},
+        ]
+    chatting, idle = chatting_online, online - chatting_online
+    return [
+        {"id": 2, "name": "Online", "value": _time(online, chatting, idle, maxed)},
+        {"id": 3, "name": "Back in 5", "value": _time(back, 0, back, 0)},
+        {"reasons": reasons, "id": 4, "name": "Away", "value": _time(away, 0, away, 0)},
+        {"id": -1, "name": "Logged in", "value": _time(logged, chatting, logged - chatting, maxed)},
+    ]
+
+
+def _time(total: int, chatting: int, not_chatting: int, maxed: int) -> dict[str, int]:
+    return {"total": total, "chatting": chatting, "notChatting": not_chatting,
+            "chattingInMaxConcurrency": maxed}  # fmt: skip

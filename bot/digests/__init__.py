@@ -1,0 +1,1 @@
+"""Scheduled digests: run (fetch, snapshot, compare, post), their thread, their schedule."""

@@ -1,0 +1,94 @@
+"""The digest's thread: the full table as CSV when the message is cut, and the charts.
+
+matplotlib is imported and draws in a worker thread, never on the loop that acks Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import importlib
+import io
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.db import Store
+from bot.slack import Poster
+from bot.snapshots import queries as snapshots
+from bot.snapshots.rows import TOTAL
+
+if TYPE_CHECKING:
+    from bot.digests.run import Digest
+
+TOP = 15  # entities in the message; the full table goes in the thread as a file
+
+
+async def attach(
+    poster: Poster, store: Store, digest: Digest, report: Any, rows: list[dict[str, Any]], ts: str
+) -> None:
+    """The thread under the digest: charts, and the full table when the message is cut."""
+    # matplotlib loads (most of a second, once) and draws in a worker thread
+    charts = await asyncio.to_thread(importlib.import_module, "bot.digests.charts")
+
+    entities = len(rows) - 1
+    shown = sum(1 for r in rows if r["entity_kind"] != TOTAL and "_" not in r["entity_kind"])
+    if shown > TOP:
+        await poster.upload(
+            digest.channel,
+            ts,
+            f"{digest.name}.csv",
+            table(rows),
+            f"{digest.name}: all {entities} rows",
+        )
+    if digest.kind != "csat":
+        return
+    history = await store(lambda db: snapshots.trend(db, digest.series, TOTAL, ""))
+    points = [
+        (datetime.fromisoformat(h["taken_at"]), h["score"], h["answers"] or 0) for h in history
+    ]
+    if len(points) >= 2:
+        title = f"CSAT · {digest.name} · last {len(points)} runs"
+        # drawing takes a good part of a second: off the loop that acks Slack
+        png = await asyncio.to_thread(charts.csat_trend, title, points)
+        await poster.upload(digest.channel, ts, f"{digest.name}-trend.png", png, "CSAT trend")
+    total = report.total
+    if total.total:
+        if report.scale == "1-5":
+            labels, counts = ["1", "2", "3", "4", "5"], list(total.scores)
+        else:
+            labels, counts = ["good", "bad"], [total.good, total.bad]
+        png = await asyncio.to_thread(
+            charts.distribution, f"Answers · {digest.name}", labels, counts
+        )
+        await poster.upload(digest.channel, ts, f"{digest.name}-answers.png", png, "Answers")
+
+
+COLUMNS = (
+    "entity_kind",
+    "entity_id",
+    "entity_name",
+    "answers",
+    "score",
+    "s1",
+    "s2",
+    "s3",
+    "s4",
+    "s5",
+    "good",
+    "bad",
+    "chats",
+    "logged_in",
+    "chatting",
+    "states",
+    "reasons",
+)
+
+
+def table(rows: list[dict[str, Any]]) -> bytes:
+    """Every row as CSV, the columns that have values."""
+    used = [c for c in COLUMNS if any(r.get(c) not in (None, "", "{}") for r in rows)]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=used, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()

@@ -1,0 +1,54 @@
+"""The digest_runs table: each scheduled time of a digest is claimed once, then finished.
+
+Every function takes the `Database` and runs on the store's thread (`await store(fn)`).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from bot.db import writing
+from bot.timefmt import now_iso
+
+
+def claim_run(db: Database, digest: str, scheduled_for: str, channel: str) -> int | None:
+    """Record that `digest` runs for `scheduled_for`; None when it already did (or does).
+
+    A run that failed may be claimed again (the next catch-up retries it); one that was
+    running when the process died stays claimed: it may have posted already.
+    """
+    with writing(db):
+        exists = list(db.query(
+            "select id, status from digest_runs where digest = ? and scheduled_for = ?",
+            [digest, scheduled_for],
+        ))  # fmt: skip
+        if exists and exists[0]["status"] == "failed":
+            db["digest_runs"].update(
+                exists[0]["id"], {"status": "running", "started_at": now_iso()}
+            )
+            return int(exists[0]["id"])
+        if exists:
+            return None
+        return int(db["digest_runs"].insert({
+            "digest": digest, "scheduled_for": scheduled_for, "status": "running",
+            "started_at": now_iso(), "channel": channel,
+        }).last_pk)  # fmt: skip
+
+
+def finish_run(
+    db: Database, run_id: int, status: str, error: str = "", message_ts: str = ""
+) -> None:
+    with writing(db):
+        db["digest_runs"].update(run_id, {
+            "status": status, "finished_at": now_iso(), "error": error, "message_ts": message_ts,
+        })  # fmt: skip
+
+
+def last_scheduled(db: Database, digest: str) -> str | None:
+    """The latest scheduled time this digest was claimed for (ISO UTC)."""
+    row = list(db.query(
+        "select max(scheduled_for) as last from digest_runs "
+        "where digest = ? and scheduled_for not like 'manual%'",
+        [digest],
+    ))  # fmt: skip
+    return row[0]["last"] if row and row[0]["last"] else None

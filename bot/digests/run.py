@@ -1,0 +1,229 @@
+"""One use case: a digest run. Fetch -> snapshot -> compare -> render -> post -> attach.
+
+A scheduled run first claims its scheduled time in SQLite, so it posts exactly once
+however often the scheduler (or a restart) fires it. The snapshot is stored before
+posting: what was fetched is kept even when Slack refuses the message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.db import Store
+from bot.digests import queries
+from bot.digests.attachments import TOP, attach
+from bot.errors import BotError
+from bot.metrics import AgentStatesReport, CsatReport
+from bot.query import Query
+from bot.render import Message, Renderer
+from bot.schedule import scheduled_key
+from bot.slack import Poster
+from bot.snapshots import queries as snapshots
+from bot.snapshots.rows import TOTAL, compare, csat_rows, states_rows
+from bot.sources import Sources
+from bot.timefmt import now_iso, parse_duration
+
+log = logging.getLogger(__name__)
+UNIT_KEYS = {"skills": "skill", "agents": "agent", "groups": "group"}
+
+
+class Review(Protocol):
+    """What looks at every stored snapshot (the drop alerts): wired in by `app.py`."""
+
+    def review(
+        self, series: str, source: str, kind: str, run_id: int, rows: list[dict[str, Any]],
+        label: str,
+    ) -> Awaitable[Any]: ...  # fmt: skip
+
+
+class DigestError(BotError):
+    """A digest that could not run: unknown name, or a step that failed."""
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One `[[digest]]` of the configuration, checked."""
+
+    name: str
+    kind: Literal["csat", "availability"]
+    channel: str
+    cron: str
+    zone: ZoneInfo
+    timeframe: int
+    source: str | None = None
+    unit: str = "account"
+    ids: tuple[str, ...] | Literal["all"] | None = None
+    template: str = ""
+    post: bool = True  # false: a watch that only snapshots and alerts
+
+    @property
+    def series(self) -> str:
+        """Where its snapshots are kept, so each run compares with its own previous one."""
+        return f"digest:{self.name}"
+
+    def query(self) -> Query:
+        command = "/csat" if self.kind == "csat" else "/agent-states"
+        return Query(command, self.source, self.unit, self.ids, self.timeframe)
+
+
+def digests_from(raw: tuple[dict[str, Any], ...], zone: ZoneInfo) -> dict[str, Digest]:
+    """Digests from configuration already checked by `config.load`."""
+    found = {}
+    for item in raw:
+        kind = item.get("kind", "csat")
+        unit, ids = ("agent", "all") if kind == "availability" else ("account", None)
+        for key, name in UNIT_KEYS.items():
+            if key in item:
+                value = item[key]
+                unit, ids = name, "all" if value == "all" else tuple(str(v) for v in value)
+        found[item["name"]] = Digest(
+            name=item["name"],
+            kind=kind,
+            channel=item["channel"],
+            cron=item["cron"],
+            zone=ZoneInfo(item["timezone"]) if "timezone" in item else zone,
+            timeframe=parse_duration(str(item.get("timeframe", "24h"))),
+            source=item.get("source"),
+            unit=unit,
+            ids=ids,
+            template=item.get("template", f"digest_{kind}.yml.j2"),
+            post=item.get("post", True),
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a run did: posted (with its ts), skipped (already claimed), or dry."""
+
+    status: Literal["posted", "stored", "skipped", "dry-run"]
+    message: Message | None = None
+    ts: str = ""
+    rows: int = 0
+
+
+class Digests:
+    """Runs configured digests with the bot's shared sources, store, templates and poster."""
+
+    def __init__(
+        self,
+        digests: dict[str, Digest],
+        sources: Sources,
+        store: Store,
+        renderer: Renderer,
+        poster: Poster | None,
+        alerting: Review | None = None,
+    ) -> None:
+        self.digests = digests
+        self.sources = sources
+        self.store = store
+        self.renderer = renderer
+        self.poster = poster
+        self.alerting = alerting
+
+    def get(self, name: str) -> Digest:
+        if name not in self.digests:
+            known = ", ".join(sorted(self.digests)) or "none"
+            raise DigestError(
+                f"No digest named {name!r} in the configuration (configured: {known})."
+            )
+        return self.digests[name]
+
+    async def run(
+        self, name: str, scheduled_for: datetime | None = None, dry_run: bool = False
+    ) -> Outcome:
+        """Run one digest now; `scheduled_for` makes it a scheduled run, posted once."""
+        digest = self.get(name)
+        run_id = None
+        if not dry_run:
+            key = (
+                scheduled_key(scheduled_for, digest.zone)
+                if scheduled_for
+                else (f"manual {datetime.now(UTC).isoformat()}")
+            )
+            run_id = await self.store(lambda db: queries.claim_run(db, name, key, digest.channel))
+            if run_id is None:
+                log.info("digest %s for %s already ran; skipping", name, key)
+                return Outcome("skipped")
+        try:
+            outcome = await self._run(digest, dry_run)
+        except Exception as exc:
+            if run_id is not None:
+                reason = str(exc)
+                await self.store(lambda db: queries.finish_run(db, run_id, "failed", reason))
+            if isinstance(exc, BotError):
+                raise DigestError(str(exc)) from exc
+            raise
+        if run_id is not None:
+            await self.store(
+                lambda db: queries.finish_run(db, run_id, outcome.status, "", outcome.ts)
+            )
+        return outcome
+
+    async def _run(self, digest: Digest, dry_run: bool) -> Outcome:
+        query, source = self.sources.resolve(digest.query())
+        if digest.kind == "csat":
+            report: CsatReport | AgentStatesReport = await source.csat(query)
+            rows = csat_rows(report)  # type: ignore[arg-type]
+        else:
+            report = await source.agent_states(query)
+            rows = states_rows(report)  # type: ignore[arg-type]
+        taken_at = now_iso(report.fetched_at or datetime.now(UTC))
+        previous = await self.store(lambda db: snapshots.previous_run(db, digest.series))
+        before = (
+            await self.store(lambda db: snapshots.run_rows(db, previous["id"])) if previous else {}
+        )
+        changes = compare(rows, before)
+        if not dry_run:
+            run = {
+                "series": digest.series,
+                "source": report.source,
+                "kind": digest.kind,
+                "scope": query.unit,
+                "window_start": now_iso(report.window.start),
+                "window_end": now_iso(report.window.end),
+                "taken_at": taken_at,
+                "digest": digest.name,
+            }
+            run_id = await self.store(lambda db: snapshots.save_snapshot(db, run, rows))
+        message = self.renderer.render(
+            digest.template,
+            digest=digest,
+            query=query,
+            report=report,
+            changes=changes,
+            previous=previous,
+            top=TOP,
+            total_key=(TOTAL, ""),
+        )
+        if dry_run:
+            return Outcome("dry-run", message, rows=len(rows))
+        try:
+            if not digest.post:  # a watch: snapshots and alerts, no message
+                return Outcome("stored", None, "", len(rows))
+            if self.poster is None:
+                raise DigestError("Slack is not configured: set SLACK_BOT_TOKEN to post digests.")
+            ts = await self.poster.post(digest.channel, message)
+            try:  # posted is posted: a failed attachment must not make it post again
+                await attach(self.poster, self.store, digest, report, rows, ts)
+            except Exception:
+                log.exception("digest %s: attaching to its thread failed", digest.name)
+            return Outcome("posted", message, ts, len(rows))
+        finally:  # alerts follow every stored snapshot, even when the digest post failed
+            if self.alerting is not None:
+                try:  # and an alert that cannot be posted does not undo the digest
+                    await self.alerting.review(
+                        digest.series,
+                        report.source,
+                        digest.kind,
+                        run_id,
+                        rows,
+                        f"digest {digest.name}",
+                    )
+                except Exception:
+                    log.exception("digest %s: reviewing alerts failed", digest.name)

@@ -1,0 +1,34 @@
+"""What a person (or a digest) asks a source for: the `Query`, and the words it is made of.
+
+Pure data, shared by the grammar that builds queries, the sources that answer them and
+the digests that keep asking the same one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Command = Literal["/csat", "/agent-states"]
+SOURCES = ("liveperson", "livechat", "ingested")
+UNITS = ("skill", "agent", "group")
+Ids = tuple[str, ...] | Literal["all"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a person asked for; `source` is None until the default is applied."""
+
+    command: Command
+    source: str | None = None
+    unit: str = "account"  # account | skill | agent | group
+    ids: Ids | None = None
+    timeframe: int = 60  # minutes
+    interval: int | None = None  # minutes, /agent-states only
+
+    @property
+    def ids_text(self) -> str:
+        """The ids as a vendor query parameter: `all` or `4,15,3`."""
+        if self.ids is None:
+            return ""
+        return "all" if self.ids == "all" else ",".join(self.ids)

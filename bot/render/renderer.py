@@ -1,0 +1,174 @@
+"""Jinja templates -> Block Kit messages, checked against Slack's limits.
+
+Templates in `templates/` render YAML (a mapping with `text` and `blocks`), so they read
+like the message they make; strings go through `|tojson`. Every message is parsed with
+slack_sdk's block models and checked for the limits slack_sdk does not enforce.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+import yaml
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
+from bot.render.filters import (
+    bar,
+    delta_duration,
+    duration,
+    mrkdwn_escape,
+    pct,
+    points,
+    spark,
+)
+from bot.render.text import Message
+from bot.sources import VENDOR_NAMES
+from bot.timefmt import format_minutes
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
+
+
+class RenderError(Exception):
+    """A template that failed, located by file and line where Jinja knows them."""
+
+    def __init__(self, template: str, line: int | None, problem: str) -> None:
+        where = f"{template}:{line}" if line else template
+        super().__init__(f"{where}: {problem}")
+        self.template = template
+        self.line = line
+
+
+class Renderer:
+    """The Jinja environment with the filters templates need; one per process."""
+
+    def __init__(self, folder: Path, timezone: ZoneInfo | None = None) -> None:
+        self.folder = folder
+        self.timezone = timezone or ZoneInfo("UTC")
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(folder)),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        # emoji as themselves: YAML cannot read JSON's surrogate-pair escapes
+        self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
+        self.env.filters.update(
+            pct=pct,
+            bar=bar,
+            spark=spark,
+            minutes=format_minutes,
+            num=lambda n: f"{n:,}",
+            local=self.local,
+            span=self.span,
+            local_iso=lambda iso, fmt="%a %d %b %H:%M": self.local(
+                datetime.fromisoformat(iso), fmt
+            ),
+            mrkdwn_escape=mrkdwn_escape,
+            dur=duration,
+            vendor=lambda name: VENDOR_NAMES.get(name, name),
+            pvalue=lambda p: "less than 0.001" if p < 0.001 else f"{p:.3f}",
+            points=points,
+            delta_dur=delta_duration,
+            prepend=lambda text, prefix: f"{prefix}{text}",
+        )
+
+    def local(self, moment: datetime, fmt: str = "%H:%M") -> str:
+        """A UTC moment in the team's time zone."""
+        return moment.astimezone(self.timezone).strftime(fmt)
+
+    def span(self, start: datetime, end: datetime) -> str:
+        """`11:10–12:11`, or with weekdays when the span crosses midnight locally."""
+        a, b = start.astimezone(self.timezone), end.astimezone(self.timezone)
+        if a.date() == b.date():
+            return f"{a:%H:%M}–{b:%H:%M}"
+        fmt = "%a %H:%M" if (b.date() - a.date()).days < 7 else "%d %b %H:%M"
+        return f"{a.strftime(fmt)} → {b.strftime(fmt)}"
+
+    def templates(self) -> list[str]:
+        """Every message template (partials start with `_`)."""
+        return sorted(p.name for p in self.folder.glob("*.yml.j2") if not p.name.startswith("_"))
+
+    def render(self, name: str, **context: Any) -> Message:
+        """Render one template into a checked message, or raise RenderError."""
+        try:
+            source = self.env.get_template(name).render(tz=self.timezone.key, **context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(exc.name or name, exc.lineno, exc.message or "syntax error") from exc
+        except (jinja2.TemplateError, TypeError, ValueError) as exc:
+            # |tojson on an undefined value raises TypeError, not UndefinedError
+            raise RenderError(*_template_line(name), str(exc)) from exc
+        try:
+            message = yaml.load(source, Loader=_LOADER)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" (rendered line {mark.line + 1})" if mark else ""
+            raise RenderError(name, None, f"not valid YAML{line}: {exc}") from exc
+        if not isinstance(message, dict) or "blocks" not in message:
+            raise RenderError(name, None, "must render a mapping with `text` and `blocks`")
+        problems = check_message(message)
+        if problems:
+            raise RenderError(name, None, "; ".join(problems))
+        return message
+
+
+def _template_line(name: str) -> tuple[str, int | None]:
+    """The innermost template frame of the exception being handled."""
+    found: tuple[str, int | None] = (name, None)
+    for frame in traceback.extract_tb(sys.exc_info()[2]):
+        if frame.filename.endswith(".j2"):
+            found = (Path(frame.filename).name, frame.lineno)
+    return found
+
+
+def check_message(message: Message) -> list[str]:
+    """Every way the message breaks Slack's block models or limits; empty when fine."""
+    problems: list[str] = []
+    blocks = message.get("blocks") or []
+    if not isinstance(message.get("text"), str) or not message["text"].strip():
+        problems.append("a message needs a plain `text` fallback")
+    if len(blocks) > MAX_BLOCKS:
+        problems.append(f"{len(blocks)} blocks; Slack takes at most {MAX_BLOCKS}")
+    for i, raw in enumerate(blocks):
+        block = Block.parse(raw)
+        if block is None:
+            problems.append(f"block {i}: not a Block Kit block: {raw!r:.80}")
+            continue
+        try:
+            block.validate_json()
+        except SlackObjectFormationError as exc:
+            problems.append(f"block {i} ({raw.get('type')}): {exc}")
+        problems.extend(f"block {i} ({raw.get('type')}): {p}" for p in _limits(raw))
+    return problems
+
+
+def _limits(raw: dict[str, Any]) -> list[str]:
+    text = (raw.get("text") or {}).get("text", "") if isinstance(raw.get("text"), dict) else ""
+    kind = raw.get("type")
+    problems = []
+    if kind == "section" and len(text) > MAX_SECTION_TEXT:
+        problems.append(f"text is {len(text)} characters; at most {MAX_SECTION_TEXT}")
+    if kind == "header" and len(text) > MAX_HEADER_TEXT:
+        problems.append(f"header is {len(text)} characters; at most {MAX_HEADER_TEXT}")
+    fields = raw.get("fields") or []
+    if len(fields) > MAX_FIELDS:
+        problems.append(f"{len(fields)} fields; at most {MAX_FIELDS}")
+    problems.extend(
+        f"field {j} is {len(f.get('text', ''))} characters; at most {MAX_FIELD_TEXT}"
+        for j, f in enumerate(fields)
+        if len(f.get("text", "")) > MAX_FIELD_TEXT
+    )
+    return problems

@@ -1,0 +1,209 @@
+"""Pure: one survey response in MaestroQA's CSAT bulk format, validated, and its 1-5 score.
+
+A survey tool set up for MaestroQA can point at the bot instead and keep working
+unchanged, so the rules here are MaestroQA's (see docs/vendors.md): `(ticket_id,
+submitted_at)` is the key, and a refused item says why in MaestroQA's words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any, Literal
+
+from bot.timefmt import iso_ms
+
+Action = Literal["create", "update"]
+_INT_TEXT = re.compile(r"^-?[0-9]+$")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One valid survey response; `raw` is what the tool sent, forwarded as it came."""
+
+    ticket_id: str
+    submitted_at: str  # UTC, milliseconds, `Z`: one spelling per moment, so keys compare
+    agent_id: str
+    agent_email: str
+    score: int
+    min_score: int
+    max_score: int
+    comment: str
+    score_label: str
+    clarifying_answers: tuple[dict[str, Any], ...]
+    raw: dict[str, Any]
+
+    @cached_property
+    def id(self) -> str:
+        """The stable `_id`: the same `(ticket_id, submitted_at)` always gets the same one."""
+        return response_id(self.ticket_id, self.submitted_at)
+
+    @property
+    def agent(self) -> str:
+        """Who is credited: agent_id takes precedence over agent_email, as in MaestroQA."""
+        return self.agent_id or self.agent_email
+
+    @property
+    def score5(self) -> int:
+        return to_five(self.score, self.min_score, self.max_score)
+
+    @property
+    def detractor(self) -> bool:
+        """The bottom of its scale with something said: a team lead should read it now."""
+        return self.score == self.min_score and bool(self.comment.strip())
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An item as stored: created, or an update of one sent before."""
+
+    item: Item
+    action: Action
+
+
+def response_id(ticket_id: str, submitted_at: str) -> str:
+    return hashlib.sha256(f"{ticket_id}\x1f{submitted_at}".encode()).hexdigest()[:20]
+
+
+def to_five(score: int, low: int, high: int) -> int:
+    """A score on any scale mapped linearly onto 1..5, halves rounding up.
+
+    0-10: 0->1, 5->3, 10->5; 1-7: 1->1, 4->3, 7->5; 1-5 is unchanged.
+    """
+    span = high - low
+    return 1 + (8 * (score - low) + span) // (2 * span)
+
+
+# --- validation: MaestroQA's rules --------------------------------------------------------
+
+
+class _Refused(ValueError):
+    """Why an item is refused, in the words of the result's `Failed: ...` status."""
+
+
+def validate_item(raw: Any) -> Item | str:
+    """The item, or the reason MaestroQA would give for refusing it."""
+    try:
+        return _item(raw)
+    except _Refused as exc:
+        return str(exc)
+
+
+def _item(raw: Any) -> Item:
+    if not isinstance(raw, dict):
+        raise _Refused("each item must be a JSON object")
+    submitted = _moment(raw.get("submitted_at"))
+    ticket = _text_id(raw.get("ticket_id"))
+    if ticket is None:
+        raise _Refused("ticket_id is required (a string)")
+    agent_id = _text_id(raw.get("agent_id"))
+    if raw.get("agent_id") not in (None, "") and agent_id is None:
+        raise _Refused("agent_id must be a string")
+    email = raw.get("agent_email")
+    if email not in (None, "") and (not isinstance(email, str) or "@" not in email):
+        raise _Refused("agent_email must be an e-mail address")
+    if not agent_id and not email:
+        raise _Refused("agent_id or agent_email is required")
+    score, low, high = _scored(raw, "")
+    comment, label = _texts(raw, "")
+    answers = _clarifying(raw.get("clarifying_answers"))
+    return Item(
+        ticket, submitted, agent_id or "", (email or "").strip(), score, low, high, comment,
+        label, answers, raw,
+    )  # fmt: skip
+
+
+def _moment(value: Any) -> str:
+    """`submitted_at` as UTC with milliseconds; naive times are taken as UTC."""
+    if value in (None, ""):
+        raise _Refused("submitted_at is required")
+    problem = "submitted_at must be an ISO 8601 date and time like 2021-10-05T14:48:00.000Z"
+    if not isinstance(value, str) or len(value.strip()) <= 10:  # a date alone is not a time
+        raise _Refused(problem)
+    try:
+        moment = datetime.fromisoformat(value.strip())
+        return iso_ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):  # year 1 at +01:00 is before year 1 in UTC
+        raise _Refused(problem) from None
+
+
+def _text_id(value: Any) -> str | None:
+    """An identifier: a non-empty string (a whole number is read as one)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _whole(value: Any, text_ok: bool = False) -> int | None:
+    """An integer (5, or 5.0 as JavaScript may send it) that SQLite can store; digits in
+    text when `text_ok`. Anything else is None, refused per item."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if text_ok and isinstance(value, str) and _INT_TEXT.match(value.strip()):
+        value = int(value)
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value
+    return None
+
+
+def _scored(raw: Mapping[str, Any], where: str) -> tuple[int, int, int]:
+    """(score, min_score, max_score) within MaestroQA's rules.
+
+    The document calls the clarifying answers' bounds strings and the main ones integers;
+    both accept either, so a tool that worked with MaestroQA keeps working here.
+    """
+    if raw.get("score") is None:
+        raise _Refused(f"{where}score is required")
+    score = _whole(raw["score"])
+    if score is None:
+        raise _Refused(f"{where}score must be an integer")
+    bounds = []
+    for key, default in (("min_score", 1), ("max_score", 5)):
+        value = raw.get(key)
+        bound = default if value is None else _whole(value, text_ok=True)
+        if bound is None:
+            raise _Refused(f"{where}{key} must be an integer")
+        bounds.append(bound)
+    low, high = bounds
+    if low >= high:
+        raise _Refused(f"{where}min_score ({low}) must be below max_score ({high})")
+    if not low <= score <= high:
+        raise _Refused(f"{where}score {score} is outside {low}..{high}")
+    return score, low, high
+
+
+def _texts(raw: Mapping[str, Any], where: str) -> tuple[str, str]:
+    """(comment, score_label): optional strings."""
+    found = []
+    for key in ("comment", "score_label"):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            raise _Refused(f"{where}{key} must be a string")
+        found.append(value or "")
+    return found[0], found[1]
+
+
+def _clarifying(value: Any) -> tuple[dict[str, Any], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _Refused("clarifying_answers must be a list")
+    for i, answer in enumerate(value):
+        if not isinstance(answer, dict):
+            raise _Refused(f"clarifying_answers[{i}] must be an object")
+        where = f"clarifying_answers[{i}]."
+        if not isinstance(answer.get("question"), str) or not answer["question"].strip():
+            raise _Refused(f"{where}question is required")
+        _scored(answer, where)
+        _texts(answer, where)
+    return tuple(value)

@@ -1,0 +1,236 @@
+"""The survey tables: `responses` and the `outbox` that forwards them to MaestroQA.
+
+Responses and their outbox rows are written in one transaction (group commit across
+requests). One outbox row per response: `pending` rows wait for `next_attempt_at`; a
+claimed batch is `sending` under one `batch_id` with `next_attempt_at` as its lease, so a
+batch whose sender died (kill -9) is claimed again once the lease runs out; MaestroQA's
+per-item answers make rows `sent` or `failed`. Every write after a send is guarded by the
+batch id, so a sender that lost its lease can never overwrite a newer claim.
+
+Every function takes the `Database` and runs on the store's thread (`await store(fn)`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlite_utils import Database
+
+from bot.db import writing
+from bot.surveys.items import Action, Item
+from bot.timefmt import iso_ms
+
+# --- responses ----------------------------------------------------------------------------
+
+_UPSERT_RESPONSE = """
+insert into responses (id, ticket_id, submitted_at, agent_id, agent_email, agent, score,
+    min_score, max_score, score5, comment, score_label, clarifying_answers, raw,
+    received_at, updated_at)
+values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+on conflict(id) do update set agent_id = excluded.agent_id,
+    agent_email = excluded.agent_email, agent = excluded.agent, score = excluded.score,
+    min_score = excluded.min_score, max_score = excluded.max_score, score5 = excluded.score5,
+    comment = excluded.comment, score_label = excluded.score_label,
+    clarifying_answers = excluded.clarifying_answers, raw = excluded.raw,
+    updated_at = excluded.updated_at
+"""
+# a new response waits to be forwarded; one MaestroQA refused is tried again once corrected
+_UPSERT_OUTBOX = """
+insert into outbox (response_id, status, attempts, next_attempt_at, last_error, created_at)
+values (?, 'pending', 0, ?, '', ?)
+on conflict(response_id) do update set status = 'pending', attempts = 0,
+    next_attempt_at = excluded.next_attempt_at, last_error = ''
+where outbox.status = 'failed'
+"""
+
+
+def save_items(db: Database, items: list[Item], now: str) -> list[Action]:
+    """Store every item and queue it for MaestroQA, all or nothing; create/update per item."""
+    return save_groups(db, [(items, now)])[0]
+
+
+def save_groups(db: Database, groups: list[tuple[list[Item], str]]) -> list[list[Action]]:
+    """Several requests' items in one transaction (group commit), in arrival order."""
+    rows = [(item, now) for items, now in groups for item in items]
+    ids = sorted({item.id for item, _ in rows})
+    with writing(db):
+        seen: set[str] = set()
+        for start in range(0, len(ids), 500):  # well inside SQLite's limit on parameters
+            chunk = ids[start : start + 500]
+            sql = f"select id from responses where id in ({','.join('?' * len(chunk))})"
+            seen.update(row[0] for row in db.execute(sql, chunk))
+        found: list[list[Action]] = []
+        for items, _ in groups:
+            found.append([])
+            for item in items:
+                found[-1].append("update" if item.id in seen else "create")
+                seen.add(item.id)
+        db.conn.executemany(_UPSERT_RESPONSE, [response_row(item, now) for item, now in rows])
+        db.conn.executemany(_UPSERT_OUTBOX, [(item.id, now, now) for item, now in rows])
+    return found
+
+
+def response_row(item: Item, now: str) -> tuple[Any, ...]:
+    return (
+        item.id, item.ticket_id, item.submitted_at, item.agent_id, item.agent_email, item.agent,
+        item.score, item.min_score, item.max_score, item.score5, item.comment, item.score_label,
+        json.dumps(list(item.clarifying_answers)), json.dumps(item.raw, separators=(",", ":")),
+        now, now,
+    )  # fmt: skip
+
+
+def distribution(
+    db: Database, start: str, end: str, agents: tuple[str, ...] | None = None
+) -> dict[str, tuple[int, int, int, int, int]]:
+    """Answers per 1-5 score for each agent, for responses submitted in [start, end]."""
+    sql = (
+        "select agent, score5, count(*) as n from responses "
+        "where submitted_at >= ? and submitted_at <= ?"
+    )
+    params: list[Any] = [start, end]
+    if agents:
+        sql += f" and agent in ({','.join('?' * len(agents))})"
+        params += list(agents)
+    counts: dict[str, list[int]] = {}
+    for row in db.execute(sql + " group by agent, score5", params):
+        counts.setdefault(row[0], [0] * 5)[row[1] - 1] = row[2]
+    return {agent: (s[0], s[1], s[2], s[3], s[4]) for agent, s in counts.items()}
+
+
+def unalerted(db: Database, since: str) -> list[dict[str, Any]]:
+    """Detractors received since `since` that no message has listed yet."""
+    return list(db.query(
+        "select * from responses where alerted_at is null and received_at >= ? "
+        "and score = min_score and trim(coalesce(comment, '')) != '' order by received_at",
+        [since],
+    ))  # fmt: skip
+
+
+def mark_alerted(db: Database, ids: list[str], now: str) -> None:
+    with db.atomic():
+        db.conn.executemany(
+            "update responses set alerted_at = ? where id = ?", [(now, i) for i in ids]
+        )
+
+
+# --- the outbox ---------------------------------------------------------------------------
+
+Status = Literal["pending", "sending", "sent", "failed"]
+STATUSES: tuple[Status, ...] = ("pending", "sending", "sent", "failed")
+
+
+def at(seconds: float) -> str:
+    """Unix seconds as the outbox writes times: UTC, milliseconds, `Z` (text order = time order)."""
+    return iso_ms(datetime.fromtimestamp(seconds, UTC))
+
+
+@dataclass(frozen=True)
+class Update:
+    """What one row becomes after MaestroQA answered (or did not)."""
+
+    id: int
+    status: Literal["sent", "failed", "pending"]
+    error: str = ""
+    remote_id: str = ""
+    retry_at: float = 0.0  # pending: when to try again (Unix seconds)
+
+
+def claim(db: Database, now: float, size: int, lease: float, batch_id: str) -> list[dict[str, Any]]:
+    """Up to `size` due rows, oldest first, marked `sending` under `batch_id` until `lease`.
+
+    The payload is taken from the stored response at this moment, so a correction that
+    arrived while the row waited is what MaestroQA gets.
+    """
+    with writing(db):
+        ids = [row[0] for row in db.execute(
+            "select id from outbox where status in ('pending', 'sending') "
+            "and next_attempt_at <= ? order by id limit ?", [at(now), size],
+        )]  # fmt: skip
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        db.execute(
+            "update outbox set status = 'sending', batch_id = ?, attempts = attempts + 1, "
+            "attempted_at = ?, next_attempt_at = ?, "
+            "payload = (select raw from responses r where r.id = outbox.response_id) "
+            f"where id in ({marks})", [batch_id, at(now), at(lease), *ids],
+        )  # fmt: skip
+        return list(db.query(
+            "select id, response_id, payload, attempts from outbox "
+            f"where id in ({marks}) order by id", ids,
+        ))  # fmt: skip
+
+
+def settle(db: Database, batch_id: str, updates: list[Update], now: float) -> int:
+    """Record MaestroQA's answer for a batch; rows claimed since by someone else are left."""
+    with db.atomic():
+        cursor = db.conn.executemany(
+            "update outbox set status = ?, last_error = ?, remote_id = ?, next_attempt_at = ?, "
+            "sent_at = case when ? = 'sent' then ? else sent_at end "
+            "where id = ? and batch_id = ? and status = 'sending'",
+            [(u.status, u.error, u.remote_id, at(u.retry_at or now), u.status, at(now), u.id,
+              batch_id) for u in updates],
+        )  # fmt: skip
+        return cursor.rowcount
+
+
+def next_due(db: Database) -> float | None:
+    """When the earliest waiting row is due (Unix seconds), or None when nothing waits."""
+    (first,) = db.execute(
+        "select min(next_attempt_at) from outbox where status in ('pending', 'sending')"
+    ).fetchone()
+    return datetime.fromisoformat(first).timestamp() if first else None
+
+
+def recent_sends(db: Database, since: float) -> list[float]:
+    """When each batch sent since `since` went out: a restarted forwarder's rate history."""
+    return [datetime.fromisoformat(row[0]).timestamp() for row in db.execute(
+        "select min(attempted_at) from outbox where attempted_at >= ? group by batch_id",
+        [at(since)],
+    )]  # fmt: skip
+
+
+def counts(db: Database) -> dict[str, int]:
+    found = dict.fromkeys(STATUSES, 0)
+    found.update({row[0]: row[1] for row in db.execute(
+        "select status, count(*) from outbox group by status"
+    )})  # fmt: skip
+    return found
+
+
+def failures(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+    """Responses MaestroQA refused, newest first, with its reason."""
+    return list(db.query(
+        "select o.response_id, r.ticket_id, r.submitted_at, r.agent, o.attempts, o.last_error, "
+        "o.attempted_at from outbox o join responses r on r.id = o.response_id "
+        "where o.status = 'failed' order by o.attempted_at desc, o.id desc limit ?", [limit],
+    ))  # fmt: skip
+
+
+def delayed(db: Database, limit: int = 10) -> list[dict[str, Any]]:
+    """Rows waiting after a failed try (429, 5xx, time-out), with the reason."""
+    return list(db.query(
+        "select o.response_id, r.ticket_id, o.attempts, o.last_error, o.next_attempt_at "
+        "from outbox o join responses r on r.id = o.response_id "
+        "where o.status = 'pending' and o.attempts > 0 order by o.id limit ?", [limit],
+    ))  # fmt: skip
+
+
+def changed_after_sending(db: Database) -> int:
+    """Sent responses the survey tool corrected later: MaestroQA keeps the version it got."""
+    return int(db.execute(
+        "select count(*) from outbox o join responses r on r.id = o.response_id "
+        "where o.status = 'sent' and r.updated_at > o.attempted_at"
+    ).fetchone()[0])  # fmt: skip
+
+
+def retry_failed(db: Database, now: float) -> int:
+    """Queue every refused response again (after MaestroQA's side was fixed)."""
+    with db.atomic():
+        return db.execute(
+            "update outbox set status = 'pending', attempts = 0, next_attempt_at = ? "
+            "where status = 'failed'", [at(now)],
+        ).rowcount  # fmt: skip

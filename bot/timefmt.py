@@ -1,0 +1,47 @@
+"""Time as text: durations the way people type and read them, moments the way the store keeps them.
+
+Pure. `parse_duration` is the grammar's and the configuration's reading of `45m`, `4h`,
+`1d`; `format_minutes` writes minutes back in that notation. `now_iso` and `iso_ms` are
+the two spellings of a UTC moment in SQLite: seconds for runs and alerts, milliseconds
+with `Z` for survey responses (fixed width, so text order is time order).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+DURATION = re.compile(r"^([0-9]+)\s*(m|min|mins|h|hr|hrs|d|day|days)?$")
+_FACTOR = {"m": 1, "h": 60, "d": 1440}
+
+
+def parse_duration(text: str) -> int:
+    """`45m`, `4h`, `1d` or a bare number of minutes -> minutes; ValueError otherwise."""
+    match = DURATION.match(text.strip().lower())
+    if not match:
+        raise ValueError(f"`{text[:40]}` is not a duration like 45m, 4h or 1d")
+    minutes = int(match.group(1)) * _FACTOR[(match.group(2) or "m")[0]]
+    if minutes <= 0:
+        raise ValueError(f"`{text}` is not a positive duration")
+    return minutes
+
+
+def format_minutes(minutes: int) -> str:
+    """Minutes the way people write them: 90 -> 1h 30m, 1440 -> 24h, 10080 -> 7d."""
+    if minutes % 1440 == 0 and minutes > 1440:
+        return f"{minutes // 1440}d"
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest}m"
+    return f"{hours}h" + (f" {rest}m" if rest else "")
+
+
+def now_iso(moment: datetime | None = None) -> str:
+    """A moment as UTC ISO 8601 to the second: how runs, snapshots and alerts keep time."""
+    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+
+
+def iso_ms(moment: datetime) -> str:
+    """UTC with milliseconds and `Z`: fixed width, so text order is time order."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.commands.grammar import Help, parse
+from bot.errors import UsageError
+from bot.query import Command, Query
+from bot.timefmt import format_minutes, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "expected"),
+    [
+        pytest.param(
+            "/csat", "", Query("/csat", None, "account", None, 1440), id="account-default"
+        ),
+        pytest.param(
+            "/csat", "skill 4 60m", Query("/csat", None, "skill", ("4",), 60), id="one-skill"
+        ),
+        pytest.param(
+            "/csat", "skill 4,15 2h", Query("/csat", None, "skill", ("4", "15"), 120), id="skills"
+        ),
+        pytest.param(
+            "/csat", "agent all 24h", Query("/csat", None, "agent", "all", 1440), id="all-agents"
+        ),
+        pytest.param(
+            "/csat",
+            "liveperson skill 4 90",
+            Query("/csat", "liveperson", "skill", ("4",), 90),
+            id="bare-number-after-ids-is-minutes",
+        ),
+        pytest.param(
+            "/csat", "90", Query("/csat", None, "account", None, 90), id="bare-number-is-minutes"
+        ),
+        pytest.param(
+            "/csat", "skill", Query("/csat", None, "skill", "all", 1440), id="unit-defaults-all"
+        ),
+        pytest.param(
+            "/csat", "SKILL 4 1D", Query("/csat", None, "skill", ("4",), 1440), id="upper-case"
+        ),
+        pytest.param(
+            "/csat", "skills 4", Query("/csat", None, "skill", ("4",), 1440), id="plural-unit"
+        ),
+        pytest.param(
+            "/csat", "skill -1", Query("/csat", None, "skill", ("-1",), 1440), id="unassigned"
+        ),
+        pytest.param("/csat", "skill 4,4", Query("/csat", None, "skill", ("4",), 1440), id="dedup"),
+        pytest.param(
+            "/csat",
+            "skill 15,4,15 2h",
+            Query("/csat", None, "skill", ("15", "4"), 120),
+            id="dedup-keeps-order",
+        ),
+        pytest.param("/csat", "help", Help("/csat"), id="help"),
+        pytest.param("/agent-states", "skill --help", Help("/agent-states"), id="help-wins"),
+        pytest.param(
+            "/agent-states",
+            "all 2h 30m",
+            Query("/agent-states", None, "agent", "all", 120, 30),
+            id="states-all",
+        ),
+        pytest.param(
+            "/agent-states",
+            "2,3 2h 30m",
+            Query("/agent-states", None, "agent", ("2", "3"), 120, 30),
+            id="states-ids",
+        ),
+        pytest.param(
+            "/agent-states",
+            "5 2h",
+            Query("/agent-states", None, "agent", ("5",), 120),
+            id="states-first-bare-number-is-id",
+        ),
+        pytest.param(
+            "/agent-states",
+            "",
+            Query("/agent-states", None, "agent", "all", 60),
+            id="states-default",
+        ),
+    ],
+)
+def test_parse(command: Command, text: str, expected: Query | Help) -> None:
+    assert parse(command, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "message"),
+    [
+        pytest.param("/csat", "banana", "I don't understand `banana`", id="unknown-word"),
+        pytest.param("/csat", "4,15", "Say whose ids these are", id="ids-without-unit"),
+        pytest.param("/csat", "liveperson livechat", "Give a source only once", id="two-sources"),
+        pytest.param("/csat", "skill 4 agent", "Give skill, agent or group only once", id="units"),
+        pytest.param("/csat", "skill 4 15,16", "Give the ids only once", id="two-id-lists"),
+        pytest.param(
+            "/agent-states",
+            "all 1h 2h 3h",
+            "give a timeframe and an interval at most",
+            id="three-durations",
+        ),
+        pytest.param("/csat", "1h 2h", "give one timeframe at most", id="two-durations"),
+        pytest.param("/csat", "0m", "`0m`", id="zero-duration"),
+        pytest.param("/csat", "liveprson", "Did you mean `liveperson`?", id="suggests-source"),
+        pytest.param("/csat", "skil 4", "Did you mean `skill`?", id="suggests-unit"),
+        pytest.param(
+            "/agent-states", "skill 4", "without a unit word", id="unit-word-on-agent-states"
+        ),
+    ],
+)
+def test_parse_rejects(command: Command, text: str, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(command, text)
+    assert message in str(caught.value)
+    assert caught.value.command == command
+
+
+def test_query_ids_text() -> None:
+    assert Query("/csat", unit="skill", ids=("4", "15")).ids_text == "4,15"
+    assert Query("/csat", unit="agent", ids="all").ids_text == "all"
+    assert Query("/csat").ids_text == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("45m", 45),
+        ("45", 45),
+        ("4h", 240),
+        ("1d", 1440),
+        ("2 days", 2880),
+        ("3hrs", 180),
+        ("10MIN", 10),
+    ],
+)
+def test_parse_duration(text: str, minutes: int) -> None:
+    assert parse_duration(text) == minutes
+
+
+@pytest.mark.parametrize("text", ["0m", "0", "1.5h", "4w", "h", "", "-5m"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "text"),
+    [(45, "45m"), (60, "1h"), (90, "1h 30m"), (1440, "24h"), (2880, "2d"), (10080, "7d")],
+)
+def test_format_minutes(minutes: int, text: str) -> None:
+    assert format_minutes(minutes) == text
+
+
+def test_spaces_around_commas_are_one_id_list() -> None:
+    assert parse("/csat", "skill 4, 15 ,3 2h") == Query(
+        "/csat", None, "skill", ("4", "15", "3"), 120
+    )
+
+
+def test_zero_duration_says_why() -> None:
+    with pytest.raises(UsageError, match="not a positive duration"):
+        parse("/csat", "skill 4 0m")
+
+
+def test_full_width_digits_are_not_ids() -> None:
+    with pytest.raises(UsageError, match="I don't understand"):
+        parse("/csat", "skill １１")
+
+
+def test_a_long_word_is_cut_in_the_message() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse("/csat", "&" * 1000)
+    assert len(str(caught.value)) < 120
+    assert "…" in str(caught.value)
+
+
+def test_linked_emails_from_slack_are_ids() -> None:
+    parsed = parse("/csat", "livechat agent <mailto:a@example.com|a@example.com> 7d")
+    assert parsed == Query("/csat", "livechat", "agent", ("a@example.com",), 7 * 1440)
+
+
+def test_agents_named_freely_are_ids() -> None:
+    """Survey tools send agent_id strings like a1: /csat ingested agent a1 must work."""
+    assert parse("/csat", "ingested agent a1,B-2 7d") == Query(
+        "/csat", "ingested", "agent", ("a1", "B-2"), 7 * 1440
+    )
+    with pytest.raises(UsageError, match="I don't understand `abc`"):
+        parse("/csat", "skill abc")  # skills stay numbers

@@ -1,0 +1,93 @@
+"""The scheduler in the real process: a missed run is caught up once, a restart adds none."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.demo.sim.liveperson import SimulatedLivePerson
+from bot.demo.sim.slack import SimulatedSlack
+from tests.fakes.process import SECRET, RunningBot
+
+pytestmark = pytest.mark.e2e
+CHANNEL = "C0E2ESCHEDULER"
+
+
+@pytest.fixture(scope="module")
+def own_slack() -> Iterator[SimulatedSlack]:
+    """A Slack for this module alone: every chat.postMessage it sees is this test's."""
+    with SimulatedSlack() as server:
+        yield server  # type: ignore[misc]
+
+
+def wait_for_log(bot: RunningBot, text: str, limit: float = 20.0) -> str:
+    """The bot's log once it contains `text` (polled like RunningBot's own readiness)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        log = bot.log.read_text(errors="replace")
+        if text in log:
+            return log
+        if bot.proc.poll() is not None:
+            raise RuntimeError(f"bot exited: {log}")
+        time.sleep(0.05)
+    raise TimeoutError(f"{text!r} not in the log: {bot.log.read_text(errors='replace')}")
+
+
+def test_a_missed_run_is_caught_up_once_and_a_restart_adds_none(
+    tmp_path: Path, own_slack: SimulatedSlack, liveperson: SimulatedLivePerson
+) -> None:
+    due = (datetime.now(UTC) - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    config = f"""
+timezone = "Europe/Berlin"
+default_source = "liveperson"
+
+[[digest]]
+name = "e2e-digest"
+kind = "csat"
+source = "liveperson"
+channel = "{CHANNEL}"
+cron = "{due.minute} {due.hour} * * *"
+timezone = "UTC"
+timeframe = "1h"
+"""
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": own_slack.api_url,
+        "BOT_SCHEDULER": "on",  # RunningBot turns it off unless told
+        **liveperson.env(),
+    }
+    key = f"{due:%Y-%m-%dT%H:%M} UTC"
+
+    first = RunningBot(env, tmp_path, config=config)
+    try:
+        own_slack.wait_for("/api/chat.postMessage", 1, timeout=30)
+        wait_for_log(first, f"digest e2e-digest for {due:%Y-%m-%d %H:%M:%S}+00:00: posted")
+        health = first.http.get("/healthz").json()
+        assert health["digests"] == ["e2e-digest"]
+    finally:
+        first.stop()
+    first_log = first.log.read_text(errors="replace")
+    assert "scheduler: 1 digest(s): e2e-digest" in first_log
+    (posted,) = own_slack.posts(CHANNEL)
+    assert posted["blocks"][0]["text"]["text"] == "CSAT · e2e-digest · last 1h"
+
+    second = RunningBot(env, tmp_path, config=config)  # the same BOT_DB
+    try:
+        log = wait_for_log(second, f"digest e2e-digest for {key} already ran; skipping")
+        assert "scheduler: 1 digest(s): e2e-digest" in log
+        ack, _ = second.command(own_slack, "help")  # the process is alive and answering
+        assert ack.status_code == 200
+    finally:
+        second.stop()
+    assert own_slack.posts(CHANNEL) == [posted]
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        runs = db.execute("select digest, scheduled_for, status from digest_runs").fetchall()
+        snapshots = db.execute("select count(*) from snapshot_runs").fetchone()
+    assert runs == [("e2e-digest", key, "posted")]
+    assert snapshots == (1,)
