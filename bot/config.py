@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ConfigErrors
 from bot.query import SOURCES
 from bot.timefmt import parse_duration
 
@@ -83,15 +83,6 @@ class Settings:
     templates: Path = DEFAULT_TEMPLATES
     digests: tuple[dict[str, Any], ...] = ()
     alerts: dict[str, Any] = field(default_factory=dict)
-
-
-class ConfigErrors(ConfigError):
-    """Several configuration problems at once; `str()` lists them one per line."""
-
-    def __init__(self, errors: list[ConfigError]) -> None:
-        Exception.__init__(self, "\n".join(str(e) for e in errors))
-        self.errors = errors
-        self.where, self.key, self.expected = errors[0].where, errors[0].key, errors[0].expected
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:

@@ -3,7 +3,11 @@
     BotError                      anything the bot can explain to a person
     ├── UsageError                a slash command the bot cannot read (answered with usage)
     ├── ConfigError               a bad setting: names the file (or variable), key, expectation
+    │   └── ConfigErrors          several at once, one per line (`check`, start-up)
+    ├── RenderError               a template that failed: file and line where Jinja knows them
     ├── SlackError                Slack refused a post (not in channel, archived, bad token)
+    ├── DigestError               a digest that could not run (unknown name, a failed step)
+    ├── ItemRefused               a survey response MaestroQA's rules refuse (per item)
     └── SourceError               a data source could not answer; always names the vendor
         ├── NotConfigured         the vendor's credentials are absent
         ├── VendorAuthError       401/403: credentials refused
@@ -40,6 +44,33 @@ class ConfigError(BotError):
         self.where = where
         self.key = key
         self.expected = expected
+
+
+class ConfigErrors(ConfigError):
+    """Several configuration problems at once; `str()` lists them one per line."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        Exception.__init__(self, "\n".join(str(e) for e in errors))
+        self.errors = errors
+        self.where, self.key, self.expected = errors[0].where, errors[0].key, errors[0].expected
+
+
+class RenderError(BotError):
+    """A template that failed, located by file and line where Jinja knows them."""
+
+    def __init__(self, template: str, line: int | None, problem: str) -> None:
+        where = f"{template}:{line}" if line else template
+        super().__init__(f"{where}: {problem}")
+        self.template = template
+        self.line = line
+
+
+class DigestError(BotError):
+    """A digest that could not run: unknown name, or a step that failed."""
+
+
+class ItemRefused(BotError):
+    """Why one survey response is refused, in the words of its `Failed: ...` result."""
 
 
 class SlackError(BotError):

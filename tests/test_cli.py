@@ -250,6 +250,23 @@ def test_digest_to_a_channel_the_bot_is_not_in_exits_1_with_one_line(
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_digest_dry_run_with_a_broken_template_exits_1_with_one_line(
+    tmp_path: Path, liveperson: SimulatedLivePerson
+) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "digest_csat.yml.j2").write_text("text: {{ nope.nothing }}\n", encoding="utf-8")
+    env = digest_env(tmp_path, liveperson)
+    config = Path(env["BOT_CONFIG"])
+    config.write_text('templates = "mine"\n' + config.read_text(), encoding="utf-8")
+    result = run("digest", "csat-daily", "--dry-run", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("digest csat-daily failed: digest_csat.yml.j2:1: ")
+    assert "nope" in line
+
+
 BAD_DIGEST = """
 timezone = "Europe/Berlin"
 

@@ -8,8 +8,8 @@ from bot.check.samples import contexts
 from bot.config import Settings
 from bot.db import Store
 from bot.digests.run import digests_from
-from bot.errors import BotError
-from bot.render import Renderer, RenderError
+from bot.errors import BotError, RenderError
+from bot.render import Renderer
 
 
 def check_templates(renderer: Renderer, extra: dict[str, str] | None = None) -> list[str]:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.db import Store
 from bot.digests import queries
 from bot.digests.attachments import TOP, attach
-from bot.errors import BotError
+from bot.errors import BotError, DigestError
 from bot.metrics import AgentStatesReport, CsatReport
 from bot.query import Query
 from bot.render import Message, Renderer
@@ -39,10 +39,6 @@ class Review(Protocol):
         self, series: str, source: str, kind: str, run_id: int, rows: list[dict[str, Any]],
         label: str,
     ) -> Awaitable[Any]: ...  # fmt: skip
-
-
-class DigestError(BotError):
-    """A digest that could not run: unknown name, or a step that failed."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import yaml
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
+from bot.errors import RenderError
 from bot.render.filters import (
     bar,
     delta_duration,
@@ -38,16 +39,6 @@ MAX_HEADER_TEXT = 150
 MAX_FIELDS = 10
 MAX_FIELD_TEXT = 2000
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
-
-
-class RenderError(Exception):
-    """A template that failed, located by file and line where Jinja knows them."""
-
-    def __init__(self, template: str, line: int | None, problem: str) -> None:
-        where = f"{template}:{line}" if line else template
-        super().__init__(f"{where}: {problem}")
-        self.template = template
-        self.line = line
 
 
 class Renderer:

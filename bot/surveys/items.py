@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Literal
 
+from bot.errors import ItemRefused
 from bot.timefmt import iso_ms
 
 Action = Literal["create", "update"]
@@ -81,33 +82,29 @@ def to_five(score: int, low: int, high: int) -> int:
 # --- validation: MaestroQA's rules --------------------------------------------------------
 
 
-class _Refused(ValueError):
-    """Why an item is refused, in the words of the result's `Failed: ...` status."""
-
-
 def validate_item(raw: Any) -> Item | str:
     """The item, or the reason MaestroQA would give for refusing it."""
     try:
         return _item(raw)
-    except _Refused as exc:
+    except ItemRefused as exc:
         return str(exc)
 
 
 def _item(raw: Any) -> Item:
     if not isinstance(raw, dict):
-        raise _Refused("each item must be a JSON object")
+        raise ItemRefused("each item must be a JSON object")
     submitted = _moment(raw.get("submitted_at"))
     ticket = _text_id(raw.get("ticket_id"))
     if ticket is None:
-        raise _Refused("ticket_id is required (a string)")
+        raise ItemRefused("ticket_id is required (a string)")
     agent_id = _text_id(raw.get("agent_id"))
     if raw.get("agent_id") not in (None, "") and agent_id is None:
-        raise _Refused("agent_id must be a string")
+        raise ItemRefused("agent_id must be a string")
     email = raw.get("agent_email")
     if email not in (None, "") and (not isinstance(email, str) or "@" not in email):
-        raise _Refused("agent_email must be an e-mail address")
+        raise ItemRefused("agent_email must be an e-mail address")
     if not agent_id and not email:
-        raise _Refused("agent_id or agent_email is required")
+        raise ItemRefused("agent_id or agent_email is required")
     score, low, high = _scored(raw, "")
     comment, label = _texts(raw, "")
     answers = _clarifying(raw.get("clarifying_answers"))
@@ -120,15 +117,15 @@ def _item(raw: Any) -> Item:
 def _moment(value: Any) -> str:
     """`submitted_at` as UTC with milliseconds; naive times are taken as UTC."""
     if value in (None, ""):
-        raise _Refused("submitted_at is required")
+        raise ItemRefused("submitted_at is required")
     problem = "submitted_at must be an ISO 8601 date and time like 2021-10-05T14:48:00.000Z"
     if not isinstance(value, str) or len(value.strip()) <= 10:  # a date alone is not a time
-        raise _Refused(problem)
+        raise ItemRefused(problem)
     try:
         moment = datetime.fromisoformat(value.strip())
         return iso_ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     except (ValueError, OverflowError):  # year 1 at +01:00 is before year 1 in UTC
-        raise _Refused(problem) from None
+        raise ItemRefused(problem) from None
 
 
 def _text_id(value: Any) -> str | None:
@@ -163,22 +160,22 @@ def _scored(raw: Mapping[str, Any], where: str) -> tuple[int, int, int]:
     both accept either, so a tool that worked with MaestroQA keeps working here.
     """
     if raw.get("score") is None:
-        raise _Refused(f"{where}score is required")
+        raise ItemRefused(f"{where}score is required")
     score = _whole(raw["score"])
     if score is None:
-        raise _Refused(f"{where}score must be an integer")
+        raise ItemRefused(f"{where}score must be an integer")
     bounds = []
     for key, default in (("min_score", 1), ("max_score", 5)):
         value = raw.get(key)
         bound = default if value is None else _whole(value, text_ok=True)
         if bound is None:
-            raise _Refused(f"{where}{key} must be an integer")
+            raise ItemRefused(f"{where}{key} must be an integer")
         bounds.append(bound)
     low, high = bounds
     if low >= high:
-        raise _Refused(f"{where}min_score ({low}) must be below max_score ({high})")
+        raise ItemRefused(f"{where}min_score ({low}) must be below max_score ({high})")
     if not low <= score <= high:
-        raise _Refused(f"{where}score {score} is outside {low}..{high}")
+        raise ItemRefused(f"{where}score {score} is outside {low}..{high}")
     return score, low, high
 
 
@@ -188,7 +185,7 @@ def _texts(raw: Mapping[str, Any], where: str) -> tuple[str, str]:
     for key in ("comment", "score_label"):
         value = raw.get(key)
         if value is not None and not isinstance(value, str):
-            raise _Refused(f"{where}{key} must be a string")
+            raise ItemRefused(f"{where}{key} must be a string")
         found.append(value or "")
     return found[0], found[1]
 
@@ -197,13 +194,13 @@ def _clarifying(value: Any) -> tuple[dict[str, Any], ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise _Refused("clarifying_answers must be a list")
+        raise ItemRefused("clarifying_answers must be a list")
     for i, answer in enumerate(value):
         if not isinstance(answer, dict):
-            raise _Refused(f"clarifying_answers[{i}] must be an object")
+            raise ItemRefused(f"clarifying_answers[{i}] must be an object")
         where = f"clarifying_answers[{i}]."
         if not isinstance(answer.get("question"), str) or not answer["question"].strip():
-            raise _Refused(f"{where}question is required")
+            raise ItemRefused(f"{where}question is required")
         _scored(answer, where)
         _texts(answer, where)
     return tuple(value)

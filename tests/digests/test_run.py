@@ -23,7 +23,8 @@ from bot.app import Parts, build_parts
 from bot.demo.sim.livechat import SimulatedLiveChat
 from bot.demo.sim.liveperson import AGENTS, SimulatedLivePerson, agent_states, csat_counts, metrics
 from bot.demo.sim.slack import SimulatedSlack
-from bot.digests.run import DigestError, Outcome
+from bot.digests.run import Outcome
+from bot.errors import DigestError
 from bot.render.filters import delta_duration, duration, pct, points
 from bot.slack import Poster
 

@@ -9,7 +9,8 @@ import pytest
 
 from bot.check.samples import contexts
 from bot.config import DEFAULT_TEMPLATES
-from bot.render import Message, Renderer, RenderError, check_message, to_text
+from bot.errors import RenderError
+from bot.render import Message, Renderer, check_message, to_text
 from bot.render.filters import bar, mrkdwn_escape, pct, spark
 
 SAMPLES = [
