@@ -30,7 +30,7 @@ from bot.alerts.threads import Alerting
 from bot.commands.service import Commands
 from bot.config import Settings
 from bot.db import Store
-from bot.digests.run import Digests, digests_from
+from bot.digests.run import Digests
 from bot.digests.scheduler import DigestScheduler
 from bot.errors import ConfigError
 from bot.listeners import actions as action_listeners
@@ -116,7 +116,7 @@ def build_parts(settings: Settings, clock: Clock = utcnow, db_path: str | None =
     poster = slack_api.Poster(web) if web else None
     alerting = Alerting(settings.alerts, store, poster, commands.renderer, clock)
     digests = Digests(
-        digests_from(settings.digests, settings.timezone),
+        {d.name: d for d in settings.digests},
         commands.sources,
         store,
         commands.renderer,
@@ -129,9 +129,8 @@ def build_parts(settings: Settings, clock: Clock = utcnow, db_path: str | None =
         forwarder = Forwarder(store, _client(settings), settings.maestroqa_url,
                               settings.maestroqa_token, policy)  # fmt: skip
     detractors = None
-    channel = settings.alerts.get("channel")
+    channel, mention = settings.alerts.channel, settings.alerts.mention
     if settings.ingest_token and channel and poster is not None:
-        mention = str(settings.alerts.get("mention") or "")
         detractors = DetractorAlerts(store, commands.renderer, poster, channel, mention)
     return Parts(settings, commands, store, digests, web, alerting, forwarder, detractors)
 

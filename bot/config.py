@@ -1,7 +1,12 @@
-"""Settings from the environment and the TOML file: the only reader of `os.environ`.
+"""Settings from the environment and the TOML file, parsed once: the only reader of `os.environ`.
 
-Every problem is a `ConfigError` naming where (the file, or "environment"), the key,
-and what was expected. `load()` collects them all so `check` can list every mistake.
+`load()` turns both into frozen dataclasses: `Settings` for the process, and from the file
+`Digest`, `AlertRules` and its `Rule`s. A TOML key is a dataclass field declared with
+`key(reader, default)`: the allowed keys, their types and their bounds all come from the
+fields, so each key is declared exactly once, and whoever reads a setting gets a typed
+value instead of a dict to parse again. Every problem is a `ConfigError` naming where
+(the file, or "environment"), the key, and what was expected; `load()` collects them all
+so `check` can list every mistake.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, ConfigErrors
-from bot.query import SOURCES
+from bot.query import SOURCES, Ids, Query
+from bot.schedule import cron_trigger
 from bot.timefmt import parse_duration
 
 ENV = "environment"
@@ -64,8 +70,235 @@ class LiveChatSettings:
     version: str = "3.6"
 
 
+# --- how a TOML key is read -------------------------------------------------------------
+
+Reader = Callable[[Any], Any]
+
+
+class Invalid(ValueError):
+    """What a value should have been: the expectation part of a ConfigError."""
+
+
+def key(read: Reader, default: Any = MISSING, *, factory: Callable[[], Any] | None = None) -> Any:
+    """A TOML key: how its value is read (`read` raises Invalid), and its default.
+
+    Without a default the key is required. The field's name is the key's name in the file.
+    """
+    if factory is not None:
+        return field(default_factory=factory, metadata={"read": read})
+    return field(default=default, metadata={"read": read})
+
+
+def text(expected: str = "a non-empty string", *, blank: bool = False) -> Reader:
+    """A string; an empty one only when `blank`."""
+
+    def read(value: Any) -> str:
+        if not isinstance(value, str) or not (blank or value.strip()):
+            raise Invalid(expected)
+        return value
+
+    return read
+
+
+def choice(*options: str, expected: str = "") -> Reader:
+    def read(value: Any) -> str:
+        if value not in options:
+            raise Invalid(expected or f"one of {', '.join(options)}")
+        return str(value)
+
+    return read
+
+
+def flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("true or false")
+    return value
+
+
+def bounded(low: float, high: float | None = None, *, whole: bool = False) -> Reader:
+    """A number (a whole one when `whole`) from `low`, up to `high` when given."""
+    kind = "a whole number" if whole else "a number"
+    span = f"from {low}" + (f" to {high}" if high is not None else " or more")
+
+    def read(value: Any) -> float:
+        ok = not isinstance(value, bool) and isinstance(value, int if whole else int | float)
+        if not ok or value < low or (high is not None and value > high):
+            raise Invalid(f"{kind} {span}")
+        return value  # type: ignore[no-any-return]  # checked just above
+
+    return read
+
+
+def zone(value: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: OSError
+        raise Invalid(f"an IANA time zone like Europe/Berlin, got {value!r}") from None
+
+
+def duration(value: Any) -> int:
+    """`24h` in the file, minutes in the dataclass."""
+    try:
+        return parse_duration(str(value))
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+
+
+def ids(value: Any) -> Ids:
+    if value == "all":
+        return "all"
+    if not isinstance(value, list) or not all(isinstance(v, int | str) for v in value):
+        raise Invalid('"all" or a list of ids')
+    return tuple(str(v) for v in value)
+
+
+def cron(value: Any) -> str:
+    text()(value)
+    problem = cron_problem(value)
+    if problem:
+        raise Invalid(problem)
+    return str(value)
+
+
+def cron_problem(expr: str) -> str | None:
+    """What is wrong with a five-field cron expression, or None."""
+    if len(expr.split()) != 5:
+        return f"five fields (minute hour day month weekday), got {expr!r}"
+    try:
+        cron_trigger(expr, UTC_ZONE)  # the scheduler's own reading: cron weekdays
+    except ValueError as exc:
+        return f"a valid cron expression like '0 9 * * 1-5' ({exc})"
+    return None
+
+
+def keys_of(*classes: type) -> list[str]:
+    """The TOML keys the dataclasses declare, sorted."""
+    return sorted(f.name for cls in classes for f in fields(cls) if "read" in f.metadata)
+
+
+def read_table(
+    classes: tuple[type, ...], data: Mapping[str, Any], where: str, label: str,
+    errors: list[ConfigError],
+) -> dict[str, Any] | None:  # fmt: skip
+    """The keys of one TOML table, each read by its field; None when any was wrong.
+
+    Unknown keys come first (naming every key allowed), then each field in order;
+    a required key that is absent is read as None, so its reader says what it wants.
+    """
+    before = len(errors)
+    allowed = keys_of(*classes)
+    for name in sorted(set(data) - set(allowed)):
+        errors.append(ConfigError(where, f"{label}.{name}", f"one of {', '.join(allowed)}"))
+    values: dict[str, Any] = {}
+    for cls in classes:
+        for f in fields(cls):
+            if "read" not in f.metadata:
+                continue
+            required = f.default is MISSING and f.default_factory is MISSING
+            if f.name not in data and not required:
+                continue
+            try:
+                values[f.name] = f.metadata["read"](data.get(f.name))
+            except Invalid as exc:
+                errors.append(ConfigError(where, f"{label}.{f.name}", str(exc)))
+    return values if len(errors) == before else None
+
+
+# --- what the file declares -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One `[[digest]]`: what to post (or only watch, with `post = false`), where and when."""
+
+    name: str = key(text())
+    channel: str = key(text())
+    cron: str = key(cron)  # five fields, in the digest's time zone, weekdays as cron counts
+    kind: Literal["csat", "availability"] = key(
+        choice("csat", "availability", expected="csat or availability"), "csat"
+    )
+    source: str | None = key(choice(*SOURCES), None)  # None: the default source
+    skills: Ids | None = key(ids, None)  # at most one of skills, agents, groups
+    agents: Ids | None = key(ids, None)
+    groups: Ids | None = key(ids, None)
+    timeframe: int = key(duration, 24 * 60)  # minutes; the file says "24h"
+    timezone: ZoneInfo = key(zone, UTC_ZONE)  # the file's top-level time zone when absent
+    template: str = key(text(), "")  # "" means digest_<kind>.yml.j2
+    post: bool = key(flag, True)
+
+    def __post_init__(self) -> None:
+        if not self.template:
+            object.__setattr__(self, "template", f"digest_{self.kind}.yml.j2")
+
+    @property
+    def unit(self) -> str:
+        """Whose numbers: skill, agent or group; the whole account (CSAT) or every agent."""
+        for unit in ("skill", "agent", "group"):
+            if getattr(self, unit + "s") is not None:
+                return unit
+        return "agent" if self.kind == "availability" else "account"
+
+    @property
+    def ids(self) -> Ids | None:
+        chosen = {"skill": self.skills, "agent": self.agents, "group": self.groups}
+        return chosen.get(self.unit) or ("all" if self.kind == "availability" else None)
+
+    @property
+    def series(self) -> str:
+        """Where its snapshots are kept, so each run compares with its own previous one."""
+        return f"digest:{self.name}"
+
+    def query(self) -> Query:
+        command = "/csat" if self.kind == "csat" else "/agent-states"
+        return Query(command, self.source, self.unit, self.ids, self.timeframe)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Alert thresholds for one entity: `[alerts]` sets them for all, and
+    `[alerts.thresholds."skill:4"]` (or "agent:1001", "group:2", "total:") for one."""
+
+    min_answers: int = key(bounded(0, whole=True), 20)  # below this many answers, never alert
+    drop_points: float = key(bounded(0, 100), 5.0)  # CSAT points that matter
+    confidence: float = key(bounded(0.5, 0.9999), 0.95)
+    baseline_runs: int = key(bounded(1, 100, whole=True), 7)  # snapshots pooled as baseline
+    worse_points: float = key(bounded(0, 100), 5.0)  # this much deeper than at opening: worse
+    drop_share: float = key(bounded(0, 1), 0.3)  # availability: logged-in time this share below
+    away_points: float = key(bounded(0, 100), 10.0)  # availability: Away share this much above
+
+
+THRESHOLD_KEY = re.compile(r"(total|skill|agent|group):[^:]*")
+
+
+def thresholds(value: Any) -> dict[str, Any]:
+    """The `[alerts.thresholds]` table as it stands; each entry is read as a Rule later."""
+    if not isinstance(value, dict):
+        raise Invalid('a table like "skill:4" = {...}')
+    return value
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    """`[alerts]`: where drop and detractor alerts go, who is called in, and the thresholds."""
+
+    channel: str | None = key(text("a channel id such as C0123456789", blank=True), None)
+    mention: str = key(text("a mention such as <!subteam^S0LEADS>", blank=True), "")
+    thresholds: Mapping[str, Rule] = key(thresholds, factory=dict)  # "skill:4" -> its Rule
+    rule: Rule = Rule()  # the table's own threshold keys: the default for every entity
+
+    def rule_for(self, entity_kind: str, entity_id: str) -> Rule:
+        return self.thresholds.get(f"{entity_kind}:{entity_id}", self.rule)
+
+    @property
+    def baseline_runs(self) -> int:
+        """The most earlier snapshots any rule pools."""
+        return max([self.rule.baseline_runs, *(r.baseline_runs for r in self.thresholds.values())])
+
+
 @dataclass(frozen=True)
 class Settings:
+    """Everything a process is configured with: the environment, then the file."""
+
     slack: SlackSettings = SlackSettings()
     liveperson: LivePersonSettings | None = None
     livechat: LiveChatSettings | None = None
@@ -78,11 +311,15 @@ class Settings:
     scheduler: bool = True
     port: int = 3000
     vendor_timeout: float = 10.0
-    timezone: ZoneInfo = UTC_ZONE
-    default_source: str | None = None
-    templates: Path = DEFAULT_TEMPLATES
-    digests: tuple[dict[str, Any], ...] = ()
-    alerts: dict[str, Any] = field(default_factory=dict)
+    # from the file: the top-level keys are these fields' `key`s, and digests and alerts
+    timezone: ZoneInfo = key(zone, UTC_ZONE)
+    default_source: str | None = key(choice(*SOURCES), None)
+    templates: Path = key(str, DEFAULT_TEMPLATES)  # a folder, relative to the file
+    digests: tuple[Digest, ...] = ()  # [[digest]]
+    alerts: AlertRules = AlertRules()  # [alerts]
+
+    def digest(self, name: str) -> Digest | None:
+        return next((d for d in self.digests if d.name == name), None)
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
@@ -197,42 +434,7 @@ def _livechat(get: Callable[[str, str | None], str | None]) -> LiveChatSettings 
 
 # --- the TOML file -------------------------------------------------------------------
 
-TOP_KEYS = {"timezone", "default_source", "templates", "digest", "alerts"}
-DIGEST_KEYS = {
-    "name",
-    "kind",
-    "source",
-    "channel",
-    "cron",
-    "skills",
-    "agents",
-    "groups",
-    "timeframe",
-    "timezone",
-    "template",
-    "post",
-}
-ALERT_KEYS = {
-    "channel",
-    "mention",
-    "min_answers",
-    "drop_points",
-    "confidence",
-    "baseline_runs",
-    "worse_points",
-    "drop_share",
-    "away_points",
-    "thresholds",
-}
-RULE_NUMBERS = {  # key: (lowest, highest) accepted
-    "min_answers": (0, None),
-    "drop_points": (0, 100),
-    "confidence": (0.5, 0.9999),
-    "baseline_runs": (1, 100),
-    "worse_points": (0, 100),
-    "drop_share": (0, 1),
-    "away_points": (0, 100),
-}
+TABLES = ("digest", "alerts")  # the file's tables; its plain keys are Settings' `key` fields
 
 
 def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
@@ -245,144 +447,77 @@ def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         errors.append(ConfigError(where, "(file)", f"valid TOML ({exc})"))
         return settings
-    for key in sorted(set(data) - TOP_KEYS):
-        errors.append(ConfigError(where, key, f"one of {', '.join(sorted(TOP_KEYS))}"))
-    tz = _zone(where, "timezone", data.get("timezone", "UTC"), errors) or settings.timezone
-    default = data.get("default_source")
-    if default is not None and default not in SOURCES:
-        errors.append(ConfigError(where, "default_source", f"one of {', '.join(SOURCES)}"))
-        default = None
-    templates = settings.templates
-    if "templates" in data:
-        templates = (path.parent / str(data["templates"])).resolve()
-        if not templates.is_dir():
-            errors.append(ConfigError(where, "templates", f"a folder of templates ({templates})"))
-    digests = data.get("digest", [])
-    if not isinstance(digests, list):
+    top = sorted([*keys_of(Settings), *TABLES])
+    for name in sorted(set(data) - set(top)):
+        errors.append(ConfigError(where, name, f"one of {', '.join(top)}"))
+    found: dict[str, Any] = {"config_found": True}
+    for f in fields(Settings):
+        if "read" in f.metadata and f.name in data:
+            try:
+                found[f.name] = f.metadata["read"](data[f.name])
+            except Invalid as exc:
+                errors.append(ConfigError(where, f.name, str(exc)))
+    if "templates" in found:
+        found["templates"] = (path.parent / found["templates"]).resolve()
+        if not found["templates"].is_dir():
+            expected = f"a folder of templates ({found['templates']})"
+            errors.append(ConfigError(where, "templates", expected))
+    timezone = found.get("timezone", settings.timezone)
+    found["digests"] = _digests(data.get("digest", []), where, timezone, errors)
+    found["alerts"] = _alerts(data.get("alerts", {}), where, errors)
+    return replace(settings, **found)
+
+
+def _digests(
+    tables: Any, where: str, timezone: ZoneInfo, errors: list[ConfigError]
+) -> tuple[Digest, ...]:
+    if not isinstance(tables, list):
         errors.append(ConfigError(where, "digest", "[[digest]] tables"))
-        digests = []
+        return ()
+    found: list[Digest] = []
     names: set[str] = set()
-    for i, digest in enumerate(digests):
-        _check_digest(where, i, digest, errors)
-        name = digest.get("name") if isinstance(digest, dict) else None
+    for i, table in enumerate(tables):
+        if not isinstance(table, dict):
+            errors.append(ConfigError(where, f"digest[{i}]", "a table"))
+            continue
+        label = f"digest[{i}]" + (f" ({table['name']})" if "name" in table else "")
+        values = read_table((Digest,), table, where, label, errors)
+        name = table.get("name")
         if isinstance(name, str) and name in names:
             errors.append(
                 ConfigError(where, f"digest[{i}].name", f"a name not used before ({name!r} is)")
             )
         if isinstance(name, str):
             names.add(name)
-    alerts = data.get("alerts", {})
-    if not isinstance(alerts, dict):
+        units = [unit for unit in ("skills", "agents", "groups") if unit in table]
+        if len(units) > 1:
+            errors.append(
+                ConfigError(where, f"{label}.{units[1]}", f"only one of {', '.join(units)}")
+            )
+        elif values is not None:
+            found.append(Digest(**{"timezone": timezone, **values}))
+    return tuple(found)
+
+
+def _alerts(table: Any, where: str, errors: list[ConfigError]) -> AlertRules:
+    if not isinstance(table, dict):
         errors.append(ConfigError(where, "alerts", "an [alerts] table"))
-        alerts = {}
-    _check_alerts(where, alerts, errors)
-    return Settings(
-        **{
-            **settings.__dict__,
-            "config_found": True,
-            "timezone": tz,
-            "default_source": default,
-            "templates": templates,
-            "digests": tuple(d for d in digests if isinstance(d, dict)),
-            "alerts": alerts,
-        }
-    )
-
-
-def _zone(where: str, key: str, name: object, errors: list[ConfigError]) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: OSError
-        errors.append(
-            ConfigError(where, key, f"an IANA time zone like Europe/Berlin, got {name!r}")
-        )
-        return None
-
-
-def _check_digest(where: str, i: int, digest: object, errors: list[ConfigError]) -> None:
-    if not isinstance(digest, dict):
-        errors.append(ConfigError(where, f"digest[{i}]", "a table"))
-        return
-    label = f"digest[{i}]" + (f" ({digest['name']})" if "name" in digest else "")
-    for key in sorted(set(digest) - DIGEST_KEYS):
-        errors.append(
-            ConfigError(where, f"{label}.{key}", f"one of {', '.join(sorted(DIGEST_KEYS))}")
-        )
-    for key in ("name", "channel", "cron"):
-        if not isinstance(digest.get(key), str) or not digest[key].strip():
-            errors.append(ConfigError(where, f"{label}.{key}", "a non-empty string"))
-    if digest.get("kind", "csat") not in ("csat", "availability"):
-        errors.append(ConfigError(where, f"{label}.kind", "csat or availability"))
-    if "source" in digest and digest["source"] not in SOURCES:
-        errors.append(ConfigError(where, f"{label}.source", f"one of {', '.join(SOURCES)}"))
-    if isinstance(digest.get("cron"), str):
-        problem = cron_problem(digest["cron"])
-        if problem:
-            errors.append(ConfigError(where, f"{label}.cron", problem))
-    for key in ("skills", "agents", "groups"):
-        value = digest.get(key)
-        if (
-            value is not None
-            and value != "all"
-            and not (isinstance(value, list) and all(isinstance(v, int | str) for v in value))
-        ):
-            errors.append(ConfigError(where, f"{label}.{key}", '"all" or a list of ids'))
-    if "timeframe" in digest:
-        try:
-            parse_duration(str(digest["timeframe"]))
-        except ValueError as exc:
-            errors.append(ConfigError(where, f"{label}.timeframe", str(exc)))
-    if "timezone" in digest:
-        _zone(where, f"{label}.timezone", digest["timezone"], errors)
-    if "post" in digest and not isinstance(digest["post"], bool):
-        errors.append(ConfigError(where, f"{label}.post", "true or false"))
-
-
-def cron_problem(cron: str) -> str | None:
-    """What is wrong with a five-field cron expression, or None."""
-    if len(cron.split()) != 5:
-        return f"five fields (minute hour day month weekday), got {cron!r}"
-    from bot.schedule import cron_trigger  # the scheduler's own reading: cron weekdays
-
-    try:
-        cron_trigger(cron, UTC_ZONE)
-    except ValueError as exc:
-        return f"a valid cron expression like '0 9 * * 1-5' ({exc})"
-    return None
-
-
-def _check_alerts(where: str, alerts: dict[str, Any], errors: list[ConfigError]) -> None:
-    for key in sorted(set(alerts) - ALERT_KEYS):
-        errors.append(
-            ConfigError(where, f"alerts.{key}", f"one of {', '.join(sorted(ALERT_KEYS))}")
-        )
-    if "channel" in alerts and not isinstance(alerts["channel"], str):
-        errors.append(ConfigError(where, "alerts.channel", "a channel id such as C0123456789"))
-    _check_rule(where, "alerts", alerts, errors)
-    thresholds = alerts.get("thresholds", {})
-    if not isinstance(thresholds, dict):
-        errors.append(ConfigError(where, "alerts.thresholds", 'a table like "skill:4" = {...}'))
-        return
-    for entity, rule in thresholds.items():
+        return AlertRules()
+    values = read_table((AlertRules, Rule), table, where, "alerts", errors)
+    if values is None:
+        return AlertRules()
+    rule_keys = keys_of(Rule)
+    rule = Rule(**{k: v for k, v in values.items() if k in rule_keys})
+    overrides: dict[str, Rule] = {}
+    for entity, entry in values.pop("thresholds", {}).items():
         label = f"alerts.thresholds.{entity}"
-        if not re.fullmatch(r"(total|skill|agent|group):[^:]*", entity):
+        if not THRESHOLD_KEY.fullmatch(entity):
             errors.append(ConfigError(where, label, 'a key like "skill:4", "agent:1001", "total:"'))
-        if not isinstance(rule, dict):
+        if not isinstance(entry, dict):
             errors.append(ConfigError(where, label, "a table of thresholds"))
             continue
-        for key in sorted(set(rule) - set(RULE_NUMBERS)):
-            errors.append(ConfigError(where, f"{label}.{key}", f"one of {', '.join(RULE_NUMBERS)}"))
-        _check_rule(where, label, rule, errors)
-
-
-def _check_rule(where: str, label: str, rule: dict[str, Any], errors: list[ConfigError]) -> None:
-    for key, (low, high) in RULE_NUMBERS.items():
-        if key not in rule:
-            continue
-        value = rule[key]
-        whole = key in ("min_answers", "baseline_runs")
-        ok = not isinstance(value, bool) and isinstance(value, int if whole else int | float)
-        if not ok or value < low or (high is not None and value > high):
-            kind = "a whole number" if whole else "a number"
-            span = f"from {low}" + (f" to {high}" if high is not None else " or more")
-            errors.append(ConfigError(where, f"{label}.{key}", f"{kind} {span}"))
+        own = read_table((Rule,), entry, where, label, errors)
+        if own is not None:
+            overrides[entity] = replace(rule, **own)
+    plain = {k: v for k, v in values.items() if k not in rule_keys}
+    return AlertRules(**plain, thresholds=overrides, rule=rule)

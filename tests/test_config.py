@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -7,12 +8,17 @@ import pytest
 
 from bot.config import (
     DEFAULT_TEMPLATES,
+    AlertRules,
     ConfigErrors,
+    Digest,
     LivePersonSettings,
+    Rule,
     Settings,
     SlackSettings,
+    keys_of,
     load,
 )
+from bot.query import Query
 
 EXAMPLE = """\
 timezone = "Europe/Berlin"          # default zone for schedules and "yesterday"
@@ -202,22 +208,68 @@ def test_contract_example_loads(tmp_path: Path) -> None:
     assert settings.config_found
     assert settings.timezone == ZoneInfo("Europe/Berlin")
     assert settings.default_source == "liveperson"
+    berlin = ZoneInfo("Europe/Berlin")
     assert settings.digests == (
-        {
-            "name": "csat-daily",
-            "kind": "csat",
-            "source": "liveperson",
-            "channel": "C0123456789",
-            "cron": "0 9 * * 1-5",
-            "skills": "all",
-            "timeframe": "24h",
-        },
+        Digest(
+            name="csat-daily", kind="csat", source="liveperson", channel="C0123456789",
+            cron="0 9 * * 1-5", skills="all", timeframe=1440, timezone=berlin,
+            template="digest_csat.yml.j2",
+        ),
+    )  # fmt: skip
+    (digest,) = settings.digests
+    assert (digest.unit, digest.ids, digest.post, digest.series) == (
+        "skill", "all", True, "digest:csat-daily"
+    )  # fmt: skip
+    assert digest.query() == Query("/csat", "liveperson", "skill", "all", 1440)
+    assert settings.alerts == AlertRules(
+        channel="C0LEADS00", mention="<!subteam^S0LEADS>", rule=Rule(min_answers=20)
     )
-    assert settings.alerts == {
-        "channel": "C0LEADS00",
-        "mention": "<!subteam^S0LEADS>",
-        "min_answers": 20,
-    }
+
+
+def test_digest_defaults_follow_the_kind_and_the_files_timezone(tmp_path: Path) -> None:
+    settings = load(config_file(tmp_path, 'timezone = "Asia/Tokyo"\n' + DIGEST + (
+        '[[digest]]\nname = "team"\nkind = "availability"\nchannel = "C2"\ncron = "0 9 * * *"\n'
+        'timezone = "Europe/Berlin"\nagents = [1001, "1002"]\npost = false\n'
+    )))  # fmt: skip
+    csat, team = settings.digests
+    assert (csat.timezone, csat.timeframe, csat.template) == (
+        ZoneInfo("Asia/Tokyo"), 1440, "digest_csat.yml.j2"
+    )  # fmt: skip
+    assert csat.query() == Query("/csat", None, "account", None, 1440)
+    assert (team.timezone, team.template, team.post) == (
+        ZoneInfo("Europe/Berlin"), "digest_availability.yml.j2", False
+    )  # fmt: skip
+    assert team.query() == Query("/agent-states", None, "agent", ("1001", "1002"), 1440)
+    assert settings.digest("team") is team
+    assert settings.digest("nope") is None
+
+
+def test_thresholds_start_from_the_alerts_table(tmp_path: Path) -> None:
+    settings = load(config_file(tmp_path, (
+        '[alerts]\nchannel = "C0LEADS"\nmin_answers = 30\ndrop_points = 4\n'
+        '[alerts.thresholds."skill:4"]\nmin_answers = 50\n'
+        '[alerts.thresholds."agent:1001"]\nbaseline_runs = 14\n'
+    )))  # fmt: skip
+    rules = settings.alerts
+    assert rules.rule == Rule(min_answers=30, drop_points=4)
+    assert rules.rule_for("skill", "4") == Rule(min_answers=50, drop_points=4)
+    assert rules.rule_for("agent", "1001") == Rule(min_answers=30, drop_points=4, baseline_runs=14)
+    assert rules.rule_for("skill", "5") == rules.rule
+    assert rules.baseline_runs == 14
+
+
+def test_every_key_is_declared_once_by_a_dataclass_field() -> None:
+    """The keys the file accepts are the fields' names: no second list to keep in step."""
+    assert keys_of(Digest) == sorted(f.name for f in fields(Digest))
+    assert keys_of(Rule) == sorted(f.name for f in fields(Rule))
+    assert keys_of(AlertRules) == ["channel", "mention", "thresholds"]
+    assert keys_of(Settings) == ["default_source", "templates", "timezone"]
+
+
+def test_configuration_docs_name_every_key() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    for name in [*keys_of(Settings), *keys_of(Digest), *keys_of(AlertRules), *keys_of(Rule)]:
+        assert f"`{name}`" in docs, name
 
 
 def test_templates_folder_is_relative_to_the_file(tmp_path: Path) -> None:
@@ -290,6 +342,34 @@ DIGEST = '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "0 9 * * *"\n'
             "[alerts]\nchannel = 5\n", "alerts.channel", "a channel id", id="alert-channel"
         ),
         pytest.param("timezone = \n", "(file)", "valid TOML", id="invalid-toml"),
+        pytest.param(
+            DIGEST + "skills = [4]\nagents = [1001]\n",
+            "digest[0] (d).agents",
+            "only one of skills, agents",
+            id="two-units",
+        ),
+        pytest.param(DIGEST + 'post = "no"\n', "digest[0] (d).post", "true or false", id="post"),
+        pytest.param(
+            "[alerts]\nmention = 7\n", "alerts.mention", "a mention such as", id="mention"
+        ),
+        pytest.param(
+            '[alerts.thresholds."skill:4"]\ndrop_points = 101\n',
+            "alerts.thresholds.skill:4.drop_points",
+            "a number from 0 to 100",
+            id="threshold-bound",
+        ),
+        pytest.param(
+            '[alerts.thresholds."skill:4"]\ncolour = 1\n',
+            "alerts.thresholds.skill:4.colour",
+            "one of away_points, baseline_runs",
+            id="threshold-key",
+        ),
+        pytest.param(
+            '[alerts.thresholds."team"]\nmin_answers = 1\n',
+            "alerts.thresholds.team",
+            'a key like "skill:4"',
+            id="threshold-entity",
+        ),
     ],
 )
 def test_file_mistakes(tmp_path: Path, text: str, key: str, expected: str) -> None:

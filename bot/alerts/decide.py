@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bot.alerts.detect import Evaluation, Rule
+from bot.alerts.detect import Evaluation
+from bot.config import Rule
 
 DEFAULT_RULE = Rule()
 

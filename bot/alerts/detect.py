@@ -22,22 +22,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from bot.config import Rule
 from bot.snapshots.rows import away_share
 
 Z95 = 1.959963984540054
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Thresholds for one entity; `[alerts]` and `[alerts.thresholds."skill:4"]` set them."""
-
-    min_answers: int = 20
-    drop_points: float = 5.0
-    confidence: float = 0.95
-    baseline_runs: int = 7
-    worse_points: float = 5.0  # a drop this much deeper than when it opened is "worse"
-    drop_share: float = 0.3  # availability: logged-in time this share below its baseline
-    away_points: float = 10.0  # availability: Away share this many points above baseline
 
 
 def wilson(positive: int, total: int, z: float = Z95) -> tuple[float, float]:

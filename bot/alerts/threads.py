@@ -17,9 +17,9 @@ from typing import Any
 
 from bot.alerts import detect
 from bot.alerts.decide import Action, AlertState, decide
-from bot.alerts.detect import Evaluation, Metric, Rule
+from bot.alerts.detect import Evaluation, Metric
 from bot.alerts.queries import get_alert, insert_alert, latest_alerts, update_alert
-from bot.config import RULE_NUMBERS
+from bot.config import AlertRules, Rule
 from bot.db import Store
 from bot.errors import BotError
 from bot.render import Renderer
@@ -30,17 +30,6 @@ from bot.timefmt import now_iso
 
 log = logging.getLogger(__name__)
 SNOOZES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "1w": timedelta(weeks=1)}
-RULE_KEYS = tuple(RULE_NUMBERS)  # the thresholds config.py checks are the Rule's fields
-
-
-def rules_from(config: dict[str, Any]) -> tuple[Rule, dict[str, Rule]]:
-    """The default rule from `[alerts]`, and overrides from `[alerts.thresholds]`."""
-    default = Rule(**{k: config[k] for k in RULE_KEYS if k in config})
-    overrides = {
-        entity: replace(default, **{k: v for k, v in values.items() if k in RULE_KEYS})
-        for entity, values in (config.get("thresholds") or {}).items()
-    }
-    return default, overrides
 
 
 def problem_key(source: str, kind: str, ev: Evaluation) -> str:
@@ -64,22 +53,22 @@ class Alerting:
 
     def __init__(
         self,
-        config: dict[str, Any],
+        rules: AlertRules,
         store_: Store,
         poster: Poster | None,
         renderer: Renderer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.channel: str | None = config.get("channel")
-        self.mention: str = config.get("mention", "")
-        self.default, self.overrides = rules_from(config)
+        self.rules = rules
+        self.channel = rules.channel
+        self.mention = rules.mention
         self.store = store_
         self.poster = poster
         self.renderer = renderer
         self.clock = clock
 
     def rule(self, entity_kind: str, entity_id: str) -> Rule:
-        return self.overrides.get(f"{entity_kind}:{entity_id}", self.default)
+        return self.rules.rule_for(entity_kind, entity_id)
 
     async def review(
         self,
@@ -93,9 +82,7 @@ class Alerting:
         """Evaluate a stored snapshot's rows against their history and act on each problem."""
         if not self.channel or self.poster is None:
             return []
-        runs = max(
-            [self.default.baseline_runs, *(r.baseline_runs for r in self.overrides.values())]
-        )
+        runs = self.rules.baseline_runs
         history = await self.store(lambda db: snapshots.series_history(db, series, run_id, runs))
         evaluations: list[Evaluation] = []
         tests = sum(

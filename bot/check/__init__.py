@@ -7,7 +7,6 @@ import asyncio
 from bot.check.samples import contexts
 from bot.config import Settings
 from bot.db import Store
-from bot.digests.run import digests_from
 from bot.errors import BotError, RenderError
 from bot.render import Renderer
 
@@ -43,7 +42,7 @@ def check_digests(settings: Settings) -> list[str]:
     sources = build_sources(settings, store=store)
     problems = []
     try:
-        for i, digest in enumerate(digests_from(settings.digests, settings.timezone).values()):
+        for i, digest in enumerate(settings.digests):
             where = f"{settings.config_path}: digest[{i}] ({digest.name})"
             try:
                 sources.resolve(digest.query())
@@ -67,15 +66,14 @@ def run_check(settings: Settings) -> int:
     sources = [n for n in ("liveperson", "livechat") if getattr(settings, n) is not None]
     sources += ["ingested"] if settings.ingest_token else []
     print(f"sources: {', '.join(sources) or 'none configured'}")
-    digests = digests_from(settings.digests, settings.timezone)
-    print(f"digests: {', '.join(digests) or 'none'}")
-    if settings.digests and not settings.alerts.get("channel"):
+    print(f"digests: {', '.join(d.name for d in settings.digests) or 'none'}")
+    if settings.digests and not settings.alerts.channel:
         print("note: no [alerts] channel: drop alerts are off")
     problems = check_digests(settings)
     for problem in problems:
         print(f"digest error: {problem}")
     renderer = Renderer(settings.templates, settings.timezone)
-    custom = {d.template: f"digest_{d.kind}.yml.j2" for d in digests.values()}
+    custom = {d.template: f"digest_{d.kind}.yml.j2" for d in settings.digests}
     template_problems = check_templates(renderer, custom)
     for problem in template_problems:
         print(f"template error: {problem}")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.config import Digest
 from bot.metrics import (
     AgentStates,
     AgentStatesReport,
@@ -20,6 +21,7 @@ from bot.metrics import (
     exact_window,
 )
 from bot.query import Query
+from bot.snapshots.rows import TOTAL, Change
 
 NOW = datetime(2026, 3, 2, 13, 29, tzinfo=UTC)
 
@@ -102,24 +104,10 @@ def agent_states_report(agents: int = 2, intervals: int = 0) -> AgentStatesRepor
 
 def digest_contexts() -> dict[str, list[dict[str, Any]]]:
     """The digest templates with a previous snapshot, without one, and a large account."""
-    from bot.digests.run import Digest
-    from bot.snapshots.rows import TOTAL, Change
-
     zone = ZoneInfo("Europe/Berlin")
-    csat = Digest(
-        "csat-daily", "csat", "C0123456789", "0 9 * * 1-5", zone, 1440, "liveperson", "skill", "all"
-    )
-    states = Digest(
-        "availability-daily",
-        "availability",
-        "C0123456789",
-        "0 9 * * 1-5",
-        zone,
-        1440,
-        "liveperson",
-        "agent",
-        "all",
-    )
+    every = {"channel": "C0123456789", "cron": "0 9 * * 1-5", "timezone": zone}
+    csat = Digest(name="csat-daily", source="liveperson", skills="all", **every)
+    states = Digest(name="availability-daily", kind="availability", source="liveperson", **every)
     previous = {"id": 1, "taken_at": "2026-03-01T08:00:00+00:00"}
     report, big = csat_report(), csat_report(rows=500, agents=0)
     moved = {(TOTAL, ""): Change(-2.4, 12)} | {

@@ -10,15 +10,13 @@ import csv
 import importlib
 import io
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.config import Digest
 from bot.db import Store
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
 from bot.snapshots.rows import TOTAL
-
-if TYPE_CHECKING:
-    from bot.digests.run import Digest
 
 TOP = 15  # entities in the message; the full table goes in the thread as a file
 

@@ -12,24 +12,22 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
-from zoneinfo import ZoneInfo
 
+from bot.config import Digest
 from bot.db import Store
 from bot.digests import queries
 from bot.digests.attachments import TOP, attach
 from bot.errors import BotError, DigestError
 from bot.metrics import AgentStatesReport, CsatReport
-from bot.query import Query
 from bot.render import Message, Renderer
 from bot.schedule import scheduled_key
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
 from bot.snapshots.rows import TOTAL, compare, csat_rows, states_rows
 from bot.sources import Sources
-from bot.timefmt import now_iso, parse_duration
+from bot.timefmt import now_iso
 
 log = logging.getLogger(__name__)
-UNIT_KEYS = {"skills": "skill", "agents": "agent", "groups": "group"}
 
 
 class Review(Protocol):
@@ -39,58 +37,6 @@ class Review(Protocol):
         self, series: str, source: str, kind: str, run_id: int, rows: list[dict[str, Any]],
         label: str,
     ) -> Awaitable[Any]: ...  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Digest:
-    """One `[[digest]]` of the configuration, checked."""
-
-    name: str
-    kind: Literal["csat", "availability"]
-    channel: str
-    cron: str
-    zone: ZoneInfo
-    timeframe: int
-    source: str | None = None
-    unit: str = "account"
-    ids: tuple[str, ...] | Literal["all"] | None = None
-    template: str = ""
-    post: bool = True  # false: a watch that only snapshots and alerts
-
-    @property
-    def series(self) -> str:
-        """Where its snapshots are kept, so each run compares with its own previous one."""
-        return f"digest:{self.name}"
-
-    def query(self) -> Query:
-        command = "/csat" if self.kind == "csat" else "/agent-states"
-        return Query(command, self.source, self.unit, self.ids, self.timeframe)
-
-
-def digests_from(raw: tuple[dict[str, Any], ...], zone: ZoneInfo) -> dict[str, Digest]:
-    """Digests from configuration already checked by `config.load`."""
-    found = {}
-    for item in raw:
-        kind = item.get("kind", "csat")
-        unit, ids = ("agent", "all") if kind == "availability" else ("account", None)
-        for key, name in UNIT_KEYS.items():
-            if key in item:
-                value = item[key]
-                unit, ids = name, "all" if value == "all" else tuple(str(v) for v in value)
-        found[item["name"]] = Digest(
-            name=item["name"],
-            kind=kind,
-            channel=item["channel"],
-            cron=item["cron"],
-            zone=ZoneInfo(item["timezone"]) if "timezone" in item else zone,
-            timeframe=parse_duration(str(item.get("timeframe", "24h"))),
-            source=item.get("source"),
-            unit=unit,
-            ids=ids,
-            template=item.get("template", f"digest_{kind}.yml.j2"),
-            post=item.get("post", True),
-        )
-    return found
 
 
 @dataclass(frozen=True)
@@ -138,7 +84,7 @@ class Digests:
         run_id = None
         if not dry_run:
             key = (
-                scheduled_key(scheduled_for, digest.zone)
+                scheduled_key(scheduled_for, digest.timezone)
                 if scheduled_for
                 else (f"manual {datetime.now(UTC).isoformat()}")
             )

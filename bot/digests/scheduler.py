@@ -26,7 +26,7 @@ class DigestScheduler:
     ) -> None:
         self.digests = digests
         self.clock = clock
-        self.triggers = {d.name: cron_trigger(d.cron, d.zone) for d in digests.digests.values()}
+        self.triggers = {d.name: cron_trigger(d.cron, d.timezone) for d in digests.digests.values()}
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._tasks: set[asyncio.Task[None]] = set()
 

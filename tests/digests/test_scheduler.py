@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.check.samples import csat_report
-from bot.config import DEFAULT_TEMPLATES
+from bot.config import DEFAULT_TEMPLATES, Digest
 from bot.db import Store
-from bot.digests.run import Digests, digests_from
+from bot.digests.run import Digests
 from bot.digests.scheduler import DigestScheduler
 from bot.errors import VendorUnavailable
 from bot.metrics import CsatReport, bucket_window
@@ -106,12 +106,12 @@ class Bot:
         self.source = FakeSource(clock, failure)
         self.store = Store(db)
         self.sleeps: list[float] = []
-        config = {
-            "name": "csat-daily", "kind": "csat", "source": "liveperson", "channel": CHANNEL,
-            "cron": cron, "skills": "all", "timeframe": "24h",
-        }  # fmt: skip
+        digest = Digest(
+            name="csat-daily", source="liveperson", channel=CHANNEL, cron=cron, skills="all",
+            timezone=BERLIN,
+        )  # fmt: skip
         self.digests = Digests(
-            digests_from((config,), BERLIN),
+            {digest.name: digest},
             Sources({"liveperson": self.source}),
             self.store,
             Renderer(DEFAULT_TEMPLATES, BERLIN),
