@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__, config
-from bot.errors import ConfigError
+from bot.errors import ConfigError, RenderError
 
 log = logging.getLogger("bot")
 
@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_outbox(settings, args.retry_failed)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except RenderError as exc:  # a deployment's words.yml that cannot be read, at start-up
+        print(f"template error: {exc}", file=sys.stderr)
         return 2
     return 1  # pragma: no cover
 

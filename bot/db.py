@@ -14,6 +14,7 @@ the queries on each table live with the feature that uses it (`snapshots/queries
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -87,6 +88,54 @@ def m003_responses_and_outbox(db: Database) -> None:
     )  # fmt: skip
     db["outbox"].create_index(["response_id"], unique=True)
     db["outbox"].create_index(["status", "next_attempt_at"])
+
+
+# the labels snapshots were keyed by before states had ids (m004)
+_STATE_IDS = {
+    "Online": "online", "Back soon": "back_soon", "Away": "away",
+    "Accepting chats": "accepting", "Not accepting": "not_accepting",
+}  # fmt: skip
+_NAMED_BY_THE_BOT = """
+    entity_kind = 'total' or entity_kind like '%\\_agent' escape '\\'
+    or (entity_kind = 'skill' and entity_id = '-1' and entity_name = 'Unassigned')
+    or (entity_kind in ('skill', 'agent', 'group')
+        and entity_name = upper(substr(entity_kind, 1, 1)) || substr(entity_kind, 2) || ' '
+            || entity_id)
+"""
+
+
+@migrations()
+def m004_ids_not_labels(db: Database) -> None:
+    """States and reasons keyed by id, not by their English label; names only from vendors.
+
+    Earlier snapshots kept `{"Away": 125}` and `{"Reason 2642559712": 72}`, and names the
+    bot made up ("Skill 12", "Agent 1004 in Skill 12", "Total"): the words for those are
+    the templates' now, so the rows keep ids and only the names a vendor gave.
+    """
+
+    def keyed(text: str | None, reasons: bool) -> str | None:
+        if not text:
+            return text
+        found = json.loads(text)
+        if reasons:
+            return json.dumps({k.removeprefix("Reason "): v for k, v in found.items()})
+        return json.dumps({_STATE_IDS.get(k, _state_id(k)): v for k, v in found.items()})
+
+    rows = db.execute(
+        "select id, states, reasons from snapshots where states is not null or reasons is not null"
+    ).fetchall()
+    db.conn.executemany(
+        "update snapshots set states = ?, reasons = ? where id = ?",
+        [(keyed(states, False), keyed(reasons, True), id) for id, states, reasons in rows],
+    )
+    for table in ("snapshots", "alerts"):
+        db.execute(f"update {table} set entity_name = null where {_NAMED_BY_THE_BOT}")
+
+
+def _state_id(label: str) -> str:
+    """`State 7` (a state LivePerson did not name) -> `state:7`; a vendor's own name stays."""
+    number = label.removeprefix("State ")
+    return f"state:{number}" if number != label and number.lstrip("-").isdigit() else label
 
 
 @contextmanager

@@ -7,6 +7,7 @@
     ├── RenderError               a template that failed: file and line where Jinja knows them
     ├── SlackError                Slack refused a post (not in channel, archived, bad token)
     ├── DigestError               a digest that could not run (unknown name, a failed step)
+    ├── ActionError               a button click the bot cannot carry out (answered to the clicker)
     ├── ItemRefused               a survey response MaestroQA's rules refuse (per item)
     └── SourceError               a data source could not answer; always names the vendor
         ├── NotConfigured         the vendor's credentials are absent
@@ -19,9 +20,15 @@
 
 Handlers catch `BotError` and render it; anything else is a bug, logged with its traceback
 and answered with a short apology, never shown to Slack as a traceback.
+
+What a person reads in Slack is worded by the templates: errors that reach Slack carry a
+code and their particulars (`UsageError.problem`, `ActionError.code`, the SourceError's
+class), and `str()` of any error is for the log and the terminal.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class BotError(Exception):
@@ -29,11 +36,17 @@ class BotError(Exception):
 
 
 class UsageError(BotError):
-    """A slash command that does not follow the grammar; `command` picks the usage shown."""
+    """A slash command the bot cannot read or a source cannot answer as asked.
 
-    def __init__(self, message: str, command: str = "/csat") -> None:
-        super().__init__(message)
+    `problem` names what is wrong and `details` carries its particulars, which
+    `_usage.j2` words; `command` picks the usage shown beside it.
+    """
+
+    def __init__(self, problem: str, command: str = "/csat", **details: Any) -> None:
+        super().__init__(f"{problem} {details}" if details else problem)
+        self.problem = problem
         self.command = command
+        self.details = details
 
 
 class ConfigError(BotError):
@@ -67,6 +80,15 @@ class RenderError(BotError):
 
 class DigestError(BotError):
     """A digest that could not run: unknown name, or a step that failed."""
+
+
+class ActionError(BotError):
+    """A click on an alert's buttons that cannot be carried out; `button_error.yml.j2` says why."""
+
+    def __init__(self, code: str, **args: Any) -> None:
+        super().__init__(f"{code}: {args}")
+        self.code = code
+        self.details = args
 
 
 class ItemRefused(BotError):

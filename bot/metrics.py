@@ -1,12 +1,15 @@
 """Pure data and arithmetic: CSAT distributions and the windows they really cover.
 
-Nothing here does I/O or reads the clock; `now` is always an argument.
+Nothing here does I/O or reads the clock; `now` is always an argument. Entities and
+states are kept by stable ids; a `name` is what the vendor called one, or None, and the
+words for either are the templates' (`words.yml`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
@@ -46,7 +49,7 @@ class CsatRow:
 
     kind: str
     id: str
-    name: str
+    name: str | None  # as the vendor named it; None: it gave only the id
     counts: CsatCounts | GoodBad
     agents: tuple[CsatRow, ...] = ()
 
@@ -107,7 +110,7 @@ class CsatReport:
 
     def ranked(self) -> tuple[CsatRow, ...]:
         """Rows with the most answers first: where the score means the most."""
-        return tuple(sorted(self.rows, key=lambda r: (-r.counts.total, _natural(r.name))))
+        return tuple(sorted(self.rows, key=lambda r: (-r.counts.total, _natural(r.name or r.id))))
 
 
 def _natural(text: str) -> tuple[str | int, ...]:
@@ -190,31 +193,34 @@ class AgentStates:
     """One agent's (or the team's) time: logged in, then each state with its reasons."""
 
     id: str
-    name: str
+    name: str | None  # as the vendor named them; None: it gave only the id
     logged_in: StateTime
-    states: tuple[tuple[str, StateTime], ...] = ()  # (label, time), in display order
-    reasons: tuple[tuple[str, StateTime], ...] = ()  # away reasons: (label, time)
+    states: tuple[tuple[str, StateTime], ...] = ()  # (state id, time), in display order
+    reasons: tuple[tuple[str, StateTime], ...] = ()  # away reasons: (reason id, time)
 
-    def state(self, label: str) -> StateTime:
-        return next((t for name, t in self.states if name == label), StateTime())
+    def state(self, key: str) -> StateTime:
+        return next((t for state, t in self.states if state == key), StateTime())
 
     @property
     def away_share(self) -> float | None:
         """Share of logged-in time away; None when never logged in."""
-        away = away_seconds({label: t.total for label, t in self.states}) or 0
+        away = away_seconds({key: t.total for key, t in self.states}) or 0
         return away / self.logged_in.total if self.logged_in.total else None
 
 
-AWAY_STATES = ("Away", "Not accepting")  # LivePerson's Away, LiveChat's not accepting chats
+# state ids: LivePerson's Online, Back soon, Away; LiveChat's accepting and not accepting
+ONLINE, BACK_SOON, AWAY = "online", "back_soon", "away"
+ACCEPTING, NOT_ACCEPTING = "accepting", "not_accepting"
+AWAY_STATES = (AWAY, NOT_ACCEPTING)  # what "away" is at each vendor
 
 
-def away_seconds(states: dict[str, int]) -> int | None:
-    """Seconds away, by whichever vendor's name for it is there; None when neither is."""
-    return next((states[label] for label in AWAY_STATES if label in states), None)
+def away_seconds(states: Mapping[str, int]) -> int | None:
+    """Seconds away, by whichever vendor's state for it is there; None when neither is."""
+    return next((states[key] for key in AWAY_STATES if key in states), None)
 
 
 def add_states(
-    rows: tuple[AgentStates, ...] | list[AgentStates], id: str = "team", name: str = "Team"
+    rows: tuple[AgentStates, ...] | list[AgentStates], id: str = "team", name: str | None = None
 ) -> AgentStates:
     """Team totals: every state and reason summed, in first-seen order."""
     states: dict[str, StateTime] = {}
@@ -222,10 +228,10 @@ def add_states(
     logged_in = StateTime()
     for row in rows:
         logged_in += row.logged_in
-        for label, time in row.states:
-            states[label] = states.get(label, StateTime()) + time
-        for label, time in row.reasons:
-            reasons[label] = reasons.get(label, StateTime()) + time
+        for key, time in row.states:
+            states[key] = states.get(key, StateTime()) + time
+        for key, time in row.reasons:
+            reasons[key] = reasons.get(key, StateTime()) + time
     return AgentStates(id, name, logged_in, tuple(states.items()), tuple(reasons.items()))
 
 
@@ -253,6 +259,7 @@ class AgentStatesReport:
     intervals: tuple[Interval, ...] = ()
     availability_hours: float | None = None  # LiveChat: hours the chat was available
     fetched_at: datetime | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)  # vendor names of unknown states
 
     @cached_property
     def team(self) -> AgentStates:
@@ -261,7 +268,9 @@ class AgentStatesReport:
 
     def ranked(self) -> tuple[AgentStates, ...]:
         """Longest logged in first."""
-        return tuple(sorted(self.agents, key=lambda a: (-a.logged_in.total, _natural(a.name))))
+        return tuple(
+            sorted(self.agents, key=lambda a: (-a.logged_in.total, _natural(a.name or a.id)))
+        )
 
 
 def interval_bounds(

@@ -18,6 +18,8 @@ import pytest
 from sqlite_utils import Database
 
 from bot import db as db_module
+from bot.alerts.detect import Reason
+from bot.alerts.queries import get_alert
 from bot.db import Store
 from bot.digests import queries as runs
 from bot.snapshots import queries as snapshots
@@ -128,6 +130,53 @@ def test_migrations_are_idempotent_on_a_file(tmp_path: Path) -> None:
     assert again.execute("select count(*) from snapshots").fetchone() == (1,)
     assert db_module.migrations.pending(again) == []
     again.close()
+
+
+def test_a_database_from_before_ids_keeps_working(tmp_path: Path) -> None:
+    """m004: labels and made-up names become ids; an old alert keeps its sentence."""
+    path = str(tmp_path / "old.db")
+    old = Database(path)
+    db_module.migrations.apply(old, stop_before="m004_ids_not_labels")
+    run = {"id": 1, "series": SERIES, "source": "liveperson", "kind": "availability",
+           "scope": "agent", "taken_at": "x"}  # fmt: skip
+    old["snapshot_runs"].insert(run)
+    legacy = [
+        ("total", "", "Team", {"Online": 10, "Away": 5}, {"Reason 26": 5}),
+        ("agent", "1004", "Agent 1004", {"Back soon": 1, "State 7": 2, "Lunch": 3}, {}),
+        ("agent", "a@x.com", "a@x.com", {"Accepting chats": 1, "Not accepting": 2}, {}),
+        ("skill", "12", "Skill 12", None, None),
+        ("skill", "-1", "Unassigned", None, None),
+        ("skill_agent", "12:1004", "Agent 1004 in Skill 12", None, None),
+        ("skill", "13", "Billing", None, None),  # a name a vendor gave stays
+    ]
+    for kind, id, name, states, reasons in legacy:
+        old["snapshots"].insert({
+            "run_id": 1, "entity_kind": kind, "entity_id": id, "entity_name": name,
+            "states": json.dumps(states) if states is not None else None,
+            "reasons": json.dumps(reasons) if reasons is not None else None,
+        })  # fmt: skip
+    alert = {"problem": "p", "status": "firing", "opened_at": "x", "entity_kind": "skill",
+             "entity_id": "12", "entity_name": "Skill 12",
+             "last_reason": "down 24.1 points from the previous snapshot"}  # fmt: skip
+    old["alerts"].insert(alert)
+    old.close()
+    db = db_module.open_db(path)
+    rows = list(db.query(
+        "select entity_name, states, reasons from snapshots order by id"
+    ))  # fmt: skip
+    assert [r["entity_name"] for r in rows] == [None, None, "a@x.com", None, None, None, "Billing"]
+    assert [json.loads(r["states"]) if r["states"] else None for r in rows[:3]] == [
+        {"online": 10, "away": 5},
+        {"back_soon": 1, "state:7": 2, "Lunch": 3},
+        {"accepting": 1, "not_accepting": 2},
+    ]
+    assert json.loads(rows[0]["reasons"]) == {"26": 5}
+    found = get_alert(db, 1)
+    assert found is not None
+    assert found["entity_name"] is None
+    assert found["last_reason"] == Reason(
+        "text", {"text": "down 24.1 points from the previous snapshot"}
+    )
 
 
 def test_file_databases_are_wal_durable_and_enforce_foreign_keys(tmp_path: Path) -> None:

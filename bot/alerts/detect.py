@@ -11,13 +11,16 @@ How sure: a CSAT drop must clear three bars before it pages anyone —
 Availability: logged-in time well below the mean of recent snapshots (by `drop_share`,
 and at least two standard deviations), or the Away share well above it (`away_points`).
 
-Whether to tell anyone is `alerts.decide`.
+Every evaluation says why as a `Reason`: a code and its numbers, worded by the templates
+(`_alert_macros.j2`). Whether to tell anyone is `alerts.decide`.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -36,11 +39,6 @@ def wilson(positive: int, total: int, z: float = Z95) -> tuple[float, float]:
     centre = (p + z * z / (2 * total)) / (1 + z * z / total)
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def p_text(p: float) -> str:
-    """A p-value the way people write it: p = 0.012, p < 0.001."""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def drop_p_value(x_now: int, n_now: int, x_before: int, n_before: int) -> float:
@@ -62,18 +60,55 @@ class Metric(StrEnum):
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why an evaluation came out as it did: a code and its numbers, never a sentence.
+
+    Codes: few_answers (answers, needed), nothing_earlier, drop (points, runs, p),
+    up (points, runs), small_drop (points, runs, needed), not_credible (points, runs, p),
+    few_snapshots (snapshots), logged_in_low (share, runs), logged_in_normal (share, runs),
+    away_high (points, runs), away_normal (points), still_off (gap, metric),
+    back_within (margin, metric); and `text` (text) for an alert stored before reasons
+    had codes. `runs` is how many snapshots it was compared with (1: the previous one).
+    """
+
+    code: str
+    numbers: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __str__(self) -> str:  # for the log
+        return f"{self.code} {json.dumps(dict(self.numbers))}"
+
+    def dump(self) -> str:
+        """As `alerts.last_reason` keeps it."""
+        return json.dumps({"code": self.code, **self.numbers})
+
+    @classmethod
+    def load(cls, stored: str | None) -> Reason | None:
+        """What `dump` kept; an older sentence is kept as it was, as code `text`."""
+        if not stored:
+            return None
+        try:
+            found = json.loads(stored)
+        except ValueError:
+            found = None
+        if not isinstance(found, dict) or not isinstance(found.get("code"), str):
+            return cls("text", {"text": stored})
+        code = found.pop("code")
+        return cls(code, found)
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """One entity and metric: firing (True/False) or unknown (None), and the numbers why."""
 
     entity_kind: str
     entity_id: str
-    name: str
+    name: str | None  # as the vendor named it
     metric: Metric
     firing: bool | None
-    reason: str
+    reason: Reason
     current: float | None = None
     against: float | None = None  # the value it is compared with
-    against_label: str = ""  # "the previous snapshot" or "the last 7 snapshots"
+    against_runs: int = 0  # how many snapshots that is: 1, the previous one
     drop: float | None = None  # points (CSAT, Away share) or share (logged-in)
     answers: int = 0
     interval: tuple[float, float] | None = None
@@ -98,29 +133,23 @@ def evaluate_csat(
     base = dict(
         entity_kind=row["entity_kind"],
         entity_id=row["entity_id"],
-        name=row.get("entity_name") or row["entity_id"],
+        name=row.get("entity_name"),
         metric=Metric.CSAT,
         answers=n,
         current=x / n if n else None,
         interval=wilson(x, n) if n else None,
     )
     if n < rule.min_answers:
-        return Evaluation(
-            **base, firing=None, reason=f"only {n} answers (fewer than {rule.min_answers})"
-        )
+        why = Reason("few_answers", {"answers": n, "needed": rule.min_answers})
+        return Evaluation(**base, firing=None, reason=why)
     alpha = (1 - rule.confidence) / max(1, tests)
     candidates = []
     if history:
-        candidates.append(("the previous snapshot", [history[0]]))
+        candidates.append([history[0]])
     if len(history) > 1:
-        candidates.append(
-            (
-                f"the last {min(len(history), rule.baseline_runs)} snapshots",
-                history[: rule.baseline_runs],
-            )
-        )
+        candidates.append(history[: rule.baseline_runs])
     best: Evaluation | None = None
-    for label, rows in candidates:
+    for rows in candidates:
         xb = sum(_csat_counts(r)[0] for r in rows)
         nb = sum(_csat_counts(r)[1] for r in rows)
         if nb == 0:
@@ -128,20 +157,21 @@ def evaluate_csat(
         drop = (xb / nb - x / n) * 100
         p = drop_p_value(x, n, xb, nb)
         firing = drop >= rule.drop_points and p < alpha
+        runs = len(rows)
         if firing:
-            why = f"down {drop:.1f} points from {label} ({p_text(p)})"
+            why = Reason("drop", {"points": drop, "runs": runs, "p": p})
         elif drop <= 0:
-            why = f"up {-drop:.1f} points on {label}"
+            why = Reason("up", {"points": -drop, "runs": runs})
         elif drop < rule.drop_points:
-            why = f"down {drop:.1f} points from {label}, less than {rule.drop_points:g}"
+            why = Reason("small_drop", {"points": drop, "runs": runs, "needed": rule.drop_points})
         else:
-            why = f"down {drop:.1f} points from {label}, not a credible drop ({p_text(p)})"
+            why = Reason("not_credible", {"points": drop, "runs": runs, "p": p})
         found = Evaluation(
             **base,
             firing=firing,
             reason=why,
             against=xb / nb,
-            against_label=label,
+            against_runs=runs,
             drop=drop,
             against_interval=wilson(xb, nb),
             p_value=p,
@@ -153,7 +183,7 @@ def evaluate_csat(
         ):
             best = found
     if best is None:
-        return Evaluation(**base, firing=False, reason="nothing earlier to compare with")
+        return Evaluation(**base, firing=False, reason=Reason("nothing_earlier"))
     return best
 
 
@@ -164,16 +194,16 @@ def evaluate_availability(
     base = dict(
         entity_kind=row["entity_kind"],
         entity_id=row["entity_id"],
-        name=row.get("entity_name") or row["entity_id"],
+        name=row.get("entity_name"),
     )
     recent = history[: rule.baseline_runs]
     if len(recent) < 3:
-        why = f"{len(recent)} earlier snapshots; at least 3 are needed for a baseline"
+        why = Reason("few_snapshots", {"snapshots": len(recent)})
         return [
             Evaluation(**base, metric=m, firing=None, reason=why)
             for m in (Metric.LOGGED_IN, Metric.AWAY_SHARE)
         ]
-    label = f"the last {len(recent)} snapshots"
+    runs = len(recent)
     out = []
     logged = [float(r.get("logged_in") or 0) for r in recent]
     mean, spread = statistics.fmean(logged), statistics.pstdev(logged)
@@ -187,12 +217,10 @@ def evaluate_availability(
             firing=firing,
             current=now,
             against=mean,
-            against_label=label,
+            against_runs=runs,
             drop=share * 100,
-            reason=(
-                f"logged-in time {share:.0%} below {label}"
-                if firing
-                else f"logged-in time {share:+.0%} against {label}: within normal"
+            reason=Reason(
+                "logged_in_low" if firing else "logged_in_normal", {"share": share, "runs": runs}
             ),
         )
     )
@@ -209,12 +237,12 @@ def evaluate_availability(
                 firing=firing,
                 current=current_share,
                 against=mean_s,
-                against_label=label,
+                against_runs=runs,
                 drop=points,
                 reason=(
-                    f"Away share {points:.1f} points above {label}"
+                    Reason("away_high", {"points": points, "runs": runs})
                     if firing
-                    else f"Away share {points:+.1f} points: within normal"
+                    else Reason("away_normal", {"points": points})
                 ),
             )
         )
@@ -232,15 +260,12 @@ def still_firing(ev: Evaluation, before: float | None, rule: Rule) -> Evaluation
         return ev
     if ev.metric == Metric.CSAT:
         gap, margin = (before - ev.current) * 100, rule.drop_points / 2
-        unit = "points"
     elif ev.metric == Metric.LOGGED_IN:
         gap, margin = (before - ev.current) / before * 100 if before else 0.0, rule.drop_share * 50
-        unit = "% of logged-in time"
     else:
         gap, margin = (ev.current - before) * 100, rule.away_points / 2
-        unit = "points of Away share"
     if gap > margin:
-        why = f"still {gap:.1f} {unit} off the level before the alert"
+        why = Reason("still_off", {"gap": gap, "metric": str(ev.metric)})
         return replace(ev, firing=True, reason=why)
-    why = f"back within {margin:g} {unit} of the level before the alert"
+    why = Reason("back_within", {"margin": margin, "metric": str(ev.metric)})
     return replace(ev, firing=False, reason=why)

@@ -1,13 +1,18 @@
 """The alerts table: one row per alert; a problem (source, kind, entity, metric) may have several.
 
 Every function takes the `Database` and runs on the store's thread (`await store(fn)`).
+Rows come back as dicts with `last_reason` as a `Reason` (its code and numbers are stored
+as JSON), and go in the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlite_utils import Database
+
+from bot.alerts.detect import Reason
 
 
 def latest_alerts(db: Database, source: str, kind: str) -> dict[str, dict[str, Any]]:
@@ -17,18 +22,27 @@ def latest_alerts(db: Database, source: str, kind: str) -> dict[str, dict[str, A
         "where source = ? and kind = ? group by problem)",
         [source, kind],
     )
-    return {row["problem"]: row for row in rows}
+    return {row["problem"]: row for row in _read(rows)}
 
 
 def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:
-    found = list(db.query("select * from alerts where id = ?", [alert_id]))
+    found = _read(db.query("select * from alerts where id = ?", [alert_id]))
     return found[0] if found else None
 
 
 def insert_alert(db: Database, alert: dict[str, Any]) -> int:
     """A new alert; its id."""
-    return int(db.table("alerts").insert(alert).last_pk)
+    return int(db.table("alerts").insert(_written(alert)).last_pk)
 
 
 def update_alert(db: Database, alert_id: int, changes: dict[str, Any]) -> None:
-    db.table("alerts").update(alert_id, changes)
+    db.table("alerts").update(alert_id, _written(changes))
+
+
+def _read(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**row, "last_reason": Reason.load(row.get("last_reason"))} for row in rows]
+
+
+def _written(values: dict[str, Any]) -> dict[str, Any]:
+    reason = values.get("last_reason")
+    return {**values, "last_reason": reason.dump()} if isinstance(reason, Reason) else values

@@ -21,7 +21,7 @@ from bot.alerts.detect import Evaluation, Metric
 from bot.alerts.queries import get_alert, insert_alert, latest_alerts, update_alert
 from bot.config import AlertRules, Rule
 from bot.db import Store
-from bot.errors import BotError
+from bot.errors import ActionError
 from bot.render import Renderer
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
@@ -77,7 +77,7 @@ class Alerting:
         kind: str,
         run_id: int,
         rows: list[dict[str, Any]],
-        label: str,
+        digest: str,
     ) -> list[tuple[Action, Evaluation]]:
         """Evaluate a stored snapshot's rows against their history and act on each problem."""
         if not self.channel or self.poster is None:
@@ -116,7 +116,7 @@ class Alerting:
             # one problem, one thread: a drop inside a dropping parent is told in the
             # parent's thread (as what moved it), not as an alert of its own
             folded = any((*p, ev.metric) in firing for p in _ancestors(ev))
-            action = await self._act(problem, row, source, kind, ev, label, may_open=not folded)
+            action = await self._act(problem, row, source, kind, ev, digest, may_open=not folded)
             done.append((action, ev))
         return done
 
@@ -127,7 +127,7 @@ class Alerting:
         source: str,
         kind: str,
         ev: Evaluation,
-        label: str,
+        digest: str,
         may_open: bool = True,
     ) -> Action:
         rule = self.rule(ev.entity_kind, ev.entity_id)
@@ -136,15 +136,15 @@ class Alerting:
             action, why = Action.NONE, "folded into its parent's alert"
         log.info("alert %s: %s (%s)", problem, action, why)
         if action == Action.OPEN:
-            await self._open(problem, source, kind, ev, label, why)
+            await self._open(problem, source, kind, ev, digest, why)
         elif action in (Action.THREAD, Action.WORSE, Action.RESOLVE) and row is not None:
-            await self._follow(row, ev, action, why, label)
+            await self._follow(row, ev, action, why, digest)
         elif action == Action.SILENT and row is not None:
             await self._record(row["id"], ev)
         return action
 
     async def _open(
-        self, problem: str, source: str, kind: str, ev: Evaluation, label: str, why: str
+        self, problem: str, source: str, kind: str, ev: Evaluation, digest: str, why: str
     ) -> None:
         assert self.poster is not None and self.channel is not None
         now = now_iso(self.clock())
@@ -171,19 +171,19 @@ class Alerting:
             "alert.yml.j2",
             alert=alert,
             evaluation=ev,
-            label=label,
+            digest=digest,
             mention=self.mention,
             fresh=True,
         )
         ts = await self.poster.post(self.channel, top)
         await self.store(lambda db: update_alert(db, alert_id, {"ts": ts}))
         detail = self.renderer.render(
-            "alert_update.yml.j2", alert=alert, evaluation=ev, action="open", why=why, label=label
+            "alert_update.yml.j2", alert=alert, evaluation=ev, action="open", why=why, digest=digest
         )
         await self.poster.post(self.channel, detail, thread_ts=ts)
 
     async def _follow(
-        self, row: dict[str, Any], ev: Evaluation, action: Action, why: str, label: str
+        self, row: dict[str, Any], ev: Evaluation, action: Action, why: str, digest: str
     ) -> None:
         assert self.poster is not None
         update = self.renderer.render(
@@ -192,7 +192,7 @@ class Alerting:
             evaluation=ev,
             action=str(action),
             why=why,
-            label=label,
+            digest=digest,
         )
         await self.poster.post(row["channel"], update, thread_ts=row["ts"])
         changes: dict[str, Any] = {
@@ -214,7 +214,7 @@ class Alerting:
         """Re-render the top message (resolved, acknowledged, snoozed); no one is pinged."""
         assert self.poster is not None
         top = self.renderer.render(
-            "alert.yml.j2", alert=row, evaluation=None, label="", mention=self.mention, fresh=False
+            "alert.yml.j2", alert=row, evaluation=None, digest="", mention=self.mention, fresh=False
         )
         await self.poster.update(row["channel"], row["ts"], top)
 
@@ -226,14 +226,14 @@ class Alerting:
 
     async def snooze(self, alert_id: int, user: str, period: str) -> dict[str, Any]:
         if period not in SNOOZES:
-            raise BotError(f"Snooze for {', '.join(SNOOZES)}, not {period!r}.")
+            raise ActionError("bad_snooze", period=period, periods=list(SNOOZES))
         until = now_iso(self.clock() + SNOOZES[period])
         return await self._change(alert_id, {"snoozed_until": until, "snoozed_by": user})
 
     async def _change(self, alert_id: int, changes: dict[str, Any]) -> dict[str, Any]:
         row = await self.store(lambda db: get_alert(db, alert_id))
         if row is None:
-            raise BotError(f"There is no alert {alert_id} any more.")
+            raise ActionError("no_alert", alert_id=alert_id)
         await self.store(lambda db: update_alert(db, alert_id, changes))
         row = {**row, **changes}
         if self.poster is not None and row.get("ts"):
@@ -268,7 +268,9 @@ def _movers(
         weight = row["answers"] * (row["score"] - old["score"])  # positives lost at this volume
         moved.append(
             {
-                "name": row.get("entity_name") or row["entity_id"],
+                "entity_kind": row["entity_kind"],
+                "entity_id": row["entity_id"],
+                "entity_name": row.get("entity_name"),
                 "points": points,
                 "answers": row["answers"],
                 "weight": weight,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from bot.check.samples import contexts
-from bot.config import Settings
+from bot.config import DEFAULT_TEMPLATES, Settings
 from bot.db import Store
-from bot.errors import BotError, RenderError
+from bot.errors import BotError, RenderError, UsageError
 from bot.render import Renderer
+from bot.render.words import FILE as WORDS
 
 
 def check_templates(renderer: Renderer, extra: dict[str, str] | None = None) -> list[str]:
@@ -34,7 +35,7 @@ def check_templates(renderer: Renderer, extra: dict[str, str] | None = None) -> 
     return problems
 
 
-def check_digests(settings: Settings) -> list[str]:
+def check_digests(settings: Settings, renderer: Renderer) -> list[str]:
     """Digests that could not run as configured: source, limits, Slack token."""
     from bot.app import build_sources  # the real rules of each source, no network
 
@@ -46,6 +47,8 @@ def check_digests(settings: Settings) -> list[str]:
             where = f"{settings.config_path}: digest[{i}] ({digest.name})"
             try:
                 sources.resolve(digest.query())
+            except UsageError as exc:
+                problems.append(f"{where}: {renderer.problem(exc)}")
             except BotError as exc:
                 problems.append(f"{where}: {exc}")
         if settings.digests and not settings.slack.bot_token:
@@ -69,14 +72,26 @@ def run_check(settings: Settings) -> int:
     print(f"digests: {', '.join(d.name for d in settings.digests) or 'none'}")
     if settings.digests and not settings.alerts.channel:
         print("note: no [alerts] channel: drop alerts are off")
-    problems = check_digests(settings)
+    try:
+        renderer = Renderer(settings.templates, settings.timezone)
+    except RenderError as exc:  # a deployment's words.yml that is not YAML
+        print(f"template error: {exc}")
+        return 1
+    problems = check_digests(settings, renderer)
     for problem in problems:
         print(f"digest error: {problem}")
-    renderer = Renderer(settings.templates, settings.timezone)
     custom = {d.template: f"digest_{d.kind}.yml.j2" for d in settings.digests}
     template_problems = check_templates(renderer, custom)
     for problem in template_problems:
         print(f"template error: {problem}")
+    if renderer.folder != DEFAULT_TEMPLATES:
+        replaced = [name for name in renderer.overridden() if name != WORDS]
+        own = sorted(set(renderer.templates()) - set(Renderer().templates()))
+        words = WORDS in renderer.overridden()
+        print(f"templates: {settings.templates} overrides {', '.join(replaced) or 'no template'}"
+              + (f"; its own: {', '.join(own)}" if own else "")
+              + (f"; its {WORDS} changes some words" if words else "")
+              + "; everything else is built in")  # fmt: skip
     if not template_problems:
         print(
             f"templates: {settings.templates}: "

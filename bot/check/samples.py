@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Digest
+from bot.errors import UsageError
 from bot.metrics import (
+    AWAY,
+    BACK_SOON,
+    ONLINE,
     AgentStates,
     AgentStatesReport,
     CsatCounts,
@@ -34,14 +39,14 @@ def csat_report(rows: int = 3, agents: int = 2) -> CsatReport:
             CsatRow(
                 "agent",
                 str(100 + 10 * s + a),
-                f"Agent {100 + 10 * s + a}",
+                None,
                 CsatCounts.from_scores((a, 1, 2, 5 + a, 20 + s)),
             )
             for a in range(agents)
         )
         total = sum((m.counts for m in members), CsatCounts())
-        skill_rows.append(CsatRow("skill", str(s + 1), f"Skill {s + 1}", total, members))
-    skill_rows.append(CsatRow("skill", "-1", "Unassigned", CsatCounts.from_scores((2, 0, 1, 1, 3))))
+        skill_rows.append(CsatRow("skill", str(s + 1), None, total, members))
+    skill_rows.append(CsatRow("skill", "-1", None, CsatCounts.from_scores((2, 0, 1, 1, 3))))
     return CsatReport(
         source="liveperson",
         vendor="LivePerson",
@@ -79,10 +84,10 @@ def agent_states_report(agents: int = 2, intervals: int = 0) -> AgentStatesRepor
         online = StateTime(int(4714 * scale), 0, int(4714 * scale), 0)
         back = StateTime(int(2361 * scale), int(2361 * scale), 0, 0)
         away = StateTime(0, 0, int(125 * scale), 0)  # the document's total 0 beside 125
-        reasons = (("Reason 2642559712", StateTime(72, 0, 72, 0)),) if i % 2 == 0 else ()
+        reasons = (("2642559712", StateTime(72, 0, 72, 0)),) if i % 2 == 0 else ()
         logged = StateTime(int(7200 * scale), int(2486 * scale), int(4714 * scale), 0)
-        states = (("Online", online), ("Back soon", back), ("Away", away))
-        return AgentStates(str(i + 2), f"Agent {i + 2}", logged, states, reasons)
+        states = ((ONLINE, online), (BACK_SOON, back), (AWAY, away))
+        return AgentStates(str(i + 2), None, logged, states, reasons)
 
     parts = tuple(
         Interval(
@@ -183,9 +188,11 @@ def digest_contexts() -> dict[str, list[dict[str, Any]]]:
 
 
 def alert_contexts() -> dict[str, list[dict[str, Any]]]:
-    """An alert as it opens, persists, worsens, is acknowledged and snoozed, and resolves."""
-    from bot.alerts.detect import Evaluation, Metric
+    """An alert as it opens, persists, worsens, is acknowledged and snoozed, and resolves;
+    one stored before reasons had codes, and every reason a template must word."""
+    from bot.alerts.detect import Evaluation, Metric, Reason
 
+    drop = Reason("drop", {"points": 12.2, "runs": 1, "p": 0.0001})
     alert = {
         "id": 7,
         "problem": "liveperson|csat|total:|csat",
@@ -193,44 +200,25 @@ def alert_contexts() -> dict[str, list[dict[str, Any]]]:
         "kind": "csat",
         "entity_kind": "total",
         "entity_id": "",
-        "entity_name": "Total",
+        "entity_name": None,
         "metric": "csat",
         "status": "firing",
         "opened_at": "2026-03-02T08:00:00+00:00",
         "channel": "C0LEADS00",
         "ts": "1.2",
-        "last_reason": "down 12.2 points",
+        "last_reason": drop,
         "updates": 0,
     }
+    mover = {"entity_kind": "skill", "entity_id": "12", "entity_name": None, "points": -43.0,
+             "answers": 720, "weight": -300}  # fmt: skip
     ev = Evaluation(
-        "total",
-        "",
-        "Total",
-        Metric.CSAT,
-        True,
-        "down 12.2 points from the previous snapshot (p = 0.000)",
-        0.639,
-        0.761,
-        "the previous snapshot",
-        12.2,
-        2664,
-        (0.62, 0.657),
-        (0.744, 0.777),
-        0.0001,
-        ({"name": "Skill 12", "points": -43.0, "answers": 720, "weight": -300},),
-    )
+        "total", "", None, Metric.CSAT, True, drop, 0.639, 0.761, 1, 12.2, 2664, (0.62, 0.657),
+        (0.744, 0.777), 0.0001, (mover,),
+    )  # fmt: skip
+    low = Reason("logged_in_low", {"share": 0.45, "runs": 7})
     logged = Evaluation(
-        "agent",
-        "1001",
-        "Agent 1001",
-        Metric.LOGGED_IN,
-        True,
-        "logged-in time 45% below the last 7 snapshots",
-        9000,
-        16400,
-        "the last 7 snapshots",
-        45.0,
-    )
+        "agent", "1001", None, Metric.LOGGED_IN, True, low, 9000, 16400, 7, 45.0
+    )  # fmt: skip
     acked = {
         **alert,
         "acked_by": "U0LEAD",
@@ -238,20 +226,41 @@ def alert_contexts() -> dict[str, list[dict[str, Any]]]:
         "snoozed_until": "2026-03-03T08:05:00+00:00",
         "snoozed_by": "U0LEAD",
     }
-    resolved = {**alert, "status": "resolved", "resolved_at": "2026-03-04T08:00:00+00:00"}
-    base = {"label": "digest csat-daily", "mention": "<!subteam^S0LEADS>"}
+    resolved = {
+        **alert,
+        "status": "resolved",
+        "resolved_at": "2026-03-04T08:00:00+00:00",
+        "last_reason": Reason("back_within", {"margin": 2.5, "metric": "csat"}),
+    }
+    legacy = {**alert, "last_reason": Reason.load("down 12.2 points")}
+    every = [
+        Reason("few_answers", {"answers": 3, "needed": 20}),
+        Reason("nothing_earlier"),
+        Reason("up", {"points": 1.5, "runs": 7}),
+        Reason("small_drop", {"points": 2.5, "runs": 1, "needed": 5.0}),
+        Reason("not_credible", {"points": 6.1, "runs": 3, "p": 0.2}),
+        Reason("few_snapshots", {"snapshots": 2}),
+        Reason("logged_in_normal", {"share": -0.05, "runs": 7}),
+        Reason("away_high", {"points": 12.0, "runs": 7}),
+        Reason("away_normal", {"points": -1.0}),
+        Reason("still_off", {"gap": 8.1, "metric": "csat"}),
+        Reason("still_off", {"gap": 40.0, "metric": "logged_in"}),
+        Reason("back_within", {"margin": 5.0, "metric": "away_share"}),
+    ]
+    base = {"digest": "csat-daily", "mention": "<!subteam^S0LEADS>"}
     return {
         "alert.yml.j2": [
             {**base, "alert": alert, "evaluation": ev, "fresh": True},
             {**base, "alert": acked, "evaluation": None, "fresh": False},
             {**base, "alert": resolved, "evaluation": None, "fresh": False},
+            {**base, "alert": legacy, "evaluation": None, "fresh": False},
             {
                 **base,
                 "alert": {
                     **alert,
                     "metric": "logged_in",
                     "entity_kind": "agent",
-                    "entity_name": "Agent 1001",
+                    "entity_id": "1001",
                     "kind": "availability",
                 },
                 "evaluation": logged,
@@ -259,10 +268,20 @@ def alert_contexts() -> dict[str, list[dict[str, Any]]]:
             },
         ],
         "alert_update.yml.j2": [
-            {"alert": alert, "evaluation": ev, "action": a, "why": "first", "label": "csat-daily"}
+            {"alert": alert, "evaluation": ev, "action": a, "why": "first", "digest": "csat-daily"}
             for a in ("open", "thread", "worse", "resolve")
         ]
-        + [{"alert": alert, "evaluation": logged, "action": "open", "why": "first", "label": ""}],
+        + [{"alert": alert, "evaluation": logged, "action": "open", "why": "first", "digest": ""}]
+        + [
+            {
+                "alert": alert,
+                "evaluation": replace(ev, reason=r),
+                "action": "thread",
+                "why": "",
+                "digest": "csat-daily",
+            }
+            for r in every
+        ],
     }
 
 
@@ -284,6 +303,37 @@ def detractor_contexts() -> dict[str, list[dict[str, Any]]]:
             {"detractors": [odd], "more": 0, "mention": ""},
         ]
     }
+
+
+def usage_contexts() -> list[dict[str, Any]]:
+    """Every problem a command can have, as the grammar and the sources raise it."""
+    problems = [
+        UsageError("unknown_word", word="<sample>", cut=False, suggestion=""),
+        UsageError("unknown_word", word="skil", cut=False, suggestion="skill"),
+        UsageError("unknown_word", word="x" * 40, cut=True, suggestion=""),
+        UsageError("not_positive", word="0m", cut=False, suggestion=""),
+        UsageError("unit_word", "/agent-states", word="skill"),
+        UsageError("given_twice", "/agent-states", what="ids"),
+        UsageError("given_twice", what="source"),
+        UsageError("given_twice", what="unit"),
+        UsageError("too_many_durations"),
+        UsageError("too_many_durations", "/agent-states"),
+        UsageError("ids_without_unit"),
+        UsageError("no_such_unit", source="livechat", unit="skill", have=["group", "agent"]),
+        UsageError("ids_not_numbers", source="liveperson", unit="skill", id="billing"),
+        UsageError("timeframe_too_long", source="liveperson", timeframe=10080, limit=1440),
+        UsageError(
+            "interval_does_not_fit",
+            "/agent-states",
+            source="liveperson",
+            interval=7,
+            timeframe=60,
+            least=5,
+        ),
+        UsageError("no_intervals", "/agent-states", source="livechat"),
+        UsageError("csat_only", "/agent-states", source="ingested"),
+    ]
+    return [{"command": p.command, "problem": p} for p in problems]
 
 
 def contexts() -> dict[str, list[dict[str, Any]]]:
@@ -335,20 +385,15 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
                 "row_limit": 60,
             },
         ],
-        "working.yml.j2": [
-            {"query": one, "vendor": "LivePerson"},
-            {"query": lc, "vendor": "LiveChat"},
-        ],
-        "usage.yml.j2": [
-            {"command": "/csat", "problem": "I don't understand `<sample>`."},
-            {"command": "/agent-states", "problem": "Give the ids only once."},
-        ],
+        "working.yml.j2": [{"query": one}, {"query": lc}],
+        "usage.yml.j2": usage_contexts(),
         "help.yml.j2": [
             {"command": c, "sources": ["liveperson"], "default_source": "liveperson"}
             for c in ("/csat", "/agent-states")
         ],
         "vendor_error.yml.j2": [
-            {"vendor": "LivePerson", "kind": k, "detail": "HTTP 503 after 3 tries", "hint": ""}
+            {"source": source, "kind": k, "detail": "HTTP 503 after 3 tries"}
+            for source in ("liveperson", "livechat", "ingested")
             for k in (
                 "NotConfigured",
                 "VendorAuthError",
@@ -359,8 +404,14 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
                 "VendorBadResponse",
             )
         ]
-        + [{"vendor": "", "kind": "NotConfigured", "detail": "", "hint": "set credentials"}],
+        + [{"source": "", "kind": "NotConfigured", "detail": ""}],
         "internal_error.yml.j2": [{}],
+        "button_error.yml.j2": [
+            {"code": "bad_snooze", "details": {"period": "2y", "periods": ["1h", "1d", "1w"]}},
+            {"code": "no_alert", "details": {"alert_id": 7}},
+            {"code": "slack", "details": {"slack_code": "channel_not_found"}},
+            {"code": "internal", "details": {}},
+        ],
         **digest_contexts(),
         **alert_contexts(),
         **detractor_contexts(),

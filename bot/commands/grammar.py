@@ -1,6 +1,7 @@
-"""Slash-command text -> a `Query`, or a `UsageError` that says what is wrong.
+"""Slash-command text -> a `Query`, or a `UsageError` naming what is wrong.
 
-Pure: no I/O, no settings. The grammar (see CONTRACT in the docs):
+Pure: no I/O, no settings, no sentences (`_usage.j2` words each problem). The grammar
+(see CONTRACT in the docs):
 
     /csat [SOURCE] [skill|agent|group] [IDS|all] [TIMEFRAME]
     /agent-states [SOURCE] [IDS|all] [TIMEFRAME] [INTERVAL]
@@ -17,7 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from bot.errors import UsageError
 from bot.query import SOURCES, UNITS, Command, Query
@@ -28,6 +29,8 @@ DEFAULT_TIMEFRAME = {"/csat": 24 * 60, "/agent-states": 60}
 _ID = r"(-?[0-9]+|[\w.+-]+@[\w-]+(\.[\w-]+)+)"  # numeric ids, or LiveChat's agent emails
 _IDS = re.compile(rf"^{_ID}(,{_ID})*$")
 _FREE_IDS = re.compile(r"^[\w.+@-]+(,[\w.+@-]+)*$", re.ASCII)
+_SHOWN = 40  # characters of a word a problem quotes
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,37 +53,38 @@ def parse(command: Command, text: str) -> Query | Help:
     for word in words:
         low = word.lower().rstrip(",")
         if low in SOURCES:
-            source = _once(source, low, "a source", command)
+            source = _once(source, low, "source", command)
         elif low in UNITS or (low.endswith("s") and low[:-1] in UNITS):
             if command == "/agent-states":
-                raise UsageError(
-                    f"`{word}`: /agent-states takes agent ids directly, without a unit word",
-                    command,
-                )
-            unit = _once(unit, low.rstrip("s"), "skill, agent or group", command)
+                raise UsageError("unit_word", command, word=word)
+            unit = _once(unit, low.rstrip("s"), "unit", command)
         elif low == "all":
-            ids = _once(ids, "all", "the ids", command)
+            ids = _once(ids, "all", "ids", command)
         elif _IDS.match(low) and (
             "," in low or "@" in low or _takes_ids(command, unit, ids, durations)
         ):
-            ids = _once(ids, tuple(dict.fromkeys(low.split(","))), "the ids", command)
+            ids = _once(ids, tuple(dict.fromkeys(low.split(","))), "ids", command)
         else:
             try:
                 durations.append(parse_duration(low))
-            except ValueError as exc:
+            except ValueError:
                 if unit == "agent" and ids is None and _FREE_IDS.match(word):
                     # survey tools name agents freely (agent_id "a1"); sources check their ids
                     ids = tuple(dict.fromkeys(word.split(",")))
                     continue
-                shown = word if len(word) <= 40 else word[:40] + "…"
-                problem = str(exc) if DURATION.match(low) else f"I don't understand `{shown}`."
-                raise UsageError(f"{problem}{_suggest(low)}", command) from None
+                problem = "not_positive" if DURATION.match(low) else "unknown_word"
+                shown = (low if problem == "not_positive" else word)[:_SHOWN]
+                cut = len(word) > _SHOWN and problem == "unknown_word"
+                raise UsageError(
+                    problem, command, word=shown, cut=cut, suggestion=_suggest(low)
+                ) from None
     return _build(command, source, unit, ids, durations)
 
 
 def _suggest(word: str) -> str:
+    """The command word closest to a misspelt one, or ""."""
     close = difflib.get_close_matches(word, [*SOURCES, *UNITS, "all", "help"], n=1, cutoff=0.7)
-    return f" Did you mean `{close[0]}`?" if close else ""
+    return close[0] if close else ""
 
 
 def _takes_ids(command: Command, unit: str | None, ids: object, durations: list[int]) -> bool:
@@ -90,9 +94,10 @@ def _takes_ids(command: Command, unit: str | None, ids: object, durations: list[
     return command == "/agent-states" or unit is not None
 
 
-def _once(current: object, new: object, what: str, command: Command):  # type: ignore[no-untyped-def]
+def _once(current: T | None, new: T, what: str, command: Command) -> T:
+    """`new`, unless a different value was given already (`what`: source, unit, ids)."""
     if current is not None and current != new:
-        raise UsageError(f"Give {what} only once.", command)
+        raise UsageError("given_twice", command, what=what)
     return new
 
 
@@ -105,15 +110,12 @@ def _build(
 ) -> Query:
     limit = 2 if command == "/agent-states" else 1
     if len(durations) > limit:
-        expected = "a timeframe and an interval" if limit == 2 else "one timeframe"
-        raise UsageError(f"Too many durations: give {expected} at most.", command)
+        raise UsageError("too_many_durations", command)
     timeframe = durations[0] if durations else DEFAULT_TIMEFRAME[command]
     interval = durations[1] if len(durations) > 1 else None
     if command == "/csat":
         if ids is not None and unit is None:
-            raise UsageError(
-                "Say whose ids these are: `skill`, `agent` or `group` before them.", command
-            )
+            raise UsageError("ids_without_unit", command)
         if unit is not None and ids is None:
             ids = "all"
     else:

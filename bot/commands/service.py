@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from bot.commands import grammar
 from bot.commands.grammar import Help
-from bot.errors import BotError, SourceError, UsageError
+from bot.errors import SourceError, UsageError
 from bot.query import Command, Query
 from bot.render import Message, Renderer
-from bot.sources import SETUP_HINTS, VENDOR_NAMES, Source, Sources
+from bot.sources import VENDOR_NAMES, Source, Sources
 
 log = logging.getLogger(__name__)
 ROW_LIMIT = 60  # rows in one answer; the rest are counted
@@ -56,10 +55,10 @@ class Commands:
                 return Plan(self.help(name))
             query, source = self.sources.resolve(parsed)
         except UsageError as exc:
-            return Plan(self.renderer.render("usage.yml.j2", command=exc.command, problem=str(exc)))
+            return Plan(self.usage(exc))
         except SourceError as exc:
             return Plan(self.vendor_error(exc))
-        ack = self.renderer.render("working.yml.j2", query=query, vendor=source.vendor)
+        ack = self.renderer.render("working.yml.j2", query=query)
         return Plan(ack, query, source)
 
     async def answer(self, plan: Plan) -> Message:
@@ -79,11 +78,9 @@ class Commands:
         except SourceError as exc:
             log.warning("%s", exc)
             return self.vendor_error(exc)
-        except BotError as exc:
+        except UsageError as exc:
             log.warning("%s", exc)
-            return self.renderer.render(
-                "usage.yml.j2", command=plan.query.command, problem=str(exc)
-            )
+            return self.usage(exc)
         except Exception:
             log.exception("answering %s failed", plan.query)
             return self.renderer.render("internal_error.yml.j2")
@@ -96,12 +93,11 @@ class Commands:
             default_source=self.sources.default,
         )
 
+    def usage(self, exc: UsageError) -> Message:
+        return self.renderer.render("usage.yml.j2", command=exc.command, problem=exc)
+
     def vendor_error(self, exc: SourceError) -> Message:
         source = next((k for k, v in VENDOR_NAMES.items() if v == exc.vendor), "")
-        context: dict[str, Any] = {
-            "vendor": exc.vendor,
-            "kind": type(exc).__name__,
-            "detail": exc.detail,
-            "hint": SETUP_HINTS.get(source, exc.detail),
-        }
-        return self.renderer.render("vendor_error.yml.j2", **context)
+        return self.renderer.render(
+            "vendor_error.yml.j2", source=source, kind=type(exc).__name__, detail=exc.detail
+        )

@@ -9,11 +9,13 @@ import asyncio
 import csv
 import importlib
 import io
+import json
 from datetime import datetime
 from typing import Any
 
 from bot.config import Digest
 from bot.db import Store
+from bot.render.words import Words
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
 from bot.snapshots.rows import TOTAL
@@ -22,7 +24,13 @@ TOP = 15  # entities in the message; the full table goes in the thread as a file
 
 
 async def attach(
-    poster: Poster, store: Store, digest: Digest, report: Any, rows: list[dict[str, Any]], ts: str
+    poster: Poster,
+    store: Store,
+    words: Words,
+    digest: Digest,
+    report: Any,
+    rows: list[dict[str, Any]],
+    ts: str,
 ) -> None:
     """The thread under the digest: charts, and the full table when the message is cut."""
     # matplotlib loads (most of a second, once) and draws in a worker thread
@@ -35,8 +43,8 @@ async def attach(
             digest.channel,
             ts,
             f"{digest.name}.csv",
-            table(rows),
-            f"{digest.name}: all {entities} rows",
+            table(rows, words),
+            words("files.table", digest=digest.name, rows=entities),
         )
     if digest.kind != "csat":
         return
@@ -45,20 +53,26 @@ async def attach(
         (datetime.fromisoformat(h["taken_at"]), h["score"], h["answers"] or 0) for h in history
     ]
     if len(points) >= 2:
-        title = f"CSAT · {digest.name} · last {len(points)} runs"
+        title = words("charts.trend_title", digest=digest.name, runs=len(points))
+        axis = words("charts.trend_axis")
         # drawing takes a good part of a second: off the loop that acks Slack
-        png = await asyncio.to_thread(charts.csat_trend, title, points)
-        await poster.upload(digest.channel, ts, f"{digest.name}-trend.png", png, "CSAT trend")
+        png = await asyncio.to_thread(charts.csat_trend, title, points, axis)
+        await poster.upload(
+            digest.channel, ts, f"{digest.name}-trend.png", png, words("files.trend")
+        )
     total = report.total
     if total.total:
         if report.scale == "1-5":
             labels, counts = ["1", "2", "3", "4", "5"], list(total.scores)
         else:
-            labels, counts = ["good", "bad"], [total.good, total.bad]
+            labels, counts = [words("charts.good"), words("charts.bad")], [total.good, total.bad]
+        title = words("charts.answers_title", digest=digest.name)
         png = await asyncio.to_thread(
-            charts.distribution, f"Answers · {digest.name}", labels, counts
+            charts.distribution, title, labels, counts, words("charts.answers_axis")
         )
-        await poster.upload(digest.channel, ts, f"{digest.name}-answers.png", png, "Answers")
+        await poster.upload(
+            digest.channel, ts, f"{digest.name}-answers.png", png, words("files.answers")
+        )
 
 
 COLUMNS = (
@@ -82,11 +96,21 @@ COLUMNS = (
 )
 
 
-def table(rows: list[dict[str, Any]]) -> bytes:
-    """Every row as CSV, the columns that have values."""
-    used = [c for c in COLUMNS if any(r.get(c) not in (None, "", "{}") for r in rows)]
+def table(rows: list[dict[str, Any]], words: Words) -> bytes:
+    """Every row as CSV, the columns that have values; names and state labels in words."""
+    team = any(r.get("logged_in") is not None for r in rows)  # availability: the total is a team
+    shown = []
+    for row in rows:
+        kind = "team" if team and row["entity_kind"] == TOTAL else row["entity_kind"]
+        named = {**row, "entity_name": words.entity(kind, row["entity_id"], row.get("entity_name"))}
+        for column, label in (("states", words.state), ("reasons", words.reason)):
+            if row.get(column):
+                seconds = json.loads(row[column])
+                named[column] = json.dumps({label(k): v for k, v in seconds.items()})
+        shown.append(named)
+    used = [c for c in COLUMNS if any(r.get(c) not in (None, "", "{}") for r in shown)]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=used, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(shown)
     return out.getvalue().encode()

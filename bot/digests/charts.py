@@ -1,5 +1,7 @@
 """PNG charts where a picture reads better than a table: CSAT trend and distribution.
 
+Titles and labels arrive as words (`words.yml`, through `attachments.py`).
+
 matplotlib with the Agg backend: no display, safe in threads when each chart uses its
 own Figure (never pyplot's global state).
 """
@@ -21,7 +23,9 @@ def _png(fig: Figure) -> bytes:
     return out.getvalue()
 
 
-def csat_trend(title: str, points: Sequence[tuple[datetime, float | None, int]]) -> bytes:
+def csat_trend(
+    title: str, points: Sequence[tuple[datetime, float | None, int]], axis: str
+) -> bytes:
     """Score (0..1) over time, with the number of answers under each point."""
     fig = Figure(figsize=(7, 3))
     ax = fig.add_subplot()
@@ -35,13 +39,13 @@ def csat_trend(title: str, points: Sequence[tuple[datetime, float | None, int]])
         low = min(scores)
         ax.set_ylim(max(0, low - 10), 100)
     ax.set_title(title, fontsize=10, loc="left")
-    ax.set_ylabel("CSAT %")
+    ax.set_ylabel(axis)
     ax.grid(axis="y", alpha=0.3)
     fig.autofmt_xdate()
     return _png(fig)
 
 
-def distribution(title: str, labels: Sequence[str], counts: Sequence[int]) -> bytes:
+def distribution(title: str, labels: Sequence[str], counts: Sequence[int], axis: str) -> bytes:
     """Answers per score (1..5), or good and bad, as bars."""
     fig = Figure(figsize=(5, 2.6))
     ax = fig.add_subplot()
@@ -53,6 +57,6 @@ def distribution(title: str, labels: Sequence[str], counts: Sequence[int]) -> by
         ax.annotate(f"{n}", (x, n), textcoords="offset points", xytext=(0, 2), ha="center",
                     fontsize=8)  # fmt: skip
     ax.set_title(title, fontsize=10, loc="left")
-    ax.set_ylabel("answers")
+    ax.set_ylabel(axis)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)

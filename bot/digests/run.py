@@ -35,7 +35,7 @@ class Review(Protocol):
 
     def review(
         self, series: str, source: str, kind: str, run_id: int, rows: list[dict[str, Any]],
-        label: str,
+        digest: str,
     ) -> Awaitable[Any]: ...  # fmt: skip
 
 
@@ -152,7 +152,7 @@ class Digests:
                 raise DigestError("Slack is not configured: set SLACK_BOT_TOKEN to post digests.")
             ts = await self.poster.post(digest.channel, message)
             try:  # posted is posted: a failed attachment must not make it post again
-                await attach(self.poster, self.store, digest, report, rows, ts)
+                await attach(self.poster, self.store, self.renderer.words, digest, report, rows, ts)
             except Exception:
                 log.exception("digest %s: attaching to its thread failed", digest.name)
             return Outcome("posted", message, ts, len(rows))
@@ -165,7 +165,7 @@ class Digests:
                         digest.kind,
                         run_id,
                         rows,
-                        f"digest {digest.name}",
+                        digest.name,
                     )
                 except Exception:
                     log.exception("digest %s: reviewing alerts failed", digest.name)

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.alerts.threads import Alerting
-from bot.errors import BotError
+from bot.errors import ActionError, SlackError
 
 log = logging.getLogger(__name__)
 Reply = Callable[..., Awaitable[Any]]
@@ -18,7 +18,7 @@ Reply = Callable[..., Awaitable[Any]]
 async def handle_ack(body: dict[str, Any], ack: Reply, respond: Reply, alerting: Alerting) -> None:
     await ack()
     action = body["actions"][0]
-    await _apply(respond, alerting.acknowledge(int(action["value"]), body["user"]["id"]))
+    await _apply(respond, alerting, alerting.acknowledge(int(action["value"]), body["user"]["id"]))
 
 
 async def handle_snooze(
@@ -26,22 +26,24 @@ async def handle_snooze(
 ) -> None:
     await ack()
     alert_id, _, period = body["actions"][0]["selected_option"]["value"].partition(":")
-    await _apply(respond, alerting.snooze(int(alert_id), body["user"]["id"], period))
+    await _apply(respond, alerting, alerting.snooze(int(alert_id), body["user"]["id"], period))
 
 
-async def _apply(respond: Reply, change: Awaitable[Any]) -> None:
+async def _apply(respond: Reply, alerting: Alerting, change: Awaitable[Any]) -> None:
     """Run the change; a problem is told to the person who clicked, only to them."""
     try:
         await change
-    except BotError as exc:
-        await respond(text=f":warning: {exc}", response_type="ephemeral", replace_original=False)
+        return
+    except ActionError as exc:
+        code, details = exc.code, exc.details
+    except SlackError as exc:
+        log.warning("alert button: %s", exc)
+        code, details = "slack", {"slack_code": exc.code}
     except Exception:
         log.exception("alert button failed")
-        await respond(
-            text=":warning: That did not work; the bot's log has the details.",
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        code, details = "internal", {}
+    reply = alerting.renderer.render("button_error.yml.j2", code=code, details=details)
+    await respond(**reply, response_type="ephemeral", replace_original=False)
 
 
 def register(app: AsyncApp, alerting: Alerting) -> None:

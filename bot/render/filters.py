@@ -1,17 +1,25 @@
-"""Pure filters: numbers into the characters people read (bars, sparks, points, durations)."""
+"""Pure filters: numbers into the characters people read (bars, sparks, points, durations).
+
+Code owns the numbers; the few words among them (`new`, `—`, the duration units) come
+from `words.yml` through the `words` argument, which the renderer binds to its own.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
+from bot.render.words import Words, builtin
+
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 _SPARK = "▁▂▃▄▅▆▇█"
 
 
-def pct(fraction: float | None, digits: int = 1) -> str:
+def pct(fraction: float | None, digits: int = 1, *, words: Words | None = None) -> str:
     """0.8853 -> 88.5%; None (nobody answered) -> —."""
-    return "—" if fraction is None else f"{fraction * 100:.{digits}f}%"
+    if fraction is None:
+        return (words or builtin())("none")
+    return f"{fraction * 100:.{digits}f}%"
 
 
 def bar(fraction: float, width: int = 20) -> str:
@@ -31,36 +39,47 @@ def spark(values: Sequence[float]) -> str:
     )
 
 
-def points(change: float | None, unit: str = "") -> str:
+def points(change: float | None, unit: str = "", *, words: Words | None = None) -> str:
     """A change in percentage points: ▲ 2.1, ▼ 3.4, = 0.0; `new` without a previous value."""
     if change is None:
-        return "new"
+        return (words or builtin())("changes.new")
     if abs(change) < 0.05:
-        return "= 0.0" + unit
+        return (words or builtin())("changes.none_points") + unit
     return f"{'▲' if change > 0 else '▼'} {abs(change):.1f}{unit}"
 
 
-def delta_duration(change: float | None) -> str:
+def delta_duration(change: float | None, *, words: Words | None = None) -> str:
     """A change in seconds as ▲ 35m / ▼ 1h 5m / =; `new` without a previous value."""
+    words = words or builtin()
     if change is None:
-        return "new"
+        return words("changes.new")
     if abs(change) < 60:
-        return "="
-    return f"{'▲' if change > 0 else '▼'} {duration(abs(change))}"
+        return words("changes.none_duration")
+    return f"{'▲' if change > 0 else '▼'} {duration(abs(change), words=words)}"
 
 
-def duration(seconds: float | None) -> str:
+def duration(seconds: float | None, *, words: Words | None = None) -> str:
     """Seconds the way people read them: 4714 -> 1h 18m, 125 -> 2m 5s, 45 -> 45s."""
+    words = words or builtin()
     if seconds is None:
-        return "—"
+        return words("none")
     seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+        if minutes:
+            return words("durations.hours_minutes", h=hours, m=minutes)
+        return words("durations.hours", h=hours)
     if minutes:
-        return f"{minutes}m {secs}s" if secs and minutes < 10 else f"{minutes}m"
-    return f"{secs}s" if secs else "0m"
+        if secs and minutes < 10:
+            return words("durations.minutes_seconds", m=minutes, s=secs)
+        return words("durations.minutes", m=minutes)
+    return words("durations.seconds", s=secs) if secs else words("durations.zero")
+
+
+def pvalue(p: float, *, words: Words | None = None) -> str:
+    """A p-value to three places; below 0.001 in words."""
+    return (words or builtin())("p_below", p="0.001") if p < 0.001 else f"{p:.3f}"
 
 
 ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}

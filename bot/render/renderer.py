@@ -3,6 +3,10 @@
 Templates in `templates/` render YAML (a mapping with `text` and `blocks`), so they read
 like the message they make; strings go through `|tojson`. Every message is parsed with
 slack_sdk's block models and checked for the limits slack_sdk does not enforce.
+
+A deployment's templates folder holds only what it changes: a template found there wins,
+every other one comes from the built-in folder (`jinja2.ChoiceLoader`), and its
+`words.yml` is laid over the built-in words entry by entry.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import sys
 import traceback
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +24,8 @@ import yaml
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
-from bot.errors import RenderError
+from bot.config import DEFAULT_TEMPLATES
+from bot.errors import RenderError, UsageError
 from bot.render.filters import (
     bar,
     delta_duration,
@@ -27,10 +33,11 @@ from bot.render.filters import (
     mrkdwn_escape,
     pct,
     points,
+    pvalue,
     spark,
 )
 from bot.render.text import Message
-from bot.sources import VENDOR_NAMES
+from bot.render.words import Words
 from bot.timefmt import format_minutes
 
 MAX_BLOCKS = 50
@@ -42,13 +49,19 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present:
 
 
 class Renderer:
-    """The Jinja environment with the filters templates need; one per process."""
+    """The Jinja environment with the filters and words templates need; one per process.
 
-    def __init__(self, folder: Path, timezone: ZoneInfo | None = None) -> None:
+    `folder` is the deployment's templates folder (or the built-in one); what it does not
+    hold comes from the built-in folder.
+    """
+
+    def __init__(self, folder: Path = DEFAULT_TEMPLATES, timezone: ZoneInfo | None = None) -> None:
         self.folder = folder
+        self.folders = [folder] if folder == DEFAULT_TEMPLATES else [folder, DEFAULT_TEMPLATES]
         self.timezone = timezone or ZoneInfo("UTC")
+        self.words = Words.load(folder)
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(folder)),
+            loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in self.folders]),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -57,8 +70,10 @@ class Renderer:
         )
         # emoji as themselves: YAML cannot read JSON's surrogate-pair escapes
         self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
+        words = self.words
+        self.env.globals["words"] = words.data
         self.env.filters.update(
-            pct=pct,
+            pct=partial(pct, words=words),
             bar=bar,
             spark=spark,
             minutes=format_minutes,
@@ -69,13 +84,29 @@ class Renderer:
                 datetime.fromisoformat(iso), fmt
             ),
             mrkdwn_escape=mrkdwn_escape,
-            dur=duration,
-            vendor=lambda name: VENDOR_NAMES.get(name, name),
-            pvalue=lambda p: "less than 0.001" if p < 0.001 else f"{p:.3f}",
-            points=points,
-            delta_dur=delta_duration,
+            dur=partial(duration, words=words),
+            vendor=lambda source: words.data["vendors"].get(source, source),
+            entity=self.entity,
+            state=words.state,
+            reason=words.reason,
+            pvalue=partial(pvalue, words=words),
+            points=partial(points, words=words),
+            delta_dur=partial(delta_duration, words=words),
             prepend=lambda text, prefix: f"{prefix}{text}",
         )
+
+    def entity(self, thing: Any) -> str:
+        """What to call a row, an agent, an alert or a snapshot row: a name, or its id in words."""
+        if isinstance(thing, dict):
+            return self.words.entity(
+                thing["entity_kind"], thing["entity_id"], thing.get("entity_name")
+            )
+        return self.words.entity(getattr(thing, "kind", "agent"), thing.id, thing.name)
+
+    def problem(self, error: UsageError) -> str:
+        """A usage error in the words of `_usage.j2`, for places that print it (`check`)."""
+        module = self.env.get_template("_usage.j2").make_module({"tz": self.timezone.key})
+        return str(module.problem(error)).strip()
 
     def local(self, moment: datetime, fmt: str = "%H:%M") -> str:
         """A UTC moment in the team's time zone."""
@@ -90,8 +121,18 @@ class Renderer:
         return f"{a.strftime(fmt)} → {b.strftime(fmt)}"
 
     def templates(self) -> list[str]:
-        """Every message template (partials start with `_`)."""
-        return sorted(p.name for p in self.folder.glob("*.yml.j2") if not p.name.startswith("_"))
+        """Every message template (partials start with `_`), the deployment's and built-in."""
+        return sorted(
+            {p.name for f in self.folders for p in f.glob("*.yml.j2") if not p.name.startswith("_")}
+        )
+
+    def overridden(self) -> list[str]:
+        """The built-in files (templates, partials, words) the deployment's folder replaces."""
+        if self.folder == DEFAULT_TEMPLATES:
+            return []
+        return sorted(
+            p.name for p in self.folder.iterdir() if (DEFAULT_TEMPLATES / p.name).is_file()
+        )
 
     def render(self, name: str, **context: Any) -> Message:
         """Render one template into a checked message, or raise RenderError."""
@@ -99,6 +140,9 @@ class Renderer:
             source = self.env.get_template(name).render(tz=self.timezone.key, **context)
         except jinja2.TemplateSyntaxError as exc:
             raise RenderError(exc.name or name, exc.lineno, exc.message or "syntax error") from exc
+        except jinja2.TemplateNotFound as exc:
+            where = " or ".join(str(f) for f in self.folders)
+            raise RenderError(name, None, f"'{exc.name}' not found in {where}") from exc
         except (jinja2.TemplateError, TypeError, ValueError) as exc:
             # |tojson on an undefined value raises TypeError, not UndefinedError
             raise RenderError(*_template_line(name), str(exc)) from exc

@@ -2,6 +2,7 @@
 
 A snapshot row holds every metric value of one entity (a skill, an agent, a group, or
 the total) so later runs, charts and alerts can compare without asking the vendor.
+Entities and states are kept by id; `entity_name` only when the vendor gave a name.
 """
 
 from __future__ import annotations
@@ -25,18 +26,15 @@ Key = tuple[str, str]  # (entity_kind, entity_id)
 
 def csat_rows(report: CsatReport) -> list[dict[str, Any]]:
     """The total and one row per skill, agent or group, with every count."""
-    rows = [_csat_row(TOTAL, "", "Total", report.total)]
+    rows = [_csat_row(TOTAL, "", None, report.total)]
     for r in report.rows:
         rows.append(_csat_row(r.kind, r.id, r.name, r.counts))
         # an agent within a skill: its own entity, as the same agent may serve several skills
-        rows += [
-            _csat_row(f"{r.kind}_agent", f"{r.id}:{a.id}", f"{a.name} in {r.name}", a.counts)
-            for a in r.agents
-        ]
+        rows += [_csat_row(f"{r.kind}_agent", f"{r.id}:{a.id}", None, a.counts) for a in r.agents]
     return rows
 
 
-def _csat_row(kind: str, id: str, name: str, counts: CsatCounts | GoodBad) -> dict[str, Any]:
+def _csat_row(kind: str, id: str, name: str | None, counts: CsatCounts | GoodBad) -> dict[str, Any]:
     row: dict[str, Any] = {
         "entity_kind": kind,
         "entity_id": id,
@@ -57,7 +55,10 @@ def _csat_row(kind: str, id: str, name: str, counts: CsatCounts | GoodBad) -> di
 
 
 def states_rows(report: AgentStatesReport) -> list[dict[str, Any]]:
-    """The team and one row per agent: logged-in and chatting seconds, states, reasons."""
+    """The team and one row per agent: logged-in and chatting seconds, states, reasons.
+
+    `states` and `reasons` are JSON `{id: seconds}`: state ids (`away`, ...) and reason ids.
+    """
     return [_states_row(TOTAL, report.team)] + [_states_row("agent", a) for a in report.agents]
 
 
@@ -65,11 +66,11 @@ def _states_row(kind: str, agent: AgentStates) -> dict[str, Any]:
     return {
         "entity_kind": kind,
         "entity_id": "" if kind == TOTAL else agent.id,
-        "entity_name": agent.name,
+        "entity_name": None if kind == TOTAL else agent.name,
         "logged_in": agent.logged_in.total,
         "chatting": agent.logged_in.chatting,
-        "states": json.dumps({label: t.total for label, t in agent.states}),
-        "reasons": json.dumps({label: t.total for label, t in agent.reasons}),
+        "states": json.dumps({key: t.total for key, t in agent.states}),
+        "reasons": json.dumps({key: t.total for key, t in agent.reasons}),
     }
 
 

@@ -64,10 +64,8 @@ class Sources:
             raise NotConfigured(VENDOR_NAMES.get(name, name), SETUP_HINTS.get(name, ""))
         query = replace(query, source=name)
         if query.unit not in source.units:
-            have = " or ".join(u for u in source.units if u != "account")
-            raise UsageError(
-                f"{source.vendor} has no {query.unit}s; it reports by {have}.", query.command
-            )
+            have = [u for u in source.units if u != "account"]
+            raise UsageError("no_such_unit", query.command, source=name, unit=query.unit, have=have)
         source.check(query)
         return query, source
 

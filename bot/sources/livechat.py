@@ -26,6 +26,8 @@ import httpx
 from bot.config import LiveChatSettings
 from bot.errors import SourceError, UsageError, VendorBadResponse
 from bot.metrics import (
+    ACCEPTING,
+    NOT_ACCEPTING,
     AgentStates,
     AgentStatesReport,
     CsatReport,
@@ -125,15 +127,14 @@ class LiveChat:
 
     def check(self, query: Query) -> None:
         if query.interval is not None:
-            raise UsageError(
-                "LiveChat reports have no intervals; leave the interval out.", query.command
-            )
+            raise UsageError("no_intervals", query.command, source=self.name)
         if query.unit == "group" and query.ids not in (None, "all"):
             bad = [i for i in query.ids or () if not i.isdigit()]
             if bad:
                 raise UsageError(
-                    f"LiveChat group ids are numbers; `{bad[0]}` is not.", query.command
-                )
+                    "ids_not_numbers", query.command, source=self.name, unit="group",
+                    id=bad[0][:40],
+                )  # fmt: skip
 
     async def aclose(self) -> None:
         await self.http.client.aclose()
@@ -324,8 +325,8 @@ def parse_performance(answer: Any) -> tuple[AgentStates, ...]:
         agents.append(AgentStates(
             agent, agent,
             StateTime(logged, chatting, max(0, logged - chatting)),
-            (("Accepting chats", StateTime(seconds["accepting_chats_time"])),
-             ("Not accepting", StateTime(seconds["not_accepting_chats_time"]))),
+            ((ACCEPTING, StateTime(seconds["accepting_chats_time"])),
+             (NOT_ACCEPTING, StateTime(seconds["not_accepting_chats_time"]))),
         ))  # fmt: skip
     return tuple(agents)
 

@@ -29,6 +29,9 @@ from oauthlib.oauth1 import Client as OAuth1Client
 from bot.config import LivePersonSettings
 from bot.errors import UsageError, VendorAuthError, VendorBadResponse
 from bot.metrics import (
+    AWAY,
+    BACK_SOON,
+    ONLINE,
     AgentStates,
     AgentStatesReport,
     CsatCounts,
@@ -44,16 +47,15 @@ from bot.metrics import (
 )
 from bot.query import Query
 from bot.sources.http import BucketCache, VendorHTTP, decode_json
-from bot.timefmt import format_minutes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 VENDOR = "LivePerson"
 MAX_TIMEFRAME = 1440
-UNASSIGNED_SKILL = "-1"
+MIN_INTERVAL = 5
 POST_ABOVE_IDS = 40  # longer agent lists go in a POST body instead of the URL
 LOGGED_IN = "-1"
-STATE_LABELS = {"2": "Online", "3": "Back soon", "4": "Away"}
+STATES = {"2": ONLINE, "3": BACK_SOON, "4": AWAY}  # LivePerson's state ids -> the bot's
 
 
 class OAuth1Auth(httpx.Auth):
@@ -121,25 +123,22 @@ class LivePerson:
             odd = [i for i in query.ids or () if not i.lstrip("-").isdigit()]
             if odd:
                 raise UsageError(
-                    f"LivePerson {query.unit} ids are numbers; `{odd[0][:40]}` is not.",
-                    query.command,
-                )
+                    "ids_not_numbers", query.command, source=self.name, unit=query.unit,
+                    id=odd[0][:40],
+                )  # fmt: skip
         if query.timeframe > MAX_TIMEFRAME:
             raise UsageError(
-                f"LivePerson reports at most the last 24h (1440 minutes); "
-                f"`{format_minutes(query.timeframe)}` is {query.timeframe} minutes.",
-                query.command,
-            )
+                "timeframe_too_long", query.command, source=self.name,
+                timeframe=query.timeframe, limit=MAX_TIMEFRAME,
+            )  # fmt: skip
         interval = query.interval
         if interval is not None and (
-            interval < 5 or interval > query.timeframe or query.timeframe % interval
+            interval < MIN_INTERVAL or interval > query.timeframe or query.timeframe % interval
         ):
             raise UsageError(
-                f"LivePerson needs an interval of at least 5 minutes, no longer than the "
-                f"timeframe and dividing it evenly; {format_minutes(interval)} does not fit "
-                f"{format_minutes(query.timeframe)}.",
-                query.command,
-            )
+                "interval_does_not_fit", query.command, source=self.name, interval=interval,
+                timeframe=query.timeframe, least=MIN_INTERVAL,
+            )  # fmt: skip
 
     async def aclose(self) -> None:
         await self.http.client.aclose()
@@ -262,7 +261,7 @@ class LivePerson:
         def parse(now: datetime, body: Any) -> tuple[Any, ...]:
             return parse_agent_activity(body, exact_window(now, query.timeframe), query.interval)
 
-        fetched_at, (agents, intervals) = await self._report(
+        fetched_at, (agents, intervals, labels) = await self._report(
             "agentactivity", params, parse, post=long_list
         )
         window = exact_window(fetched_at, query.timeframe)
@@ -273,6 +272,7 @@ class LivePerson:
             agents=agents,
             intervals=intervals,
             fetched_at=fetched_at,
+            labels=labels,
         )
 
 
@@ -352,12 +352,11 @@ def _skill_row(skill_id: str, data: Any) -> CsatRow:
         counts = counts_from(data)
     else:
         counts = sum((a.counts for a in agents), CsatCounts())
-    name = "Unassigned" if str(skill_id) == UNASSIGNED_SKILL else f"Skill {skill_id}"
-    return CsatRow("skill", str(skill_id), name, counts, agents)
+    return CsatRow("skill", str(skill_id), None, counts, agents)  # skill -1: Unassigned
 
 
 def _agent_row(agent_id: str, data: Any) -> CsatRow:
-    return CsatRow("agent", str(agent_id), f"Agent {agent_id}", counts_from(data))
+    return CsatRow("agent", str(agent_id), None, counts_from(data))
 
 
 def _totals(element: dict[str, Any], rows: tuple[CsatRow, ...]) -> CsatCounts:
@@ -397,12 +396,14 @@ def _count(metrics: dict[str, Any], key: str, default: int = 0) -> int:
 
 def parse_agent_activity(
     body: Any, window: Window, interval: int | None
-) -> tuple[tuple[AgentStates, ...], tuple[Interval, ...]]:
-    """Per-agent states for the whole window, and per interval when asked for.
+) -> tuple[tuple[AgentStates, ...], tuple[Interval, ...], dict[str, str]]:
+    """Per-agent states for the whole window, per interval when asked for, and the names
+    LivePerson gave states the bot has no id for.
 
     The whole-window element is often empty beside intervals (the document's own
     example), so agents are then summed over the intervals.
     """
+    labels: dict[str, str] = {}
     if not isinstance(body, dict):
         raise VendorBadResponse(VENDOR, "agent activity answer is not a JSON object")
     intervals: list[Interval] = []
@@ -416,7 +417,7 @@ def parse_agent_activity(
                 raise VendorBadResponse(VENDOR, "an interval has no timestamp")
             ends.append(datetime.fromtimestamp(item["timestamp"] / 1000, UTC))
             data = item.get("metricsData") or {}
-            slices.append(_agents_of(data if isinstance(data, dict) else {}))
+            slices.append(_agents_of(data if isinstance(data, dict) else {}, labels))
         bounds = (
             interval_bounds(ends, interval or 0, window) if interval else [(e, e) for e in ends]
         )
@@ -429,27 +430,27 @@ def parse_agent_activity(
         )
     elif "agentsMetrics" not in body:
         raise VendorBadResponse(VENDOR, "agent activity answer has no agentsMetrics")
-    agents = _agents_of(body)
+    agents = _agents_of(body, labels)
     if not agents and intervals:
         by_id: dict[str, list[AgentStates]] = {}
         for part in intervals:
             for agent in part.agents:
                 by_id.setdefault(agent.id, []).append(agent)
         agents = tuple(add_states(rows, aid, rows[0].name) for aid, rows in by_id.items())
-    return agents, tuple(intervals)
+    return agents, tuple(intervals), labels
 
 
-def _agents_of(data: dict[str, Any]) -> tuple[AgentStates, ...]:
+def _agents_of(data: dict[str, Any], labels: dict[str, str]) -> tuple[AgentStates, ...]:
     element = data.get("agentsMetrics")
     if element in (None, "", [], {}):
         return ()
     if not isinstance(element, dict):
         raise VendorBadResponse(VENDOR, "agentsMetrics is not an object")
     per_agent = _mapping(element.get("metricsPerAgent"), "metricsPerAgent")
-    return tuple(_agent_states(str(aid), states) for aid, states in per_agent.items())
+    return tuple(_agent_states(str(aid), states, labels) for aid, states in per_agent.items())
 
 
-def _agent_states(agent_id: str, states: Any) -> AgentStates:
+def _agent_states(agent_id: str, states: Any, labels: dict[str, str]) -> AgentStates:
     if not isinstance(states, list):
         raise VendorBadResponse(VENDOR, f"agent {agent_id}'s states are not a list")
     logged_in: StateTime | None = None
@@ -463,16 +464,19 @@ def _agent_states(agent_id: str, states: Any) -> AgentStates:
         if sid == LOGGED_IN:
             logged_in = time
             continue
-        found.append((STATE_LABELS.get(sid) or str(state.get("name") or f"State {sid}"), time))
+        key = STATES.get(sid) or f"state:{sid}"
+        if key not in STATES.values() and state.get("name"):
+            labels[key] = str(state["name"])  # a state the bot does not know: LivePerson's name
+        found.append((key, time))
         for reason in state.get("reasons") or []:
             if isinstance(reason, dict):
-                label = f"Reason {reason.get('id', '?')}"
-                reasons.append((label, _state_time(reason.get("value"), agent_id)))
+                reason_id = str(reason.get("id", "?"))
+                reasons.append((reason_id, _state_time(reason.get("value"), agent_id)))
     if logged_in is None:  # not sent: the sum of the states is the best we have
         logged_in = sum((t for _, t in found), StateTime())
-    order = {label: i for i, label in enumerate(STATE_LABELS.values())}
+    order = {key: i for i, key in enumerate(STATES.values())}
     found.sort(key=lambda item: order.get(item[0], len(order)))
-    return AgentStates(agent_id, f"Agent {agent_id}", logged_in, tuple(found), tuple(reasons))
+    return AgentStates(agent_id, None, logged_in, tuple(found), tuple(reasons))
 
 
 def _state_time(value: Any, agent_id: str) -> StateTime:

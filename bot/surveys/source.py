@@ -36,11 +36,7 @@ class Ingested:
 
     def check(self, query: Query) -> None:
         if query.command == "/agent-states":
-            raise UsageError(
-                "Ingested survey responses have CSAT only; agent states come from "
-                "LivePerson or LiveChat.",
-                query.command,
-            )
+            raise UsageError("csat_only", query.command, source=self.name)
 
     async def csat(self, query: Query) -> CsatReport:
         now = self.clock()

@@ -11,13 +11,14 @@ from bot.alerts.decide import Action, AlertState, decide
 from bot.alerts.detect import (
     Evaluation,
     Metric,
-    Rule,
+    Reason,
     drop_p_value,
     evaluate_availability,
     evaluate_csat,
-    p_text,
+    still_firing,
     wilson,
 )
+from bot.config import Rule
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -57,10 +58,6 @@ def test_two_proportion_test_matches_known_values(
     assert drop_p_value(*now, *before) == pytest.approx(p, abs=1e-4)
 
 
-def test_p_values_are_written_the_way_people_read_them() -> None:
-    assert (p_text(0.0001), p_text(0.0125)) == ("p < 0.001", "p = 0.013")
-
-
 def row(positive: int, answers: int, kind: str = "skill", id: str = "4") -> dict[str, Any]:
     return {"entity_kind": kind, "entity_id": id, "entity_name": f"Skill {id}",
             "positive": positive, "answers": answers}  # fmt: skip
@@ -70,26 +67,31 @@ def test_a_credible_drop_fires_with_its_numbers() -> None:
     ev = evaluate_csat(row(140, 200), [row(170, 200)], Rule(min_answers=20))
     assert ev.firing is True
     assert ev.drop == pytest.approx(15.0)
-    assert ev.against_label == "the previous snapshot"
+    assert ev.against_runs == 1
     assert ev.interval == pytest.approx(wilson(140, 200))
-    assert ev.reason.startswith("down 15.0 points from the previous snapshot (p < 0.001")
+    assert ev.reason.code == "drop"
+    assert ev.reason.numbers["points"] == pytest.approx(15.0)
+    assert ev.reason.numbers["runs"] == 1
+    assert ev.reason.numbers["p"] < 0.001
 
 
 def test_a_small_sample_never_fires_nor_resolves() -> None:
     ev = evaluate_csat(row(2, 10), [row(170, 200)], Rule(min_answers=20))
     assert ev.firing is None
-    assert ev.reason == "only 10 answers (fewer than 20)"
+    assert ev.reason == Reason("few_answers", {"answers": 10, "needed": 20})
 
 
 def test_a_drop_within_noise_does_not_fire() -> None:
     ev = evaluate_csat(row(14, 20), [row(17, 20)], Rule(min_answers=20))
     assert ev.firing is False
-    assert "not a credible drop" in ev.reason
+    assert ev.reason.code == "not_credible"
 
 
 def test_a_big_drop_below_the_points_threshold_does_not_fire() -> None:
     ev = evaluate_csat(row(8600, 10000), [row(8800, 10000)], Rule(drop_points=5))
     assert ev.firing is False  # 2 points: credible but smaller than the team cares about
+    assert ev.reason.code == "small_drop"
+    assert ev.reason.numbers["needed"] == 5
 
 
 def test_many_entities_at_once_raise_the_bar() -> None:
@@ -103,17 +105,43 @@ def test_the_baseline_catches_a_slow_slide() -> None:
     history = [row(160, 200), row(170, 200), row(172, 200), row(171, 200)]
     ev = evaluate_csat(row(150, 200), history, Rule(drop_points=5))
     assert ev.firing is True
-    assert ev.against_label == "the last 4 snapshots"
+    assert ev.against_runs == 4
 
 
 def test_nothing_to_compare_with_is_fine() -> None:
     ev = evaluate_csat(row(150, 200), [], Rule())
-    assert (ev.firing, ev.reason) == (False, "nothing earlier to compare with")
+    assert (ev.firing, ev.reason) == (False, Reason("nothing_earlier"))
+
+
+def test_an_open_alert_is_judged_against_the_level_before_it() -> None:
+    before = evaluate_csat(row(150, 200), [row(152, 200)], Rule())  # a small dip: not firing
+    assert before.firing is False
+    still = still_firing(before, before=0.85, rule=Rule())
+    assert (still.firing, still.reason.code, still.reason.numbers["metric"]) == (
+        True, "still_off", "csat"
+    )  # fmt: skip
+    assert still.reason.numbers["gap"] == pytest.approx(10.0)
+    back = still_firing(before, before=0.76, rule=Rule())
+    assert (back.firing, back.reason) == (
+        False,
+        Reason("back_within", {"margin": 2.5, "metric": "csat"}),
+    )
+
+
+def test_a_reason_round_trips_through_the_alerts_table() -> None:
+    reason = Reason("drop", {"points": 7.6, "runs": 1, "p": 0.0001})
+    assert Reason.load(reason.dump()) == reason
+    assert Reason.load(None) is None
+    # an alert stored before reasons had codes keeps its sentence
+    assert Reason.load("down 7.6 points from the previous snapshot") == Reason(
+        "text", {"text": "down 7.6 points from the previous snapshot"}
+    )
+    assert Reason.load('{"not": "a reason"}').code == "text"
 
 
 def states(logged: int, away: int, id: str = "1001") -> dict[str, Any]:
     return {"entity_kind": "agent", "entity_id": id, "entity_name": f"Agent {id}",
-            "logged_in": logged, "states": {"Online": logged - away, "Away": away}}  # fmt: skip
+            "logged_in": logged, "states": {"online": logged - away, "away": away}}  # fmt: skip
 
 
 def test_logged_in_time_well_below_its_baseline_fires() -> None:
@@ -133,10 +161,14 @@ def test_away_share_well_above_its_baseline_fires() -> None:
 def test_availability_needs_three_earlier_snapshots() -> None:
     evs = evaluate_availability(states(100, 90), [states(28800, 0)], Rule())
     assert [e.firing for e in evs] == [None, None]
+    assert evs[0].reason == Reason("few_snapshots", {"snapshots": 1})
+
+
+SMALL = Reason("few_answers", {"answers": 3, "needed": 20})
 
 
 def ev(firing: bool | None, drop: float = 10.0) -> Evaluation:
-    return Evaluation("total", "", "Total", Metric.CSAT, firing, "because", drop=drop)
+    return Evaluation("total", "", None, Metric.CSAT, firing, SMALL, drop=drop)
 
 
 FIRING = AlertState("firing", opened_drop=10.0)
@@ -187,7 +219,7 @@ LATER = NOW + timedelta(days=1)
             Action.RESOLVE,
             "recovered",
         ),
-        ("small sample", FIRING, ev(None), Action.NONE, "no decision: because"),
+        ("small sample", FIRING, ev(None), Action.NONE, f"no decision: {SMALL}"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )

@@ -72,9 +72,7 @@ def test_a_deployments_own_digest_template_is_rendered_like_the_built_in_one(
     tmp_path: Path,
 ) -> None:
     folder = tmp_path / "templates"
-    folder.mkdir()
-    for source in (ROOT / "templates").iterdir():
-        (folder / source.name).write_text(source.read_text())
+    folder.mkdir()  # holds only its own template: the rest are built in
     (folder / "mine.yml.j2").write_text(
         '{% set t = report.total %}text: {{ ("CSAT " ~ (t.score | pct)) | tojson }}\n'
         "blocks:\n  - type: section\n    text: {type: mrkdwn, text: {{ digest.name | tojson }}}\n"
@@ -87,6 +85,35 @@ def test_a_deployments_own_digest_template_is_rendered_like_the_built_in_one(
     result = check(config, SLACK_BOT_TOKEN="xoxb-x", **LP)
     assert result.returncode == 0, result.stdout
     assert "all valid Block Kit" in result.stdout
+    assert f"templates: {folder} overrides no template; its own: mine.yml.j2;" in result.stdout
+
+
+def test_check_says_which_built_in_files_a_folder_overrides(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    help_text = (ROOT / "templates" / "help.yml.j2").read_text(encoding="utf-8")
+    (folder / "help.yml.j2").write_text(help_text.replace("How to use", "Help for"))
+    (folder / "words.yml").write_text("states:\n  away: Pause\n")
+    config = tmp_path / "bot.toml"
+    config.write_text('templates = "mine"\n')
+    result = check(config)
+    assert result.returncode == 0, result.stdout
+    assert (
+        f"templates: {folder} overrides help.yml.j2; its words.yml changes some words; "
+        "everything else is built in"
+    ) in result.stdout.splitlines()
+
+
+def test_check_reports_words_that_are_not_yaml(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "words.yml").write_text("states: [unclosed\n")
+    config = tmp_path / "bot.toml"
+    config.write_text('templates = "mine"\n')
+    result = check(config)
+    assert result.returncode == 1
+    assert f"template error: {folder / 'words.yml'}: not readable as YAML words" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_an_ingested_digest_is_fine_when_ingestion_is_on(tmp_path: Path) -> None:

@@ -20,13 +20,17 @@ import pytest
 
 from bot import config, slack
 from bot.app import Parts, build_parts
+from bot.check.samples import agent_states_report
 from bot.demo.sim.livechat import SimulatedLiveChat
 from bot.demo.sim.liveperson import AGENTS, SimulatedLivePerson, agent_states, csat_counts, metrics
 from bot.demo.sim.slack import SimulatedSlack
+from bot.digests.attachments import table
 from bot.digests.run import Outcome
 from bot.errors import DigestError
 from bot.render.filters import delta_duration, duration, pct, points
+from bot.render.words import builtin
 from bot.slack import Poster
+from bot.snapshots.rows import states_rows
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY_9 = datetime(2026, 3, 2, 8, tzinfo=UTC)
@@ -274,8 +278,10 @@ async def test_a_large_account_fits_one_message_and_attaches_the_full_table(
     assert table["thread_ts"] == outcome.ts
     lines = table["content"].decode().splitlines()
     assert len(lines) == 1 + 1 + 500  # header, total, every skill
-    ids = {row["entity_id"] for row in csv.DictReader(io.StringIO(table["content"].decode()))}
-    assert ids == {""} | {str(1000 + i) for i in range(500)}
+    rows = list(csv.DictReader(io.StringIO(table["content"].decode())))
+    assert {row["entity_id"] for row in rows} == {""} | {str(1000 + i) for i in range(500)}
+    # names in the words a person reads, though the store keeps only ids
+    assert (rows[0]["entity_name"], rows[1]["entity_name"]) == ("Total", "Skill 1000")
     assert outcome.rows == 501
 
 
@@ -366,9 +372,9 @@ async def test_availability_digest_shows_team_totals_reasons_and_changes(
     assert [{**r, "states": json.loads(r["states"]), "reasons": json.loads(r["reasons"])}
             for r in stored] == [{
         "logged_in": t["logged"], "chatting": t["chatting"],
-        "states": {"Online": t["Online"], "Back soon": t["Back soon"], "Away": t["Away"]},
-        "reasons": {"Reason 2642559712": t["Reason 2642559712"],
-                    "Reason 2642559112": t["Reason 2642559112"]},
+        "states": {"online": t["Online"], "back_soon": t["Back soon"], "away": t["Away"]},
+        "reasons": {"2642559712": t["Reason 2642559712"],
+                    "2642559112": t["Reason 2642559112"]},
     }]  # fmt: skip
     assert attachments(sim_slack, channel) == []  # no charts for availability, no table
 
@@ -476,3 +482,11 @@ async def test_a_posted_digest_stays_posted_when_its_attachments_fail(
     assert setup.query("select status from digest_runs") == [{"status": "posted"}]
     assert await setup.run("csat-daily", MONDAY_9) == Outcome("skipped")
     assert len(sim_slack.posts("C0ATTACHFAIL")) == 1
+
+
+def test_the_table_names_the_team_and_labels_states_and_reasons() -> None:
+    rows = states_rows(agent_states_report(2))
+    lines = list(csv.DictReader(io.StringIO(table(rows, builtin()).decode())))
+    assert [line["entity_name"] for line in lines] == ["Team", "Agent 2", "Agent 3"]
+    assert json.loads(lines[1]["states"]) == {"Online": 4714, "Back soon": 2361, "Away": 0}
+    assert json.loads(lines[1]["reasons"]) == {"Reason 2642559712": 72}

@@ -22,24 +22,24 @@ def decoded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_csat_rows_for_a_one_to_five_report() -> None:
     skill = CsatRow(
-        "skill", "4", "Skill 4", CsatCounts.from_scores((1, 0, 1, 2, 6)),
-        agents=(CsatRow("agent", "1001", "Agent 1001", CsatCounts.from_scores((1, 0, 1, 2, 6))),),
+        "skill", "4", None, CsatCounts.from_scores((1, 0, 1, 2, 6)),
+        agents=(CsatRow("agent", "1001", None, CsatCounts.from_scores((1, 0, 1, 2, 6))),),
     )  # fmt: skip
-    unassigned = CsatRow("skill", "-1", "Unassigned", CsatCounts.from_scores((0, 2, 2, 2, 4)))
+    unassigned = CsatRow("skill", "-1", None, CsatCounts.from_scores((0, 2, 2, 2, 4)))
     report = CsatReport(
         "liveperson", "LivePerson", "skill", bucket_window(NOW, 60),
         CsatCounts.from_scores((1, 2, 3, 4, 10)), (skill, unassigned), fetched_at=NOW,
     )  # fmt: skip
     assert csat_rows(report) == [
-        {"entity_kind": TOTAL, "entity_id": "", "entity_name": "Total", "answers": 20,
+        {"entity_kind": TOTAL, "entity_id": "", "entity_name": None, "answers": 20,
          "score": 0.7, "positive": 14, "s1": 1, "s2": 2, "s3": 3, "s4": 4, "s5": 10},
-        {"entity_kind": "skill", "entity_id": "4", "entity_name": "Skill 4", "answers": 10,
+        {"entity_kind": "skill", "entity_id": "4", "entity_name": None, "answers": 10,
          "score": 0.8, "positive": 8, "s1": 1, "s2": 0, "s3": 1, "s4": 2, "s5": 6},
         # an agent within a skill is its own entity: one agent may serve several skills
         {"entity_kind": "skill_agent", "entity_id": "4:1001",
-         "entity_name": "Agent 1001 in Skill 4", "answers": 10,
+         "entity_name": None, "answers": 10,
          "score": 0.8, "positive": 8, "s1": 1, "s2": 0, "s3": 1, "s4": 2, "s5": 6},
-        {"entity_kind": "skill", "entity_id": "-1", "entity_name": "Unassigned", "answers": 10,
+        {"entity_kind": "skill", "entity_id": "-1", "entity_name": None, "answers": 10,
          "score": 0.6, "positive": 6, "s1": 0, "s2": 2, "s3": 2, "s4": 2, "s5": 4},
     ]  # fmt: skip
 
@@ -48,14 +48,14 @@ def test_csat_rows_for_an_empty_report_keep_the_total_without_a_score() -> None:
     report = CsatReport("liveperson", "LivePerson", "account", bucket_window(NOW, 60),
                         CsatCounts(), fetched_at=NOW)  # fmt: skip
     assert csat_rows(report) == [
-        {"entity_kind": TOTAL, "entity_id": "", "entity_name": "Total", "answers": 0,
+        {"entity_kind": TOTAL, "entity_id": "", "entity_name": None, "answers": 0,
          "score": None, "positive": 0, "s1": 0, "s2": 0, "s3": 0, "s4": 0, "s5": 0},
     ]  # fmt: skip
 
 
 def test_csat_rows_for_a_good_bad_report() -> None:
     assert csat_rows(livechat_report()) == [
-        {"entity_kind": TOTAL, "entity_id": "", "entity_name": "Total", "answers": 49,
+        {"entity_kind": TOTAL, "entity_id": "", "entity_name": None, "answers": 49,
          "score": 32 / 49, "positive": 32, "good": 32, "bad": 17, "chats": 83},
         {"entity_kind": "agent", "entity_id": "smith@example.com",
          "entity_name": "smith@example.com", "answers": 2, "score": 0.0, "positive": 0,
@@ -70,21 +70,21 @@ def test_states_rows_hold_the_team_and_each_agent_with_json_states() -> None:
     rows = states_rows(agent_states_report(2))
     assert all(isinstance(r["states"], str) and isinstance(r["reasons"], str) for r in rows)
     assert decoded(rows) == [
-        {"entity_kind": TOTAL, "entity_id": "", "entity_name": "Team", "logged_in": 14400,
-         "chatting": 4972, "states": {"Online": 9428, "Back soon": 4722, "Away": 0},
-         "reasons": {"Reason 2642559712": 72}},
-        {"entity_kind": "agent", "entity_id": "2", "entity_name": "Agent 2", "logged_in": 7200,
-         "chatting": 2486, "states": {"Online": 4714, "Back soon": 2361, "Away": 0},
-         "reasons": {"Reason 2642559712": 72}},
-        {"entity_kind": "agent", "entity_id": "3", "entity_name": "Agent 3", "logged_in": 7200,
-         "chatting": 2486, "states": {"Online": 4714, "Back soon": 2361, "Away": 0},
+        {"entity_kind": TOTAL, "entity_id": "", "entity_name": None, "logged_in": 14400,
+         "chatting": 4972, "states": {"online": 9428, "back_soon": 4722, "away": 0},
+         "reasons": {"2642559712": 72}},
+        {"entity_kind": "agent", "entity_id": "2", "entity_name": None, "logged_in": 7200,
+         "chatting": 2486, "states": {"online": 4714, "back_soon": 2361, "away": 0},
+         "reasons": {"2642559712": 72}},
+        {"entity_kind": "agent", "entity_id": "3", "entity_name": None, "logged_in": 7200,
+         "chatting": 2486, "states": {"online": 4714, "back_soon": 2361, "away": 0},
          "reasons": {}},
     ]  # fmt: skip
 
 
 def test_states_rows_keep_the_order_of_states() -> None:
     (team, *_) = states_rows(agent_states_report(1))
-    assert list(json.loads(team["states"])) == ["Online", "Back soon", "Away"]
+    assert list(json.loads(team["states"])) == ["online", "back_soon", "away"]
 
 
 # --- compare ----------------------------------------------------------------------------------
@@ -137,17 +137,17 @@ def test_compare_on_the_first_snapshot_marks_everything_new() -> None:
 @pytest.mark.parametrize(
     ("away_label", "before_away", "now_away", "points"),
     [
-        ("Away", 900, 1800, 25.0),  # LivePerson
-        ("Not accepting", 450, 0, -12.5),  # LiveChat
-        ("Away", 900, 900, 0.0),
+        ("away", 900, 1800, 25.0),  # LivePerson
+        ("not_accepting", 450, 0, -12.5),  # LiveChat
+        ("away", 900, 900, 0.0),
     ],
 )
 def test_compare_availability_logged_in_and_away_share(
     away_label: str, before_away: int, now_away: int, points: float
 ) -> None:
-    before = availability("1001", 3600, {"Online": 3600 - before_away, away_label: before_away},
+    before = availability("1001", 3600, {"online": 3600 - before_away, away_label: before_away},
                           raw=False)  # fmt: skip
-    now = availability("1001", 3600, {"Online": 3600 - now_away, away_label: now_away}, raw=True)
+    now = availability("1001", 3600, {"online": 3600 - now_away, away_label: now_away}, raw=True)
     assert compare([now], keyed([before])) == {
         ("agent", "1001"): Change(score_points=None, answers=None, logged_in=0,
                                   away_share_points=points),
@@ -156,7 +156,7 @@ def test_compare_availability_logged_in_and_away_share(
 
 def test_compare_logged_in_delta_without_away_share_when_nobody_was_logged_in() -> None:
     before = availability("1002", 0, {}, raw=False)
-    now = availability("1002", 5400, {"Online": 5400, "Away": 600}, raw=True)
+    now = availability("1002", 5400, {"online": 5400, "away": 600}, raw=True)
     assert compare([now], keyed([before])) == {
         ("agent", "1002"): Change(logged_in=5400, away_share_points=None)
     }
@@ -165,11 +165,11 @@ def test_compare_logged_in_delta_without_away_share_when_nobody_was_logged_in() 
 @pytest.mark.parametrize(
     ("row", "share"),
     [
-        ({"logged_in": 3600, "states": {"Away": 900}}, 0.25),
-        ({"logged_in": 3600, "states": json.dumps({"Not accepting": 1800})}, 0.5),
-        ({"logged_in": 3600, "states": {"Away": 0, "Not accepting": 1800}}, 0.0),  # Away first
-        ({"logged_in": 3600, "states": {"Online": 3600}}, None),
-        ({"logged_in": 0, "states": {"Away": 10}}, None),
+        ({"logged_in": 3600, "states": {"away": 900}}, 0.25),
+        ({"logged_in": 3600, "states": json.dumps({"not_accepting": 1800})}, 0.5),
+        ({"logged_in": 3600, "states": {"away": 0, "not_accepting": 1800}}, 0.0),  # away first
+        ({"logged_in": 3600, "states": {"online": 3600}}, None),
+        ({"logged_in": 0, "states": {"away": 10}}, None),
         ({"logged_in": None, "states": None}, None),
     ],
 )

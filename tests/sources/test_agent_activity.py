@@ -32,6 +32,7 @@ from bot.query import Query
 from bot.render import Renderer
 from bot.sources.http import BucketCache, VendorHTTP
 from bot.sources.liveperson import LivePerson, parse_agent_activity
+from tests.words import said
 
 DOC_WITHOUT_INTERVAL = """\
 {
@@ -482,58 +483,52 @@ ZERO = StateTime()
 
 AGENT_2 = AgentStates(
     "2",
-    "Agent 2",
+    None,
     st(7200, 2486, 4714),
     (
-        ("Online", st(4714, 0, 4714)),
-        ("Back soon", st(2361, 2361, 0)),
-        ("Away", st(0, 0, 125)),  # as sent: the parts do not add up to the total
+        ("online", st(4714, 0, 4714)),
+        ("back_soon", st(2361, 2361, 0)),
+        ("away", st(0, 0, 125)),  # as sent: the parts do not add up to the total
     ),
-    (("Reason 2642559712", st(72, 0, 72)), ("Reason 2642559112", st(53, 0, 53))),
+    (("2642559712", st(72, 0, 72)), ("2642559112", st(53, 0, 53))),
 )
 AGENT_3 = AgentStates(
     "3",
-    "Agent 3",
+    None,
     st(7200, 2486, 4714),
-    (("Online", st(2486, 2486, 0)), ("Back soon", st(4714, 0, 4714)), ("Away", ZERO)),
+    (("online", st(2486, 2486, 0)), ("back_soon", st(4714, 0, 4714)), ("away", ZERO)),
     (),
 )
 
 # --- the document's answer with interval=60, interval by interval, oldest first ---------
 
 SLICE_1250 = (
-    AgentStates(
-        "2", "Agent 2", st(232), (("Online", st(232)), ("Back soon", ZERO), ("Away", ZERO))
-    ),
-    AgentStates(
-        "3", "Agent 3", st(232), (("Online", ZERO), ("Back soon", st(232)), ("Away", ZERO))
-    ),
+    AgentStates("2", None, st(232), (("online", st(232)), ("back_soon", ZERO), ("away", ZERO))),
+    AgentStates("3", None, st(232), (("online", ZERO), ("back_soon", st(232)), ("away", ZERO))),
 )
 SLICE_1350 = (
     AgentStates(
         "2",
-        "Agent 2",
+        None,
         st(3600, 2224, 1376),
-        (("Online", st(1376, 0, 1376)), ("Back soon", st(2224, 2224, 0)), ("Away", ZERO)),
+        (("online", st(1376, 0, 1376)), ("back_soon", st(2224, 2224, 0)), ("away", ZERO)),
     ),
     AgentStates(
         "3",
-        "Agent 3",
+        None,
         st(3600, 2224, 1376),
-        (("Online", st(2224, 2224, 0)), ("Back soon", st(1376, 0, 1376)), ("Away", ZERO)),
+        (("online", st(2224, 2224, 0)), ("back_soon", st(1376, 0, 1376)), ("away", ZERO)),
     ),
 )
 SLICE_1450 = (
     AgentStates(
         "2",
-        "Agent 2",
+        None,
         st(3368),
-        (("Online", st(3268, 0, 3268)), ("Back soon", ZERO), ("Away", st(100, 0, 100))),
-        (("Reason 2642559712", st(100, 0, 100)),),
+        (("online", st(3268, 0, 3268)), ("back_soon", ZERO), ("away", st(100, 0, 100))),
+        (("2642559712", st(100, 0, 100)),),
     ),
-    AgentStates(
-        "3", "Agent 3", st(3368), (("Online", ZERO), ("Back soon", st(3368)), ("Away", ZERO))
-    ),
+    AgentStates("3", None, st(3368), (("online", ZERO), ("back_soon", st(3368)), ("away", ZERO))),
 )
 INTERVALS = (
     # the earliest starts where the window starts, the latest ends now, not at 14:50
@@ -545,20 +540,20 @@ INTERVALS = (
 SUMMED = (
     AgentStates(
         "2",
-        "Agent 2",
+        None,
         st(7200, 2224, 1376),
         (
-            ("Online", st(4876, 0, 4644)),
-            ("Back soon", st(2224, 2224, 0)),
-            ("Away", st(100, 0, 100)),
+            ("online", st(4876, 0, 4644)),
+            ("back_soon", st(2224, 2224, 0)),
+            ("away", st(100, 0, 100)),
         ),
-        (("Reason 2642559712", st(100, 0, 100)),),
+        (("2642559712", st(100, 0, 100)),),
     ),
     AgentStates(
         "3",
-        "Agent 3",
+        None,
         st(7200, 2224, 1376),
-        (("Online", st(2224, 2224, 0)), ("Back soon", st(4976, 0, 1376)), ("Away", ZERO)),
+        (("online", st(2224, 2224, 0)), ("back_soon", st(4976, 0, 1376)), ("away", ZERO)),
     ),
 )
 
@@ -567,29 +562,29 @@ SUMMED = (
 
 
 def test_document_example_without_interval() -> None:
-    agents, intervals = parse_agent_activity(doc(DOC_WITHOUT_INTERVAL), WINDOW, None)
+    agents, intervals, _ = parse_agent_activity(doc(DOC_WITHOUT_INTERVAL), WINDOW, None)
     assert agents == (AGENT_2, AGENT_3)
     assert intervals == ()
 
 
 def test_document_example_team_totals_keep_parts_as_sent() -> None:
-    agents, _ = parse_agent_activity(doc(DOC_WITHOUT_INTERVAL), WINDOW, None)
+    agents, _, _ = parse_agent_activity(doc(DOC_WITHOUT_INTERVAL), WINDOW, None)
     report = AgentStatesReport("liveperson", "LivePerson", WINDOW, agents)
     assert report.team == AgentStates(
         "team",
-        "Team",
+        None,
         st(14400, 4972, 9428),
         (
-            ("Online", st(7200, 2486, 4714)),
-            ("Back soon", st(7075, 2361, 4714)),
-            ("Away", st(0, 0, 125)),
+            ("online", st(7200, 2486, 4714)),
+            ("back_soon", st(7075, 2361, 4714)),
+            ("away", st(0, 0, 125)),
         ),
-        (("Reason 2642559712", st(72, 0, 72)), ("Reason 2642559112", st(53, 0, 53))),
+        (("2642559712", st(72, 0, 72)), ("2642559112", st(53, 0, 53))),
     )
 
 
 def test_document_example_with_interval_60() -> None:
-    agents, intervals = parse_agent_activity(doc(DOC_INTERVAL_60), WINDOW, 60)
+    agents, intervals, _ = parse_agent_activity(doc(DOC_INTERVAL_60), WINDOW, 60)
     assert intervals == INTERVALS
     assert agents == SUMMED
 
@@ -597,14 +592,14 @@ def test_document_example_with_interval_60() -> None:
 def test_intervals_are_sorted_by_end_whatever_order_they_come_in() -> None:
     body = doc(DOC_INTERVAL_60)
     body["metricsByIntervals"] = [body["metricsByIntervals"][i] for i in (1, 2, 0)]
-    _, intervals = parse_agent_activity(body, WINDOW, 60)
+    _, intervals, _ = parse_agent_activity(body, WINDOW, 60)
     assert intervals == INTERVALS
 
 
 def test_whole_window_element_wins_over_summing_when_present() -> None:
     body = doc(DOC_INTERVAL_60)
     body["agentsMetrics"] = doc(DOC_WITHOUT_INTERVAL)["agentsMetrics"]
-    agents, intervals = parse_agent_activity(body, WINDOW, 60)
+    agents, intervals, _ = parse_agent_activity(body, WINDOW, 60)
     assert agents == (AGENT_2, AGENT_3)
     assert intervals == INTERVALS
 
@@ -628,7 +623,7 @@ def test_interval_bounds_of_the_document_prose_example() -> None:
 
 def test_interval_answer_without_interval_keeps_each_timestamp() -> None:
     """Without the interval size the bounds cannot be known: each collapses to its end."""
-    _, intervals = parse_agent_activity(doc(DOC_INTERVAL_60), WINDOW, None)
+    _, intervals, _ = parse_agent_activity(doc(DOC_INTERVAL_60), WINDOW, None)
     assert [(i.start, i.end) for i in intervals] == [
         (END_1250, END_1250),
         (END_1350, END_1350),
@@ -643,9 +638,9 @@ def test_missing_logged_in_entry_is_the_sum_of_the_states() -> None:
     body = doc(DOC_WITHOUT_INTERVAL)
     per_agent = body["agentsMetrics"]["metricsPerAgent"]
     per_agent["2"] = [s for s in per_agent["2"] if s["id"] != -1]
-    agents, _ = parse_agent_activity(body, WINDOW, None)
+    agents, _, _ = parse_agent_activity(body, WINDOW, None)
     assert agents[0] == AgentStates(
-        "2", "Agent 2", st(7075, 2361, 4839), AGENT_2.states, AGENT_2.reasons
+        "2", None, st(7075, 2361, 4839), AGENT_2.states, AGENT_2.reasons
     )
     assert agents[1] == AGENT_3
 
@@ -656,12 +651,13 @@ def test_unknown_state_keeps_its_name_and_comes_after_the_known_ones() -> None:
     lunch = {"total": 600, "chatting": 0, "notChatting": 600, "chattingInMaxConcurrency": 0}
     states.insert(0, {"id": 7, "name": "Lunch", "value": lunch})
     states.insert(0, {"id": 9, "value": {"total": 5}})
-    agents, _ = parse_agent_activity(body, WINDOW, None)
+    agents, _, labels = parse_agent_activity(body, WINDOW, None)
+    assert labels == {"state:7": "Lunch"}  # LivePerson's own name; state 9 came without one
     assert agents[1] == AgentStates(
         "3",
-        "Agent 3",
+        None,
         AGENT_3.logged_in,
-        (*AGENT_3.states, ("State 9", st(5)), ("Lunch", st(600, 0, 600))),
+        (*AGENT_3.states, ("state:9", st(5)), ("state:7", st(600, 0, 600))),
     )
 
 
@@ -669,7 +665,7 @@ def test_logged_in_listed_first_and_states_shuffled_keep_display_order() -> None
     body = doc(DOC_WITHOUT_INTERVAL)
     per_agent = body["agentsMetrics"]["metricsPerAgent"]
     per_agent["2"] = list(reversed(per_agent["2"]))
-    agents, _ = parse_agent_activity(body, WINDOW, None)
+    agents, _, _ = parse_agent_activity(body, WINDOW, None)
     assert agents == (AGENT_2, AGENT_3)
 
 
@@ -677,8 +673,8 @@ def test_reasons_with_missing_value_or_id_count_zero() -> None:
     body = doc(DOC_WITHOUT_INTERVAL)
     away = body["agentsMetrics"]["metricsPerAgent"]["3"][2]
     away["reasons"] = [{"id": "2642559712"}, {"value": {"total": 9, "notChatting": 9}}]
-    agents, _ = parse_agent_activity(body, WINDOW, None)
-    assert agents[1].reasons == (("Reason 2642559712", ZERO), ("Reason ?", st(9, 0, 9)))
+    agents, _, _ = parse_agent_activity(body, WINDOW, None)
+    assert agents[1].reasons == (("2642559712", ZERO), ("?", st(9, 0, 9)))
 
 
 def test_state_without_value_and_value_without_keys_count_zero() -> None:
@@ -686,14 +682,14 @@ def test_state_without_value_and_value_without_keys_count_zero() -> None:
     states = body["agentsMetrics"]["metricsPerAgent"]["3"]
     del states[0]["value"]  # Online
     states[1]["value"] = {}  # Back in 5
-    agents, _ = parse_agent_activity(body, WINDOW, None)
-    assert agents[1].states == (("Online", ZERO), ("Back soon", ZERO), ("Away", ZERO))
+    agents, _, _ = parse_agent_activity(body, WINDOW, None)
+    assert agents[1].states == (("online", ZERO), ("back_soon", ZERO), ("away", ZERO))
 
 
 @pytest.mark.parametrize("empty", [{}, [], "", None])
 def test_no_agents_at_all(empty: object) -> None:
     body = {"agentsMetrics": {"metricsPerAgent": empty, "metricsTotals": []}}
-    assert parse_agent_activity(body, WINDOW, None) == ((), ())
+    assert parse_agent_activity(body, WINDOW, None) == ((), (), {})
 
 
 def test_empty_intervals_and_empty_whole_window() -> None:
@@ -707,6 +703,7 @@ def test_empty_intervals_and_empty_whole_window() -> None:
     assert parse_agent_activity(body, WINDOW, 60) == (
         (),
         (Interval(END_1250, END_1350, ()), Interval(END_1350, NOW, ())),
+        {},
     )
 
 
@@ -774,7 +771,7 @@ def render(query: Query, report: AgentStatesReport) -> dict[str, Any]:
 
 
 def test_document_example_renders_as_sent() -> None:
-    agents, _ = parse_agent_activity(doc(DOC_WITHOUT_INTERVAL), WINDOW, None)
+    agents, _, _ = parse_agent_activity(doc(DOC_WITHOUT_INTERVAL), WINDOW, None)
     report = AgentStatesReport("liveperson", "LivePerson", WINDOW, agents, fetched_at=NOW)
     message = render(Query("/agent-states", "liveperson", "agent", "all", 120), report)
     texts = [b.get("text", {}).get("text") for b in message["blocks"]]
@@ -798,7 +795,7 @@ def test_document_example_renders_as_sent() -> None:
 
 
 def test_document_intervals_are_labelled_in_the_team_zone() -> None:
-    agents, intervals = parse_agent_activity(doc(DOC_INTERVAL_60), WINDOW, 60)
+    agents, intervals, _ = parse_agent_activity(doc(DOC_INTERVAL_60), WINDOW, 60)
     report = AgentStatesReport(
         "liveperson", "LivePerson", WINDOW, agents, intervals, fetched_at=NOW
     )
@@ -965,7 +962,7 @@ def test_check_rejects_intervals_that_break_the_rules(timeframe: int, interval: 
     with pytest.raises(UsageError) as caught:
         source.check(query)
     assert caught.value.command == "/agent-states"
-    assert str(caught.value).startswith(
+    assert said(caught.value).startswith(
         "LivePerson needs an interval of at least 5 minutes, no longer than the timeframe "
         "and dividing it evenly"
     )
@@ -983,7 +980,7 @@ def test_check_accepts_fitting_intervals(timeframe: int, interval: int | None) -
 def test_check_names_the_interval_and_the_timeframe() -> None:
     with pytest.raises(UsageError) as caught:
         client(FakeActivity()).check(Query("/agent-states", "liveperson", "agent", "all", 60, 7))
-    assert str(caught.value) == (
+    assert said(caught.value) == (
         "LivePerson needs an interval of at least 5 minutes, no longer than the timeframe and "
         "dividing it evenly; 7m does not fit 1h."
     )

@@ -60,6 +60,7 @@ from bot.sources.livechat import (
     parse_surveys,
 )
 from tests.fakes.clock import Waits
+from tests.words import said
 
 API = "https://api.livechatinc.com"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -135,13 +136,13 @@ PERFORMANCE = (
         "smith@example.com",
         "smith@example.com",
         StateTime(45304, 55, 45304 - 55),
-        (("Accepting chats", StateTime(35296)), ("Not accepting", StateTime(10008))),
+        (("accepting", StateTime(35296)), ("not_accepting", StateTime(10008))),
     ),
     AgentStates(
         "agent@example.com",
         "agent@example.com",
         StateTime(32110, 275, 32110 - 275),
-        (("Accepting chats", StateTime(24567)), ("Not accepting", StateTime(7543))),
+        (("accepting", StateTime(24567)), ("not_accepting", StateTime(7543))),
     ),
 )
 DURATION = {
@@ -558,7 +559,7 @@ def test_check_rejects_an_interval() -> None:
     source = livechat(FakeLiveChat())
     with pytest.raises(UsageError) as caught:
         source.check(Query("/agent-states", "livechat", "agent", "all", WEEK, 30))
-    assert str(caught.value) == "LiveChat reports have no intervals; leave the interval out."
+    assert said(caught.value) == "LiveChat reports have no intervals; leave the interval out."
     assert caught.value.command == "/agent-states"
 
 
@@ -568,7 +569,7 @@ def test_check_rejects_a_non_numeric_group(ids: tuple[str, ...]) -> None:
     bad = next(i for i in ids if not i.isdigit())
     with pytest.raises(UsageError) as caught:
         source.check(Query("/csat", "livechat", "group", ids, WEEK))
-    assert str(caught.value) == f"LiveChat group ids are numbers; `{bad}` is not."
+    assert said(caught.value) == f"LiveChat group ids are numbers; `{bad}` is not."
 
 
 @pytest.mark.parametrize(
@@ -665,13 +666,13 @@ def test_performance_with_missing_keys_and_chatting_beyond_logged_in() -> None:
             "a@x.com",
             "a@x.com",
             StateTime(20, 50, 0),  # as sent: chatting longer than logged in
-            (("Accepting chats", StateTime()), ("Not accepting", StateTime())),
+            (("accepting", StateTime()), ("not_accepting", StateTime())),
         ),
         AgentStates(
             "b@x.com",
             "b@x.com",
             StateTime(),
-            (("Accepting chats", StateTime()), ("Not accepting", StateTime())),
+            (("accepting", StateTime()), ("not_accepting", StateTime())),
         ),
     )
 

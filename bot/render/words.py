@@ -1,0 +1,108 @@
+"""The words code looks up by a stable id: `templates/words.yml`, merged with a deployment's.
+
+Labels (states, units, vendors), names for entities the vendor did not name, filter words
+and chart titles. A deployment's `words.yml` holds only the entries it changes; they are
+laid over the built-in file key by key. Sentences are not here: they are the templates'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.config import DEFAULT_TEMPLATES
+from bot.errors import RenderError
+
+FILE = "words.yml"
+UNASSIGNED_SKILL = "-1"
+
+
+class Words:
+    """Nested words; `words("charts.trend_title", digest=..., runs=...)` formats one."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+
+    @classmethod
+    def load(cls, *folders: Path) -> Words:
+        """The built-in words, with each folder's `words.yml` laid over them in turn."""
+        data = _builtin()
+        for folder in folders:
+            path = folder / FILE
+            if folder != DEFAULT_TEMPLATES and path.is_file():
+                data = _merge(data, _read(path))
+        return cls(data)
+
+    def __call__(self, path: str, **args: Any) -> str:
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                raise RenderError(FILE, None, f"no word `{path}`")
+            node = node[part]
+        return str(node).format(**args) if args else str(node)
+
+    def entity(self, kind: str, id: str, name: str | None = None) -> str:
+        """What to call a skill, agent, group or the total: its name, else words for its id."""
+        if name:
+            return name
+        if kind == "skill" and id == UNASSIGNED_SKILL:
+            return self("entities.unassigned_skill")
+        if kind.endswith("_agent"):  # an agent within a skill: "skill:agent" ids
+            unit = kind.removesuffix("_agent")
+            outer, _, inner = id.partition(":")
+            return self(
+                "entities.skill_agent",
+                agent=self.entity("agent", inner),
+                skill=self.entity(unit, outer),
+            )
+        if kind in ("total", "team"):
+            return self(f"entities.{kind}")
+        return self(f"entities.{kind}", id=id) if kind in self.data["entities"] else id
+
+    def state(self, key: str, labels: Mapping[str, str] | None = None) -> str:
+        """An agent state by its stable id; one the bot does not know keeps the vendor's name."""
+        known = self.data["states"]
+        if key in known and key != "other":
+            return str(known[key])
+        if labels and key in labels:
+            return labels[key]
+        return self("states.other", id=key.removeprefix("state:"))
+
+    def reason(self, key: str) -> str:
+        """An away reason by the vendor's reason id."""
+        return self("reasons.other", id=key)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RenderError(str(path), None, f"not readable as YAML words: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RenderError(str(path), None, "must be a mapping of words")
+    return data
+
+
+@cache
+def _builtin() -> dict[str, Any]:
+    return _read(DEFAULT_TEMPLATES / FILE)
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`over` laid on `base`: nested tables merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def builtin() -> Words:
+    """The built-in words alone (filters used outside a renderer, tests)."""
+    return Words(_builtin())
