@@ -2,7 +2,9 @@
 """Set up and run, with nothing but Python 3.11+: `python dev.py demo` or `python dev.py test`.
 
 Creates `.venv` beside this file on first use, installs the bot with its test tools,
-then runs the demo, or ruff and the test suite. Extra arguments go to pytest.
+then runs the demo, or the checks: ruff (lint and format), mypy over `bot/`, and the
+test suite. `test --fast` leaves out the tests that start processes (marked e2e), for
+the inner loop; other extra arguments go to pytest.
 """
 
 from __future__ import annotations
@@ -41,12 +43,17 @@ def setup() -> None:
 def main() -> None:
     verb, *rest = sys.argv[1:] or ["help"]
     if verb not in ("demo", "test", "setup"):
-        sys.exit("usage: python dev.py demo | test [pytest args] | setup")
+        sys.exit("usage: python dev.py demo | test [--fast] [pytest args] | setup")
     setup()
     if verb == "demo":
         run(PY, "-m", "bot", "demo")
     elif verb == "test":
-        run(PY, "-m", "ruff", "check", "bot", "tests", "bench", "dev.py")
+        code = ("bot", "tests", "bench", "dev.py")
+        run(PY, "-m", "ruff", "check", *code)
+        run(PY, "-m", "ruff", "format", "--check", *code)
+        run(PY, "-m", "mypy")  # the files and strictness are pyproject.toml's [tool.mypy]
+        if "--fast" in rest:
+            rest = [arg for arg in rest if arg != "--fast"] + ["-m", "not e2e"]
         run(PY, "-m", "pytest", *rest)
 
 

@@ -122,7 +122,8 @@ async def _socket(settings: config.Settings) -> int:
     parts = build_parts(settings)
     app = build_bolt(parts, socket_mode=True)
     async with running(parts):
-        await AsyncSocketModeHandler(app, settings.slack.app_token or "").start_async()
+        handler = AsyncSocketModeHandler(app, settings.slack.app_token or "")
+        await handler.start_async()  # type: ignore[no-untyped-call]  # slack_bolt leaves it untyped
     return 0
 
 

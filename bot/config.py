@@ -22,7 +22,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, ConfigErrors
-from bot.query import SOURCES, Ids, Query
+from bot.query import SOURCES, Command, Ids, Query
 from bot.schedule import cron_trigger
 from bot.timefmt import parse_duration
 
@@ -226,9 +226,10 @@ class Digest:
     template: str = key(text(), "")  # "" means digest_<kind>.yml.j2
     post: bool = key(flag, True)
 
-    def __post_init__(self) -> None:
-        if not self.template:
-            object.__setattr__(self, "template", f"digest_{self.kind}.yml.j2")
+    @property
+    def template_file(self) -> str:
+        """The template it renders: its own, or the built-in one of its kind."""
+        return self.template or f"digest_{self.kind}.yml.j2"
 
     @property
     def unit(self) -> str:
@@ -249,7 +250,7 @@ class Digest:
         return f"digest:{self.name}"
 
     def query(self) -> Query:
-        command = "/csat" if self.kind == "csat" else "/agent-states"
+        command: Command = "/csat" if self.kind == "csat" else "/agent-states"
         return Query(command, self.source, self.unit, self.ids, self.timeframe)
 
 

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -29,13 +29,13 @@ migrations = Migrations("csat-bot")
 
 @migrations()
 def m001_snapshots_and_runs(db: Database) -> None:
-    db["snapshot_runs"].create(
+    db.table("snapshot_runs").create(
         {"id": int, "series": str, "source": str, "kind": str, "scope": str,
          "window_start": str, "window_end": str, "taken_at": str, "digest": str},
         pk="id", not_null={"series", "source", "kind", "scope", "taken_at"},
     )  # fmt: skip
-    db["snapshot_runs"].create_index(["series", "taken_at"])
-    db["snapshots"].create(
+    db.table("snapshot_runs").create_index(["series", "taken_at"])
+    db.table("snapshots").create(
         {"id": int, "run_id": int, "entity_kind": str, "entity_id": str, "entity_name": str,
          "answers": int, "positive": int, "score": float,
          "s1": int, "s2": int, "s3": int, "s4": int, "s5": int,
@@ -44,18 +44,18 @@ def m001_snapshots_and_runs(db: Database) -> None:
         pk="id", foreign_keys=[("run_id", "snapshot_runs", "id")],
         not_null={"run_id", "entity_kind", "entity_id"},
     )  # fmt: skip
-    db["snapshots"].create_index(["run_id", "entity_kind", "entity_id"])
-    db["digest_runs"].create(
+    db.table("snapshots").create_index(["run_id", "entity_kind", "entity_id"])
+    db.table("digest_runs").create(
         {"id": int, "digest": str, "scheduled_for": str, "status": str, "started_at": str,
          "finished_at": str, "error": str, "channel": str, "message_ts": str},
         pk="id", not_null={"digest", "scheduled_for", "status"},
     )  # fmt: skip
-    db["digest_runs"].create_index(["digest", "scheduled_for"], unique=True)
+    db.table("digest_runs").create_index(["digest", "scheduled_for"], unique=True)
 
 
 @migrations()
 def m002_alerts(db: Database) -> None:
-    db["alerts"].create(
+    db.table("alerts").create(
         {"id": int, "problem": str, "source": str, "kind": str, "entity_kind": str,
          "entity_id": str, "entity_name": str, "metric": str, "status": str,
          "opened_at": str, "resolved_at": str, "channel": str, "ts": str,
@@ -64,30 +64,30 @@ def m002_alerts(db: Database) -> None:
          "acked_by": str, "acked_at": str, "snoozed_until": str, "snoozed_by": str},
         pk="id", not_null={"problem", "status", "opened_at"},
     )  # fmt: skip
-    db["alerts"].create_index(["problem", "id"])
+    db.table("alerts").create_index(["problem", "id"])
 
 
 @migrations()
 def m003_responses_and_outbox(db: Database) -> None:
     """Survey responses the bot ingested, and the outbox that forwards them to MaestroQA."""
-    db["responses"].create(
+    db.table("responses").create(
         {"id": str, "ticket_id": str, "submitted_at": str, "agent_id": str, "agent_email": str,
          "agent": str, "score": int, "min_score": int, "max_score": int, "score5": int,
          "comment": str, "score_label": str, "clarifying_answers": str, "raw": str,
          "received_at": str, "updated_at": str, "alerted_at": str},
         pk="id", not_null={"ticket_id", "submitted_at", "agent", "score", "score5", "raw"},
     )  # fmt: skip
-    db["responses"].create_index(["ticket_id", "submitted_at"], unique=True)
-    db["responses"].create_index(["submitted_at"])
-    db["outbox"].create(
+    db.table("responses").create_index(["ticket_id", "submitted_at"], unique=True)
+    db.table("responses").create_index(["submitted_at"])
+    db.table("outbox").create(
         {"id": int, "response_id": str, "payload": str, "status": str, "attempts": int,
          "next_attempt_at": str, "attempted_at": str, "last_error": str, "sent_at": str,
          "batch_id": str, "remote_id": str, "created_at": str},
         pk="id", foreign_keys=[("response_id", "responses", "id")],
         not_null={"response_id", "status", "next_attempt_at"},
     )  # fmt: skip
-    db["outbox"].create_index(["response_id"], unique=True)
-    db["outbox"].create_index(["status", "next_attempt_at"])
+    db.table("outbox").create_index(["response_id"], unique=True)
+    db.table("outbox").create_index(["status", "next_attempt_at"])
 
 
 # the labels snapshots were keyed by before states had ids (m004)
@@ -138,6 +138,12 @@ def _state_id(label: str) -> str:
     return f"state:{number}" if number != label and number.lstrip("-").isdigit() else label
 
 
+@migrations()
+def m005_outbox_answered_at(db: Database) -> None:
+    """When MaestroQA's answer to a row's latest request came back: by then it had arrived."""
+    db.table("outbox").add_column("answered_at", str)
+
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
@@ -170,6 +176,14 @@ def open_db(path: str) -> Database:
     db.execute("PRAGMA foreign_keys=ON")
     migrations.apply(db)
     return db
+
+
+def inserted(db: Database, table: str, row: dict[str, Any]) -> int:
+    """Insert one row; its integer primary key."""
+    key = db.table(table).insert(row).last_pk
+    if not isinstance(key, int):  # every table inserted into this way has an integer key
+        raise TypeError(f"{table} has no integer primary key")
+    return key
 
 
 class Store:

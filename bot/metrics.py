@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 BUCKET_MINUTES = 5
 
@@ -43,15 +44,18 @@ class CsatCounts:
         return CsatCounts(scores, self.total + other.total, self.positive + other.positive)  # type: ignore[arg-type]
 
 
+Counts = TypeVar("Counts", "CsatCounts", "GoodBad")  # a 1-5 distribution, or thumbs
+
+
 @dataclass(frozen=True)
-class CsatRow:
+class CsatRow(Generic[Counts]):
     """One skill, agent or group with its counts; a skill may carry its agents."""
 
     kind: str
     id: str
     name: str | None  # as the vendor named it; None: it gave only the id
-    counts: CsatCounts | GoodBad
-    agents: tuple[CsatRow, ...] = ()
+    counts: Counts
+    agents: tuple[CsatRow[Counts], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ class CsatReport:
     scope: str  # account | skill | agent | group
     window: Window
     total: CsatCounts | GoodBad
-    rows: tuple[CsatRow, ...] = ()
+    rows: tuple[CsatRow[Any], ...] = ()  # CsatRow[CsatCounts] or CsatRow[GoodBad], as total
     fetched_at: datetime | None = None
     response_times: ResponseTimes | None = None
 
@@ -108,7 +112,7 @@ class CsatReport:
         """`1-5` for survey scores, `good/bad` for thumbs."""
         return "good/bad" if isinstance(self.total, GoodBad) else "1-5"
 
-    def ranked(self) -> tuple[CsatRow, ...]:
+    def ranked(self) -> tuple[CsatRow[Any], ...]:
         """Rows with the most answers first: where the score means the most."""
         return tuple(sorted(self.rows, key=lambda r: (-r.counts.total, _natural(r.name or r.id))))
 

@@ -213,7 +213,6 @@ def test_contract_example_loads(tmp_path: Path) -> None:
         Digest(
             name="csat-daily", kind="csat", source="liveperson", channel="C0123456789",
             cron="0 9 * * 1-5", skills="all", timeframe=1440, timezone=berlin,
-            template="digest_csat.yml.j2",
         ),
     )  # fmt: skip
     (digest,) = settings.digests
@@ -232,11 +231,11 @@ def test_digest_defaults_follow_the_kind_and_the_files_timezone(tmp_path: Path) 
         'timezone = "Europe/Berlin"\nagents = [1001, "1002"]\npost = false\n'
     )))  # fmt: skip
     csat, team = settings.digests
-    assert (csat.timezone, csat.timeframe, csat.template) == (
+    assert (csat.timezone, csat.timeframe, csat.template_file) == (
         ZoneInfo("Asia/Tokyo"), 1440, "digest_csat.yml.j2"
     )  # fmt: skip
     assert csat.query() == Query("/csat", None, "account", None, 1440)
-    assert (team.timezone, team.template, team.post) == (
+    assert (team.timezone, team.template_file, team.post) == (
         ZoneInfo("Europe/Berlin"), "digest_availability.yml.j2", False
     )  # fmt: skip
     assert team.query() == Query("/agent-states", None, "agent", ("1001", "1002"), 1440)

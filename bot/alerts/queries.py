@@ -13,6 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.alerts.detect import Reason
+from bot.db import inserted
 
 
 def latest_alerts(db: Database, source: str, kind: str) -> dict[str, dict[str, Any]]:
@@ -32,7 +33,7 @@ def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:
 
 def insert_alert(db: Database, alert: dict[str, Any]) -> int:
     """A new alert; its id."""
-    return int(db.table("alerts").insert(_written(alert)).last_pk)
+    return inserted(db, "alerts", _written(alert))
 
 
 def update_alert(db: Database, alert_id: int, changes: dict[str, Any]) -> None:

@@ -103,20 +103,20 @@ class Alerting:
         judged = []
         for ev in evaluations:
             problem = problem_key(source, kind, ev)
-            row = known.get(problem)
-            if row is not None and row["status"] == "firing":
+            latest = known.get(problem)
+            if latest is not None and latest["status"] == "firing":
                 rule = self.rule(ev.entity_kind, ev.entity_id)
-                ev = detect.still_firing(ev, row.get("opened_against"), rule)
+                ev = detect.still_firing(ev, latest.get("opened_against"), rule)
             if ev.entity_kind == TOTAL and ev.metric == Metric.CSAT:
                 ev = replace(ev, movers=movers)
-            judged.append((problem, row, ev))
+            judged.append((problem, latest, ev))
         firing = {(e.entity_kind, e.entity_id, e.metric) for _, _, e in judged if e.firing}
         done = []
-        for problem, row, ev in judged:
+        for problem, latest, ev in judged:
             # one problem, one thread: a drop inside a dropping parent is told in the
             # parent's thread (as what moved it), not as an alert of its own
             folded = any((*p, ev.metric) in firing for p in _ancestors(ev))
-            action = await self._act(problem, row, source, kind, ev, digest, may_open=not folded)
+            action = await self._act(problem, latest, source, kind, ev, digest, may_open=not folded)
             done.append((action, ev))
         return done
 

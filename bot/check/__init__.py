@@ -80,7 +80,7 @@ def run_check(settings: Settings) -> int:
     problems = check_digests(settings, renderer)
     for problem in problems:
         print(f"digest error: {problem}")
-    custom = {d.template: f"digest_{d.kind}.yml.j2" for d in settings.digests}
+    custom = {d.template_file: f"digest_{d.kind}.yml.j2" for d in settings.digests}
     template_problems = check_templates(renderer, custom)
     for problem in template_problems:
         print(f"template error: {problem}")

@@ -110,9 +110,11 @@ def agent_states_report(agents: int = 2, intervals: int = 0) -> AgentStatesRepor
 def digest_contexts() -> dict[str, list[dict[str, Any]]]:
     """The digest templates with a previous snapshot, without one, and a large account."""
     zone = ZoneInfo("Europe/Berlin")
-    every = {"channel": "C0123456789", "cron": "0 9 * * 1-5", "timezone": zone}
-    csat = Digest(name="csat-daily", source="liveperson", skills="all", **every)
-    states = Digest(name="availability-daily", kind="availability", source="liveperson", **every)
+    csat = Digest(
+        name="csat-daily", channel="C0123456789", cron="0 9 * * 1-5", timezone=zone,
+        source="liveperson", skills="all",
+    )  # fmt: skip
+    states = replace(csat, name="availability-daily", kind="availability", skills=None)
     previous = {"id": 1, "taken_at": "2026-03-01T08:00:00+00:00"}
     report, big = csat_report(), csat_report(rows=500, agents=0)
     moved = {(TOTAL, ""): Change(-2.4, 12)} | {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from bot.db import writing
+from bot.db import inserted, writing
 from bot.timefmt import now_iso
 
 
@@ -23,23 +23,23 @@ def claim_run(db: Database, digest: str, scheduled_for: str, channel: str) -> in
             [digest, scheduled_for],
         ))  # fmt: skip
         if exists and exists[0]["status"] == "failed":
-            db["digest_runs"].update(
+            db.table("digest_runs").update(
                 exists[0]["id"], {"status": "running", "started_at": now_iso()}
             )
             return int(exists[0]["id"])
         if exists:
             return None
-        return int(db["digest_runs"].insert({
+        return inserted(db, "digest_runs", {
             "digest": digest, "scheduled_for": scheduled_for, "status": "running",
             "started_at": now_iso(), "channel": channel,
-        }).last_pk)  # fmt: skip
+        })  # fmt: skip
 
 
 def finish_run(
     db: Database, run_id: int, status: str, error: str = "", message_ts: str = ""
 ) -> None:
     with writing(db):
-        db["digest_runs"].update(run_id, {
+        db.table("digest_runs").update(run_id, {
             "status": status, "finished_at": now_iso(), "error": error, "message_ts": message_ts,
         })  # fmt: skip
 

@@ -109,12 +109,13 @@ class Digests:
 
     async def _run(self, digest: Digest, dry_run: bool) -> Outcome:
         query, source = self.sources.resolve(digest.query())
+        report: CsatReport | AgentStatesReport
         if digest.kind == "csat":
-            report: CsatReport | AgentStatesReport = await source.csat(query)
-            rows = csat_rows(report)  # type: ignore[arg-type]
+            report = csat = await source.csat(query)
+            rows = csat_rows(csat)
         else:
-            report = await source.agent_states(query)
-            rows = states_rows(report)  # type: ignore[arg-type]
+            report = states = await source.agent_states(query)
+            rows = states_rows(states)
         taken_at = now_iso(report.fetched_at or datetime.now(UTC))
         previous = await self.store(lambda db: snapshots.previous_run(db, digest.series))
         before = (
@@ -134,7 +135,7 @@ class Digests:
             }
             run_id = await self.store(lambda db: snapshots.save_snapshot(db, run, rows))
         message = self.renderer.render(
-            digest.template,
+            digest.template_file,
             digest=digest,
             query=query,
             report=report,

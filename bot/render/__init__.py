@@ -3,7 +3,7 @@
 `Renderer` is the only way a message is made; `to_text` shows one in a terminal.
 """
 
-from bot.render.renderer import Message, Renderer, check_message
-from bot.render.text import to_text
+from bot.render.renderer import Renderer, check_message
+from bot.render.text import Message, to_text
 
 __all__ = ["Message", "Renderer", "check_message", "to_text"]

@@ -106,7 +106,8 @@ class Renderer:
     def problem(self, error: UsageError) -> str:
         """A usage error in the words of `_usage.j2`, for places that print it (`check`)."""
         module = self.env.get_template("_usage.j2").make_module({"tz": self.timezone.key})
-        return str(module.problem(error)).strip()
+        macro = module.problem  # type: ignore[attr-defined]  # a Jinja macro, made at run time
+        return str(macro(error)).strip()
 
     def local(self, moment: datetime, fmt: str = "%H:%M") -> str:
         """A UTC moment in the team's time zone."""

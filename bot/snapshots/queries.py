@@ -11,15 +11,17 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.db import writing
+from bot.db import inserted, writing
 
 
 def save_snapshot(db: Database, run: dict[str, Any], rows: Iterable[dict[str, Any]]) -> int:
     """Store one snapshot (its run and every row) in one transaction; the run id."""
     with writing(db):
-        run_id = db["snapshot_runs"].insert(run).last_pk
-        db["snapshots"].insert_all(({**row, "run_id": run_id} for row in rows), batch_size=500)
-    return int(run_id)
+        run_id = inserted(db, "snapshot_runs", run)
+        db.table("snapshots").insert_all(
+            ({**row, "run_id": run_id} for row in rows), batch_size=500
+        )
+    return run_id
 
 
 def previous_run(db: Database, series: str) -> dict[str, Any] | None:

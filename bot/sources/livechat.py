@@ -108,7 +108,7 @@ class LiveChat:
 
     name = "livechat"
     vendor = VENDOR
-    units = ("account", "group", "agent")
+    units: tuple[str, ...] = ("account", "group", "agent")
 
     def __init__(
         self,
@@ -157,7 +157,9 @@ class LiveChat:
             body["distribution"] = distribution
         answer = await self.http.post_json(self.url(kind, report), json=body, headers=self._headers)
         records = answer.get("records") if isinstance(answer, dict) else "missing"
-        if records not in (None, [], "") and not isinstance(records, dict):
+        if not isinstance(answer, dict) or (
+            records not in (None, [], "") and not isinstance(records, dict)
+        ):
             raise VendorBadResponse(VENDOR, f"{report} report is not an object with records")
         return answer
 
@@ -277,7 +279,7 @@ def parse_ratings(answer: Any) -> GoodBad:
     return total
 
 
-def parse_ranking(answer: Any) -> tuple[CsatRow, ...]:
+def parse_ranking(answer: Any) -> tuple[CsatRow[GoodBad], ...]:
     """Per agent: good and bad ratings over their chats."""
     rows = []
     for agent, record in _records(answer, "ranking").items():

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import httpx
 from oauthlib.oauth1 import Client as OAuth1Client
@@ -75,7 +75,7 @@ class OAuth1Auth(httpx.Auth):
         )
         _, headers, _ = self._client.sign(
             str(request.url),
-            http_method=request.method,
+            http_method=cast("Literal['GET', 'POST']", request.method),  # all the bot sends
             body=request.content.decode() if form and request.content else None,
             headers={"Content-Type": request.headers["content-type"]} if form else None,
         )
@@ -94,7 +94,7 @@ class LivePerson:
 
     name = "liveperson"
     vendor = VENDOR
-    units = ("account", "skill", "agent")
+    units: tuple[str, ...] = ("account", "skill", "agent")
     max_timeframe = MAX_TIMEFRAME
 
     def __init__(
@@ -302,7 +302,7 @@ def _lifetime(body: Mapping[str, Any], token: str, now: datetime) -> timedelta:
 # --- parsing: the only place that knows msgcsatdistribution's shape --------------------
 
 
-def parse_csat(body: Any, unit: str) -> tuple[CsatCounts, tuple[CsatRow, ...]]:
+def parse_csat(body: Any, unit: str) -> tuple[CsatCounts, tuple[CsatRow[CsatCounts], ...]]:
     """The totals and the per-skill or per-agent rows of a msgcsatdistribution answer."""
     if not isinstance(body, dict):
         raise VendorBadResponse(VENDOR, "CSAT answer is not a JSON object")
@@ -341,7 +341,7 @@ def _mapping(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
-def _skill_row(skill_id: str, data: Any) -> CsatRow:
+def _skill_row(skill_id: str, data: Any) -> CsatRow[CsatCounts]:
     if not isinstance(data, dict):
         raise VendorBadResponse(VENDOR, f"skill {skill_id} is not an object")
     agents_map = _mapping(data.get("metricsPerAgent"), f"skill {skill_id} metricsPerAgent")
@@ -355,11 +355,11 @@ def _skill_row(skill_id: str, data: Any) -> CsatRow:
     return CsatRow("skill", str(skill_id), None, counts, agents)  # skill -1: Unassigned
 
 
-def _agent_row(agent_id: str, data: Any) -> CsatRow:
+def _agent_row(agent_id: str, data: Any) -> CsatRow[CsatCounts]:
     return CsatRow("agent", str(agent_id), None, counts_from(data))
 
 
-def _totals(element: dict[str, Any], rows: tuple[CsatRow, ...]) -> CsatCounts:
+def _totals(element: dict[str, Any], rows: tuple[CsatRow[CsatCounts], ...]) -> CsatCounts:
     totals = element.get("metricsTotals")
     if isinstance(totals, dict) and totals:
         return counts_from(totals)

@@ -2,9 +2,10 @@
 
 MaestroQA takes at most 100 items a request, 10 requests a second and 100 a minute, and
 says all three may change. So: batches of at most 100 (halved when MaestroQA refuses a
-batch as a whole, grown back after successes), a sliding-window `RateLimiter` seeded from
-the outbox after a restart, 429 honoured (Retry-After pauses every send) and 5xx,
-time-outs and lost connections retried with exponential back-off stored in
+batch as a whole, grown back after successes), a sliding-window `RateLimiter` counting
+from MaestroQA's answers and seeded from the outbox after a restart, 429 honoured
+(Retry-After pauses every send) and 5xx, time-outs and lost connections retried with
+exponential back-off stored in
 `next_attempt_at`, so a restart keeps the schedule. Per-item failures are recorded and
 never retried on their own. How often MaestroQA can see one response is in
 docs/vendors.md ("Exactly once").
@@ -41,8 +42,8 @@ class Policy:
 
     batch: int = 100
     limits: tuple[tuple[int, float], ...] = ((10, 1.0), (100, 60.0))  # (requests, seconds)
-    margin: float = 0.05  # seconds added to each window, at least: arrival jitter must not
-    share: float = 0.02  # break a limit; or this share of the window (1.2 s of a minute)
+    margin: float = 0.05  # seconds added to each window, at least, to spare: two clocks never
+    share: float = 0.02  # tick quite alike; or this share of the window (1.2 s of a minute)
     timeout: float = 10.0  # a whole request, answer included
     lease_margin: float = 2.0  # a claim outlives its request by this much
     backoff: float = 1.0  # first retry after a 5xx; doubles each time
@@ -51,7 +52,13 @@ class Policy:
 
 
 class RateLimiter:
-    """At most `count` requests in any `span` seconds, for each (count, span) limit."""
+    """At most `count` requests in any `span` seconds, for each (count, span) limit.
+
+    MaestroQA counts a request when it arrives, which is after it was sent and before its
+    answer, however loaded either machine is. So each request is recorded when its answer
+    came back, and the next one may go once `span` has passed since then: arrivals are
+    then at least `span` apart too, which pacing by send times cannot promise.
+    """
 
     def __init__(
         self, limits: tuple[tuple[int, float], ...], margin: float = 0.0, share: float = 0.0
@@ -131,7 +138,7 @@ def retry_all(rows: list[dict[str, Any]], reason: str, when: float) -> list[Upda
 def backoff(rows: list[dict[str, Any]], policy: Policy) -> float:
     """Exponential in the attempts the batch has had: 1 s, 2 s, 4 s … at most max_backoff."""
     tries = max((int(row.get("attempts") or 1) for row in rows), default=1)
-    return min(policy.max_backoff, policy.backoff * 2 ** min(tries - 1, 30))
+    return min(policy.max_backoff, policy.backoff * 2.0 ** min(tries - 1, 30))
 
 
 def retry_after(headers: httpx.Headers, now: float) -> float:
@@ -183,8 +190,9 @@ class Forwarder:
     async def run(self) -> None:
         """Forward until cancelled; a failure is logged and the loop goes on."""
         span = max(span for _, span in self.policy.limits)
+        now = self.clock()
         try:  # what a previous process sent this minute still counts against the limits
-            for moment in await self.store(lambda db: outbox.recent_sends(db, self.clock() - span)):
+            for moment in await self.store(lambda db: outbox.recent_sends(db, now - span, now)):
                 self.limiter.record(moment)
         except Exception:
             log.exception("could not read recent sends; pacing from now on")
@@ -211,8 +219,10 @@ class Forwarder:
         rows = await self.store(lambda db: outbox.claim(db, now, self.batch, lease, batch_id))
         if not rows:
             return True  # someone else took them; look again
-        self.limiter.record(self.clock())
         verdict = await self._send(rows)
+        # MaestroQA counts a request when it arrives, some time between sending and its
+        # answer; only the answer's moment is surely no earlier, whatever the load
+        self.limiter.record(self.clock())
         if verdict.pause_until is not None:
             self.limiter.pause(verdict.pause_until)
         settled_at = self.clock()

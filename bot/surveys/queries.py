@@ -154,7 +154,7 @@ def claim(db: Database, now: float, size: int, lease: float, batch_id: str) -> l
         marks = ",".join("?" * len(ids))
         db.execute(
             "update outbox set status = 'sending', batch_id = ?, attempts = attempts + 1, "
-            "attempted_at = ?, next_attempt_at = ?, "
+            "attempted_at = ?, next_attempt_at = ?, answered_at = null, "
             "payload = (select raw from responses r where r.id = outbox.response_id) "
             f"where id in ({marks})", [batch_id, at(now), at(lease), *ids],
         )  # fmt: skip
@@ -169,10 +169,10 @@ def settle(db: Database, batch_id: str, updates: list[Update], now: float) -> in
     with db.atomic():
         cursor = db.conn.executemany(
             "update outbox set status = ?, last_error = ?, remote_id = ?, next_attempt_at = ?, "
-            "sent_at = case when ? = 'sent' then ? else sent_at end "
+            "sent_at = case when ? = 'sent' then ? else sent_at end, answered_at = ? "
             "where id = ? and batch_id = ? and status = 'sending'",
-            [(u.status, u.error, u.remote_id, at(u.retry_at or now), u.status, at(now), u.id,
-              batch_id) for u in updates],
+            [(u.status, u.error, u.remote_id, at(u.retry_at or now), u.status, at(now), at(now),
+              u.id, batch_id) for u in updates],
         )  # fmt: skip
         return cursor.rowcount
 
@@ -185,16 +185,20 @@ def next_due(db: Database) -> float | None:
     return datetime.fromisoformat(first).timestamp() if first else None
 
 
-def recent_sends(db: Database, since: float) -> list[float]:
-    """When each batch sent since `since` went out: a restarted forwarder's rate history."""
+def recent_sends(db: Database, since: float, now: float) -> list[float]:
+    """By when MaestroQA had each batch sent since `since`: a restarted forwarder's history.
+
+    That is when its answer came back; a batch whose answer never did (its sender died)
+    may have arrived at any moment up to `now`.
+    """
     return [datetime.fromisoformat(row[0]).timestamp() for row in db.execute(
-        "select min(attempted_at) from outbox where attempted_at >= ? group by batch_id",
-        [at(since)],
+        "select max(coalesce(answered_at, ?)) from outbox where attempted_at >= ? "
+        "group by batch_id", [at(now), at(since)],
     )]  # fmt: skip
 
 
 def counts(db: Database) -> dict[str, int]:
-    found = dict.fromkeys(STATUSES, 0)
+    found: dict[str, int] = dict.fromkeys(STATUSES, 0)
     found.update({row[0]: row[1] for row in db.execute(
         "select status, count(*) from outbox group by status"
     )})  # fmt: skip

@@ -26,7 +26,7 @@ class Ingested:
 
     name = "ingested"
     vendor = VENDOR
-    units = ("account", "agent")
+    units: tuple[str, ...] = ("account", "agent")
 
     def __init__(
         self, store: Store, clock: Callable[[], datetime] = lambda: datetime.now(UTC)

@@ -224,6 +224,28 @@ async def test_paced_to_ten_a_second_and_a_hundred_a_minute(tmp_path: Path) -> N
     await rig.aclose()
 
 
+async def test_limits_hold_on_arrival_however_late_a_request_arrives(tmp_path: Path) -> None:
+    """MaestroQA counts arrivals. On a loaded machine a request may arrive late, up to
+    when its answer leaves: here every 11th arrives 90 ms after it was sent, the rest at
+    once, and each answer takes 90 ms. Paced by send times with 50 ms to spare, the 11th
+    request would arrive 0.96 s after the 1st: 11 in one second."""
+    lateness = itertools.cycle([0.09] + [0.0] * 10)
+    arrivals: list[float] = []
+
+    def slow(items: list[dict[str, Any]]) -> httpx.Response:
+        arrivals.append(rig.clock.now + next(lateness))
+        rig.clock.now += 0.09  # the answer comes back once the request has arrived
+        return all_created(items)
+
+    rig = Rig(tmp_path, slow, batch=1)
+    rig.ingest(*[f"T{i:03d}" for i in range(40)])
+    await rig.drain()
+    assert len(arrivals) == 40
+    for i, t in enumerate(arrivals):
+        assert sum(1 for u in arrivals[i:] if u < t + 1.0) <= 10, f"request {i}"
+    await rig.aclose()
+
+
 async def test_429_waits_as_told_and_pauses_every_send(tmp_path: Path) -> None:
     answers = iter([httpx.Response(429, headers={"Retry-After": "7"}, json={})])
     rig = Rig(tmp_path, lambda items: next(answers, None) or all_created(items))
@@ -324,6 +346,20 @@ async def test_a_restarted_forwarder_remembers_the_minutes_sends(tmp_path: Path)
     first, last = rig.mqa.requests[0][0], rig.mqa.requests[-1][0]
     assert last - first >= 60.0
     await rig.aclose()
+
+
+def test_a_batch_whose_answer_never_came_counts_as_arriving_at_the_restart(
+    tmp_path: Path,
+) -> None:
+    store = Store(str(tmp_path / "bot.db"))
+    items = [validate_item(raw(t)) for t in ("A", "B", "C")]
+    store.sync(lambda db: save_items(db, items, at(START)))  # type: ignore[arg-type]
+    store.sync(lambda db: outbox.claim(db, START, 1, START + 12, "answered"))
+    store.sync(lambda db: outbox.settle(db, "answered", [Update(1, "sent")], START + 0.4))
+    store.sync(lambda db: outbox.claim(db, START + 1, 1, START + 13, "killed"))  # no answer
+    seen = store.sync(lambda db: outbox.recent_sends(db, START - 60, START + 5))
+    assert sorted(seen) == [pytest.approx(START + 0.4), pytest.approx(START + 5)]
+    store.close()
 
 
 # --- the outbox itself ---------------------------------------------------------------------------

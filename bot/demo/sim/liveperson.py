@@ -13,7 +13,7 @@ import itertools
 import re
 import time
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal, cast
 
 from oauthlib.oauth1.rfc5849 import signature
 
@@ -182,9 +182,10 @@ class SimulatedLivePerson(LoopbackServer):
             uri_query=query, headers={"Authorization": header}, exclude_oauth_signature=True
         )
         base = signature.signature_base_string(
-            call.method,
+            cast("Literal['GET', 'POST']", call.method),
             signature.base_string_uri(f"{self.url}{call.path}"),
-            signature.normalize_parameters(collected),
+            # the stub says a dict; oauthlib means the (key, value) pairs collected above
+            signature.normalize_parameters(collected),  # type: ignore[arg-type]
         )
         secrets = SimpleNamespace(client_secret=key_secret, resource_owner_secret=token_secret)
         expected = signature.sign_hmac_sha1_with_client(base, secrets)
