@@ -14,6 +14,7 @@ from bot import slack
 from bot.demo.sim.slack import SimulatedSlack
 from bot.errors import SlackError
 from bot.slack import Poster
+from tests.fakes.clock import FakeClock
 
 MESSAGE = {
     "text": "CSAT digest",
@@ -38,32 +39,17 @@ def posts_to(sim: SimulatedSlack, channel: str) -> list[Any]:
     return [c for c in sim.calls_to("/api/chat.postMessage") if c.data().get("channel") == channel]
 
 
-class FakeTime:
-    """A monotonic clock that only moves when someone sleeps (or the test says so)."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 class FakeWeb:
     """Records when (on the fake clock) each call reached Slack; refuses with `error`."""
 
-    def __init__(self, time: FakeTime, error: str | None = None) -> None:
+    def __init__(self, time: FakeClock, error: str | None = None) -> None:
         self.time = time
         self.error = error
         self.calls: list[tuple[float, str, str]] = []
         self._ts = itertools.count(1)
 
     def _answer(self, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append((self.time.now, method, kwargs["channel"]))
+        self.calls.append((self.time.seconds, method, kwargs["channel"]))
         if self.error:
             raise SlackApiError(
                 "The request to the Slack API failed.", {"ok": False, "error": self.error}
@@ -80,8 +66,8 @@ class FakeWeb:
         return self._answer("files.upload", kwargs)
 
 
-def poster(error: str | None = None) -> tuple[Poster, FakeWeb, FakeTime]:
-    time = FakeTime()
+def poster(error: str | None = None) -> tuple[Poster, FakeWeb, FakeClock]:
+    time = FakeClock(100.0)
     web = FakeWeb(time, error)
     return Poster(web, monotonic=time.monotonic, sleep=time.sleep), web, time  # type: ignore[arg-type]
 
@@ -100,9 +86,9 @@ async def test_two_posts_to_one_channel_are_a_second_apart() -> None:
 async def test_only_the_rest_of_the_second_is_waited() -> None:
     subject, web, time = poster()
     await subject.post("C1", MESSAGE)
-    time.now += 0.25
+    time.seconds += 0.25
     await subject.post("C1", MESSAGE)
-    time.now += 5.0
+    time.seconds += 5.0
     await subject.post("C1", MESSAGE)
     assert time.sleeps == [pytest.approx(0.75)]
     assert [at for at, _, _ in web.calls] == [100.0, 101.0, 106.0]

@@ -31,6 +31,7 @@ from bot.render.filters import delta_duration, duration, pct, points
 from bot.render.words import builtin
 from bot.slack import Poster
 from bot.snapshots.rows import states_rows
+from tests.fakes.clock import FakeClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY_9 = datetime(2026, 3, 2, 8, tzinfo=UTC)
@@ -70,23 +71,10 @@ def lp(liveperson: SimulatedLivePerson) -> Iterator[SimulatedLivePerson]:
     liveperson.day = 0
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
-def pace(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+def pace(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Every Poster build_parts makes paces on a fake clock: no real second-long waits."""
-    time = FakeTime()
+    time = FakeClock(1000.0)
     real = Poster
     monkeypatch.setattr(
         slack, "Poster", lambda web: real(web, monotonic=time.monotonic, sleep=time.sleep)
@@ -178,7 +166,7 @@ def line_for(message: dict[str, Any], name: str) -> tuple[str, str, str]:
 
 @pytest.mark.anyio
 async def test_csat_digest_posts_stores_and_compares_with_the_previous_run(
-    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeTime
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
 ) -> None:
     channel = "C0DIGESTCSAT"
     setup = deployment(tmp_path, sim_slack, lp, channel)
@@ -260,7 +248,7 @@ def big_account(skills: int) -> dict[str, Any]:
 
 @pytest.mark.anyio
 async def test_a_large_account_fits_one_message_and_attaches_the_full_table(
-    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeTime
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
 ) -> None:
     channel = "C0DIGESTBIG"
     lp.overrides["msgcsatdistribution"] = big_account(500)
@@ -287,7 +275,7 @@ async def test_a_large_account_fits_one_message_and_attaches_the_full_table(
 
 @pytest.mark.anyio
 async def test_a_small_account_gets_no_table_file(
-    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeTime
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
 ) -> None:
     channel = "C0DIGESTSMALL"
     await deployment(tmp_path, sim_slack, lp, channel).run("csat-daily", MONDAY_9)
@@ -299,7 +287,7 @@ async def test_a_small_account_gets_no_table_file(
 @pytest.mark.anyio
 async def test_a_livechat_digest(
     tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, livechat: SimulatedLiveChat,
-    pace: FakeTime,
+    pace: FakeClock,
 ) -> None:  # fmt: skip
     channel = "C0DIGESTLC"
     setup = deployment(tmp_path, sim_slack, lp, channel, name="livechat-daily", source="livechat",
@@ -348,7 +336,7 @@ def activity_body(seconds: int) -> dict[str, Any]:
 
 @pytest.mark.anyio
 async def test_availability_digest_shows_team_totals_reasons_and_changes(
-    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeTime
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
 ) -> None:
     channel = "C0DIGESTAVAIL"
     setup = deployment(tmp_path, sim_slack, lp, channel, name="availability-daily",
@@ -398,7 +386,7 @@ async def test_availability_digest_shows_team_totals_reasons_and_changes(
 
 @pytest.mark.anyio
 async def test_a_channel_the_bot_is_not_in_is_named_and_the_snapshot_kept(
-    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeTime
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
 ) -> None:
     channel = "C0NOTINDIGEST"
     setup = deployment(tmp_path, sim_slack, lp, channel)
@@ -415,7 +403,7 @@ async def test_a_channel_the_bot_is_not_in_is_named_and_the_snapshot_kept(
 
 @pytest.mark.anyio
 async def test_a_dry_run_posts_nothing_and_stores_nothing(
-    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeTime
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
 ) -> None:
     channel = "C0DIGESTDRY"
     setup = deployment(tmp_path, sim_slack, lp, channel)
@@ -434,7 +422,7 @@ async def test_a_dry_run_posts_nothing_and_stores_nothing(
 
 @pytest.mark.anyio
 async def test_two_manual_runs_in_a_row_both_post(
-    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeTime
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
 ) -> None:
     channel = "C0DIGESTMANUAL"
     setup = deployment(tmp_path, sim_slack, lp, channel)
@@ -467,7 +455,7 @@ async def test_a_posted_digest_stays_posted_when_its_attachments_fail(
     tmp_path: Path,
     sim_slack: SimulatedSlack,
     lp: SimulatedLivePerson,
-    pace: FakeTime,
+    pace: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Otherwise the run would be 'failed' and the next catch-up would post it again."""

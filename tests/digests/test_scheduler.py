@@ -26,19 +26,10 @@ from bot.query import Query
 from bot.render import Renderer
 from bot.slack import Poster
 from bot.sources import Sources
+from tests.fakes.clock import FakeClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHANNEL = "C0123456789"
-
-
-class Clock:
-    """Wall clock for the scheduler and the source, moved by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FakeSource:
@@ -48,7 +39,7 @@ class FakeSource:
     vendor = "LivePerson"
     units = ("account", "skill", "agent")
 
-    def __init__(self, clock: Clock, failure: Exception | None = None) -> None:
+    def __init__(self, clock: FakeClock, failure: Exception | None = None) -> None:
         self.clock = clock
         self.failure = failure
         self.asked: list[Query] = []
@@ -97,7 +88,7 @@ class Bot:
 
     def __init__(
         self,
-        clock: Clock,
+        clock: FakeClock,
         db: str = ":memory:",
         cron: str = "0 9 * * 1-5",
         failure: Exception | None = None,
@@ -105,7 +96,7 @@ class Bot:
         self.web = RecordingWeb()
         self.source = FakeSource(clock, failure)
         self.store = Store(db)
-        self.sleeps: list[float] = []
+        self.pace = FakeClock(0.0)  # Poster's monotonic clock and its pacing sleeps
         digest = Digest(
             name="csat-daily", source="liveperson", channel=CHANNEL, cron=cron, skills="all",
             timezone=BERLIN,
@@ -115,12 +106,9 @@ class Bot:
             Sources({"liveperson": self.source}),
             self.store,
             Renderer(DEFAULT_TEMPLATES, BERLIN),
-            Poster(self.web, monotonic=lambda: 0.0, sleep=self._sleep),  # type: ignore[arg-type]
+            Poster(self.web, monotonic=self.pace.monotonic, sleep=self.pace.sleep),  # type: ignore[arg-type]
         )
         self.scheduler = DigestScheduler(self.digests, clock)
-
-    async def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
 
     def runs(self) -> list[tuple[str, str, str]]:
         return self.store.sync(lambda db: [
@@ -142,7 +130,7 @@ MONDAY_9 = utc(2026, 3, 2, 8, 0, 5)  # 09:00:05 in Berlin
 
 @pytest.mark.anyio
 async def test_firing_twice_for_one_time_posts_once() -> None:
-    clock = Clock(MONDAY_9)
+    clock = FakeClock(MONDAY_9)
     bot = Bot(clock)
     await bot.scheduler.fire("csat-daily")
     await bot.scheduler.fire("csat-daily")  # a duplicate job, a second process...
@@ -156,7 +144,7 @@ async def test_firing_twice_for_one_time_posts_once() -> None:
 
 @pytest.mark.anyio
 async def test_catch_up_after_the_cron_job_for_the_same_time_posts_nothing() -> None:
-    clock = Clock(MONDAY_9)
+    clock = FakeClock(MONDAY_9)
     bot = Bot(clock)
     await bot.scheduler.fire("csat-daily")
     clock.now = utc(2026, 3, 2, 8, 20)
@@ -168,7 +156,7 @@ async def test_catch_up_after_the_cron_job_for_the_same_time_posts_nothing() -> 
 
 @pytest.mark.anyio
 async def test_catch_up_after_downtime_posts_once_for_the_latest_time() -> None:
-    clock = Clock(utc(2026, 3, 2, 8, 0, 1))  # hourly, Berlin: 09:00 runs on time
+    clock = FakeClock(utc(2026, 3, 2, 8, 0, 1))  # hourly, Berlin: 09:00 runs on time
     bot = Bot(clock, cron="0 * * * *")
     await bot.scheduler.fire("csat-daily")
     clock.now = utc(2026, 3, 2, 11, 10)  # down through 10:00, 11:00 and 12:00 Berlin
@@ -184,7 +172,7 @@ async def test_catch_up_after_downtime_posts_once_for_the_latest_time() -> None:
 
 @pytest.mark.anyio
 async def test_catch_up_skips_a_run_that_is_no_longer_news() -> None:
-    clock = Clock(utc(2026, 3, 3, 7, 0))  # Tuesday 08:00 Berlin: Monday 09:00 is 23 h ago
+    clock = FakeClock(utc(2026, 3, 3, 7, 0))  # Tuesday 08:00 Berlin: Monday 09:00 is 23 h ago
     bot = Bot(clock)
     await bot.scheduler.catch_up()
     assert bot.web.posts() == []
@@ -195,7 +183,7 @@ async def test_catch_up_skips_a_run_that_is_no_longer_news() -> None:
 @pytest.mark.anyio
 async def test_a_restart_does_not_post_a_time_already_claimed(tmp_path: Path) -> None:
     db = str(tmp_path / "bot.db")
-    clock = Clock(MONDAY_9)
+    clock = FakeClock(MONDAY_9)
     first = Bot(clock, db)
     await first.scheduler.fire("csat-daily")
     first.close()
@@ -218,7 +206,7 @@ async def test_a_restart_does_not_post_a_time_already_claimed(tmp_path: Path) ->
 
 @pytest.mark.anyio
 async def test_the_doubled_half_past_two_posts_once() -> None:
-    clock = Clock(utc(2026, 10, 25, 0, 30, 1))  # 02:30 CEST
+    clock = FakeClock(utc(2026, 10, 25, 0, 30, 1))  # 02:30 CEST
     bot = Bot(clock, cron="30 2 * * *")
     await bot.scheduler.fire("csat-daily")
     clock.now = utc(2026, 10, 25, 1, 30, 1)  # 02:30 CET, an hour later
@@ -232,7 +220,7 @@ async def test_the_doubled_half_past_two_posts_once() -> None:
 async def test_a_failing_source_is_recorded_and_the_scheduler_keeps_going(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = Clock(MONDAY_9)
+    clock = FakeClock(MONDAY_9)
     bot = Bot(clock, failure=VendorUnavailable("LivePerson", "HTTP 503 after 3 tries", 503))
     with caplog.at_level(logging.INFO, logger="bot"):
         await bot.scheduler.fire("csat-daily")  # does not raise
@@ -256,11 +244,11 @@ async def test_a_failing_source_is_recorded_and_the_scheduler_keeps_going(
 
 @pytest.mark.anyio
 async def test_posts_and_attachments_are_paced_per_channel() -> None:
-    bot = Bot(Clock(MONDAY_9))
+    bot = Bot(FakeClock(MONDAY_9))
     await bot.scheduler.fire("csat-daily")
     methods = [method for method, _ in bot.web.calls]
     assert methods == ["chat.postMessage", "files.upload"]  # the distribution chart
-    assert bot.sleeps == [1.0]  # the fake monotonic clock stands still: one full second
+    assert bot.pace.sleeps == [1.0]  # a second between the post and the file, per channel
     (_, upload) = bot.web.calls[1]
     assert (upload["channel"], upload["thread_ts"], upload["filename"]) == (
         CHANNEL, "1700000000.000001", "csat-daily-answers.png",
@@ -271,7 +259,7 @@ async def test_posts_and_attachments_are_paced_per_channel() -> None:
 
 @pytest.mark.anyio
 async def test_start_adds_one_cron_job_per_digest_and_catches_up() -> None:
-    clock = Clock(utc(2026, 3, 2, 8, 4))  # started four minutes after Monday's run was due
+    clock = FakeClock(utc(2026, 3, 2, 8, 4))  # started four minutes after Monday's run was due
     bot = Bot(clock)
     bot.scheduler.start()
     try:

@@ -32,6 +32,7 @@ from bot.query import Query
 from bot.render import Renderer
 from bot.sources.http import BucketCache, VendorHTTP
 from bot.sources.liveperson import LivePerson, parse_agent_activity
+from tests.fakes.clock import FakeClock, no_retry
 from tests.words import said
 
 DOC_WITHOUT_INTERVAL = """\
@@ -844,14 +845,12 @@ class FakeActivity:
         )
 
 
-async def no_sleep(delay: float) -> None:
-    raise AssertionError(f"the client should not have retried (asked to wait {delay}s)")
-
-
 def client(vendor: FakeActivity, now: datetime = NOW) -> LivePerson:
-    clock = lambda: now  # noqa: E731
+    clock = FakeClock(now)
     http = VendorHTTP(
-        "LivePerson", httpx.AsyncClient(transport=httpx.MockTransport(vendor)), sleep=no_sleep
+        "LivePerson",
+        httpx.AsyncClient(transport=httpx.MockTransport(vendor)),
+        sleep=no_retry,
     )
     return LivePerson(SETTINGS, http, BucketCache(clock), clock)
 
@@ -943,9 +942,12 @@ async def test_unreadable_answer_through_the_client() -> None:
         return httpx.Response(200, json=[{"agentsMetrics": {}}])
 
     http = VendorHTTP(
-        "LivePerson", httpx.AsyncClient(transport=httpx.MockTransport(handler)), sleep=no_sleep
+        "LivePerson",
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        sleep=no_retry,
     )
-    source = LivePerson(SETTINGS, http, BucketCache(lambda: NOW), lambda: NOW)
+    clock = FakeClock(NOW)
+    source = LivePerson(SETTINGS, http, BucketCache(clock), clock)
     with pytest.raises(VendorBadResponse) as caught:
         await source.agent_states(Query("/agent-states", "liveperson", "agent", "all", 60))
     assert caught.value.detail == "agent activity answer is not a JSON object"

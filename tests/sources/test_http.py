@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -18,7 +18,7 @@ from bot.errors import (
     VendorUnavailable,
 )
 from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP
-from tests.fakes.clock import Waits
+from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 URL = "https://vendor.example/api/data"
@@ -52,9 +52,11 @@ def always(make: Callable[[], httpx.Response | Exception]) -> Vendor:
     return Vendor(forever())
 
 
-def vendor_http(handler: Handler, waits: Waits, policy: RetryPolicy | None = None) -> VendorHTTP:
+def vendor_http(
+    handler: Handler, waits: FakeClock, policy: RetryPolicy | None = None
+) -> VendorHTTP:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return VendorHTTP("Acme", client, policy, sleep=waits)
+    return VendorHTTP("Acme", client, policy, sleep=waits.sleep)
 
 
 def ok(body: object = None) -> httpx.Response:
@@ -62,15 +64,15 @@ def ok(body: object = None) -> httpx.Response:
 
 
 async def test_200_returns_the_response() -> None:
-    vendor, waits = scripted(ok({"a": 1})), Waits()
+    vendor, waits = scripted(ok({"a": 1})), FakeClock()
     response = await vendor_http(vendor, waits).request("GET", URL, params={"q": "1"})
     assert response.json() == {"a": 1}
     assert [str(r.url) for r in vendor.requests] == [URL + "?q=1"]
-    assert waits.seconds == []
+    assert waits.sleeps == []
 
 
 async def test_get_and_post_json() -> None:
-    vendor, waits = scripted(ok({"got": True}), ok({"posted": True})), Waits()
+    vendor, waits = scripted(ok({"got": True}), ok({"posted": True})), FakeClock()
     http = vendor_http(vendor, waits)
     assert await http.get_json(URL) == {"got": True}
     assert await http.post_json(URL, data={"k": "v"}) == {"posted": True}
@@ -79,18 +81,18 @@ async def test_get_and_post_json() -> None:
 
 @pytest.mark.parametrize("status", [401, 403])
 async def test_auth_failure_is_not_retried(status: int) -> None:
-    vendor, waits = always(lambda: httpx.Response(status)), Waits()
+    vendor, waits = always(lambda: httpx.Response(status)), FakeClock()
     with pytest.raises(VendorAuthError) as caught:
         await vendor_http(vendor, waits).request("GET", URL)
     assert (caught.value.vendor, caught.value.detail) == ("Acme", f"HTTP {status}")
     assert len(vendor.requests) == 1
-    assert waits.seconds == []
+    assert waits.sleeps == []
 
 
 @pytest.mark.parametrize("status", [400, 404, 422])
 async def test_rejected_keeps_the_body(status: int) -> None:
     body = '{"error":  "timeframe\\n must be <= 1440"}'
-    vendor, waits = always(lambda: httpx.Response(status, text=body)), Waits()
+    vendor, waits = always(lambda: httpx.Response(status, text=body)), FakeClock()
     with pytest.raises(VendorRejected) as caught:
         await vendor_http(vendor, waits).request("GET", URL)
     assert caught.value.vendor == "Acme"
@@ -99,7 +101,7 @@ async def test_rejected_keeps_the_body(status: int) -> None:
 
 
 async def test_rejected_body_snippet_is_cut() -> None:
-    vendor, waits = scripted(httpx.Response(400, text="x" * 500)), Waits()
+    vendor, waits = scripted(httpx.Response(400, text="x" * 500)), FakeClock()
     with pytest.raises(VendorRejected) as caught:
         await vendor_http(vendor, waits).request("GET", URL)
     assert caught.value.detail == "HTTP 400: " + "x" * 120 + "…"
@@ -107,95 +109,95 @@ async def test_rejected_body_snippet_is_cut() -> None:
 
 async def test_429_twice_then_success() -> None:
     vendor = scripted(httpx.Response(429), httpx.Response(429), ok())
-    waits = Waits()
+    waits = FakeClock()
     response = await vendor_http(vendor, waits).request("GET", URL)
     assert response.status_code == 200
     assert len(vendor.requests) == 3
-    assert len(waits.seconds) == 2
-    assert all(w >= 1.0 for w in waits.seconds)
+    assert len(waits.sleeps) == 2
+    assert all(w >= 1.0 for w in waits.sleeps)
 
 
 async def test_429_honours_retry_after() -> None:
     vendor = scripted(httpx.Response(429, headers={"Retry-After": "3"}), ok())
-    waits = Waits()
+    waits = FakeClock()
     await vendor_http(vendor, waits).request("GET", URL)
-    assert waits.seconds == [3.0]
+    assert waits.sleeps == [3.0]
 
 
 @pytest.mark.parametrize("header", ["0", "0.2", "soon", "Wed, 21 Oct 2015 07:28:00 GMT"])
 async def test_429_waits_at_least_a_second(header: str) -> None:
     vendor = scripted(httpx.Response(429, headers={"Retry-After": header}), ok())
-    waits = Waits()
+    waits = FakeClock()
     await vendor_http(vendor, waits).request("GET", URL)
-    assert waits.seconds == [1.0]
+    assert waits.sleeps == [1.0]
 
 
 async def test_429_every_time_is_rate_limited() -> None:
-    vendor, waits = always(lambda: httpx.Response(429)), Waits()
+    vendor, waits = always(lambda: httpx.Response(429)), FakeClock()
     policy = RetryPolicy(attempts=4)
     with pytest.raises(VendorRateLimited) as caught:
         await vendor_http(vendor, waits, policy).request("GET", URL)
     assert (caught.value.vendor, caught.value.detail) == ("Acme", "HTTP 429 after 4 tries")
     assert len(vendor.requests) == 4
-    assert waits.seconds == [1.0, 1.0, 1.0]
+    assert waits.sleeps == [1.0, 1.0, 1.0]
 
 
 async def test_retry_after_beyond_max_wait_gives_up_at_once() -> None:
     vendor = always(lambda: httpx.Response(429, headers={"Retry-After": "60"}))
-    waits = Waits()
+    waits = FakeClock()
     with pytest.raises(VendorRateLimited) as caught:
         await vendor_http(vendor, waits).request("GET", URL)
     assert caught.value.detail == "HTTP 429 after 1 tries"
     assert len(vendor.requests) == 1
-    assert waits.seconds == []
+    assert waits.sleeps == []
 
 
 async def test_503_then_success_backs_off() -> None:
-    vendor, waits = scripted(httpx.Response(503), ok()), Waits()
+    vendor, waits = scripted(httpx.Response(503), ok()), FakeClock()
     response = await vendor_http(vendor, waits).request("GET", URL)
     assert response.status_code == 200
-    assert waits.seconds == [0.5]
+    assert waits.sleeps == [0.5]
 
 
 async def test_500_every_time_is_unavailable() -> None:
-    vendor, waits = always(lambda: httpx.Response(500)), Waits()
+    vendor, waits = always(lambda: httpx.Response(500)), FakeClock()
     with pytest.raises(VendorUnavailable) as caught:
         await vendor_http(vendor, waits).request("GET", URL)
     assert (caught.value.vendor, caught.value.detail) == ("Acme", "HTTP 500 after 3 tries")
     assert len(vendor.requests) == 3
-    assert waits.seconds == [0.5, 1.0]
+    assert waits.sleeps == [0.5, 1.0]
 
 
 async def test_lost_connection_is_retried_then_unavailable() -> None:
-    vendor, waits = always(lambda: httpx.ConnectError("refused")), Waits()
+    vendor, waits = always(lambda: httpx.ConnectError("refused")), FakeClock()
     with pytest.raises(VendorUnavailable) as caught:
         await vendor_http(vendor, waits).request("GET", URL)
     assert (caught.value.vendor, caught.value.detail) == ("Acme", "cannot reach vendor.example")
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
     assert len(vendor.requests) == 3
-    assert waits.seconds == [0.5, 1.0]
+    assert waits.sleeps == [0.5, 1.0]
 
 
 async def test_lost_connection_then_success() -> None:
-    vendor, waits = scripted(httpx.ConnectError("refused"), ok({"x": 1})), Waits()
+    vendor, waits = scripted(httpx.ConnectError("refused"), ok({"x": 1})), FakeClock()
     assert await vendor_http(vendor, waits).get_json(URL) == {"x": 1}
-    assert waits.seconds == [0.5]
+    assert waits.sleeps == [0.5]
 
 
 @pytest.mark.parametrize(
     "error", [httpx.ReadTimeout("slow"), httpx.ConnectTimeout("slow"), httpx.PoolTimeout("busy")]
 )
 async def test_timeout_is_not_retried(error: httpx.TimeoutException) -> None:
-    vendor, waits = always(lambda: error), Waits()
+    vendor, waits = always(lambda: error), FakeClock()
     with pytest.raises(VendorTimeout) as caught:
         await vendor_http(vendor, waits).request("GET", URL)
     assert (caught.value.vendor, caught.value.detail) == ("Acme", "no answer from vendor.example")
     assert len(vendor.requests) == 1
-    assert waits.seconds == []
+    assert waits.sleeps == []
 
 
 async def test_non_json_body_is_a_bad_response() -> None:
-    vendor, waits = scripted(httpx.Response(200, text="<html>Maintenance</html>")), Waits()
+    vendor, waits = scripted(httpx.Response(200, text="<html>Maintenance</html>")), FakeClock()
     with pytest.raises(VendorBadResponse) as caught:
         await vendor_http(vendor, waits).get_json(URL)
     assert (caught.value.vendor, caught.value.detail) == (
@@ -222,7 +224,7 @@ async def test_non_json_body_is_a_bad_response() -> None:
 async def test_every_error_names_the_vendor(
     answer: httpx.Response | Exception, error: type[SourceError]
 ) -> None:
-    vendor, waits = always(lambda: answer), Waits()
+    vendor, waits = always(lambda: answer), FakeClock()
     with pytest.raises(error) as caught:
         await vendor_http(vendor, waits).get_json(URL)
     assert caught.value.vendor == "Acme"
@@ -230,14 +232,6 @@ async def test_every_error_names_the_vendor(
 
 
 # --- BucketCache ---------------------------------------------------------------------
-
-
-@dataclass
-class Clock:
-    now: datetime = datetime(2026, 3, 2, 13, 25, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -262,7 +256,7 @@ class Fetch:
 
 
 async def test_concurrent_same_key_fetches_once() -> None:
-    cache, gate = BucketCache(Clock()), asyncio.Event()
+    cache, gate = BucketCache(FakeClock()), asyncio.Event()
     fetch = Fetch(gate=gate)
     arrived = 0
 
@@ -279,7 +273,7 @@ async def test_concurrent_same_key_fetches_once() -> None:
 
 
 async def test_result_is_kept_for_the_bucket() -> None:
-    clock = Clock()
+    clock = FakeClock()
     cache, fetch = BucketCache(clock), Fetch()
     assert await cache.get("key", fetch) == "data-1"
     clock.now += timedelta(minutes=4, seconds=59)
@@ -288,7 +282,7 @@ async def test_result_is_kept_for_the_bucket() -> None:
 
 
 async def test_different_keys_fetch_separately() -> None:
-    cache = BucketCache(Clock())
+    cache = BucketCache(FakeClock())
     skills, agents = Fetch("skills"), Fetch("agents")
     results = await asyncio.gather(
         cache.get(("csat", "skills"), skills), cache.get(("csat", "agents"), agents)
@@ -298,7 +292,7 @@ async def test_different_keys_fetch_separately() -> None:
 
 
 async def test_next_bucket_fetches_again() -> None:
-    clock = Clock()
+    clock = FakeClock()
     cache, fetch = BucketCache(clock), Fetch()
     assert await cache.get("key", fetch) == "data-1"
     clock.now += timedelta(minutes=5)
@@ -308,7 +302,7 @@ async def test_next_bucket_fetches_again() -> None:
 
 
 async def test_failure_is_shared_then_forgotten() -> None:
-    cache, gate = BucketCache(Clock()), asyncio.Event()
+    cache, gate = BucketCache(FakeClock()), asyncio.Event()
     boom = VendorUnavailable("Acme", "HTTP 503 after 3 tries")
     fetch = Fetch(gate=gate, error=boom)
     waiters = [asyncio.create_task(cache.get("key", fetch)) for _ in range(3)]
@@ -324,7 +318,7 @@ async def test_failure_is_shared_then_forgotten() -> None:
 
 
 async def test_cancelling_one_waiter_keeps_the_fetch_for_others() -> None:
-    cache, gate = BucketCache(Clock()), asyncio.Event()
+    cache, gate = BucketCache(FakeClock()), asyncio.Event()
     fetch = Fetch(gate=gate)
     waiters = [asyncio.create_task(cache.get("key", fetch)) for _ in range(3)]
     await fetch.started.wait()  # the fetch runs after every waiter asked for it

@@ -59,7 +59,7 @@ from bot.sources.livechat import (
     parse_response_times,
     parse_surveys,
 )
-from tests.fakes.clock import Waits
+from tests.fakes.clock import FakeClock, no_retry
 from tests.words import said
 
 API = "https://api.livechatinc.com"
@@ -104,16 +104,14 @@ def livechat(
     sleep: Callable[[float], Any] | None = None,
     zone: ZoneInfo = BERLIN,
 ) -> LiveChat:
-    async def no_sleep(delay: float) -> None:
-        raise AssertionError(f"the client should not have retried (asked to wait {delay}s)")
-
     http = VendorHTTP(
         "LiveChat",
         httpx.AsyncClient(transport=httpx.MockTransport(vendor)),
-        sleep=sleep or no_sleep,
+        sleep=sleep or no_retry,
         describe=describe_error,
     )
-    return LiveChat(settings, http, BucketCache(lambda: NOW), lambda: NOW, zone)
+    clock = FakeClock(NOW)
+    return LiveChat(settings, http, BucketCache(clock), clock, zone)
 
 
 def week() -> Filters:
@@ -309,7 +307,8 @@ async def test_offsets_follow_the_zone_across_a_clock_change() -> None:
 async def test_utc_zone_by_default() -> None:
     vendor = FakeLiveChat()
     http = VendorHTTP("LiveChat", httpx.AsyncClient(transport=httpx.MockTransport(vendor)))
-    source = LiveChat(BEARER, http, BucketCache(lambda: NOW), lambda: NOW)
+    clock = FakeClock(NOW)
+    source = LiveChat(BEARER, http, BucketCache(clock), clock)
     await source.report("availability", week())
     assert vendor.body("availability") == {
         "timezone": "UTC",
@@ -449,13 +448,15 @@ async def test_csat_for_one_agent_filters_and_keeps_only_that_agent() -> None:
 @pytest.mark.anyio
 async def test_csat_answers_when_first_response_time_fails() -> None:
     vendor = FakeLiveChat(scripted={"first_response_time": [httpx.Response(500)] * 3})
-    waits = Waits()
-    report = await livechat(vendor, sleep=waits).csat(Query("/csat", "livechat", timeframe=61))
+    waits = FakeClock()
+    report = await livechat(vendor, sleep=waits.sleep).csat(
+        Query("/csat", "livechat", timeframe=61)
+    )
     assert report.total == RATINGS
     assert report.rows == RANKING
     assert report.response_times == ResponseTimes(None, 0, pytest.approx(AVERAGE), 30)  # type: ignore[arg-type]
     assert len(vendor.to("first_response_time")) == 3
-    assert waits.seconds == [0.5, 1.0]
+    assert waits.sleeps == [0.5, 1.0]
 
 
 def render_csat(report: CsatReport, query: Query) -> list[str]:
@@ -488,7 +489,7 @@ async def test_no_stopwatch_line_when_both_response_time_reports_fail() -> None:
         }
     )
     query = Query("/csat", "livechat", timeframe=63)
-    report = await livechat(vendor, sleep=Waits()).csat(query)
+    report = await livechat(vendor, sleep=FakeClock().sleep).csat(query)
     assert report.response_times is None
     assert report.total == RATINGS
     texts = render_csat(report, query)
@@ -843,11 +844,11 @@ async def test_too_many_requests_is_retried_a_second_apart(status: int) -> None:
     vendor = FakeLiveChat(
         scripted={"ratings": [fail(status, "too_many_requests", "Slow down")] * 2}
     )
-    waits = Waits()
-    answer = await livechat(vendor, sleep=waits).report("ratings", week())
+    waits = FakeClock()
+    answer = await livechat(vendor, sleep=waits.sleep).report("ratings", week())
     assert parse_ratings(answer) == RATINGS
     assert len(vendor.requests) == 3
-    assert waits.seconds == [1.0, 1.0]
+    assert waits.sleeps == [1.0, 1.0]
 
 
 @pytest.mark.anyio
@@ -855,10 +856,10 @@ async def test_too_many_requests_honours_retry_after() -> None:
     limited = httpx.Response(
         429, json=error("too_many_requests", "Slow down"), headers={"Retry-After": "3"}
     )
-    waits = Waits()
+    waits = FakeClock()
     vendor = FakeLiveChat(scripted={"ratings": [limited]})
-    await livechat(vendor, sleep=waits).report("ratings", week())
-    assert waits.seconds == [3.0]
+    await livechat(vendor, sleep=waits.sleep).report("ratings", week())
+    assert waits.sleeps == [3.0]
 
 
 @pytest.mark.anyio
@@ -867,13 +868,13 @@ async def test_too_many_requests_every_time_is_rate_limited(status: int) -> None
     vendor = FakeLiveChat(
         scripted={"ratings": [fail(status, "too_many_requests", "Slow down")] * 3}
     )
-    waits = Waits()
+    waits = FakeClock()
     with pytest.raises(VendorRateLimited) as caught:
-        await livechat(vendor, sleep=waits).report("ratings", week())
+        await livechat(vendor, sleep=waits.sleep).report("ratings", week())
     assert caught.value.vendor == "LiveChat"
     assert len(vendor.requests) == 3
-    assert waits.seconds == [1.0, 1.0]
-    assert all(wait >= 1.0 for wait in waits.seconds)
+    assert waits.sleeps == [1.0, 1.0]
+    assert all(wait >= 1.0 for wait in waits.sleeps)
 
 
 @pytest.mark.anyio
@@ -888,7 +889,7 @@ async def test_an_error_body_that_is_not_livechats_shape() -> None:
 async def test_5xx_every_time_is_unavailable() -> None:
     vendor = FakeLiveChat(scripted={"ratings": [fail(503, "internal", "Try later")] * 3})
     with pytest.raises(VendorUnavailable):
-        await livechat(vendor, sleep=Waits()).report("ratings", week())
+        await livechat(vendor, sleep=FakeClock().sleep).report("ratings", week())
     assert len(vendor.requests) == 3
 
 

@@ -19,6 +19,7 @@ from bot.metrics import CsatCounts, CsatReport, CsatRow, bucket_window
 from bot.query import Query
 from bot.sources.http import BucketCache, VendorHTTP
 from bot.sources.liveperson import LivePerson, parse_csat
+from tests.fakes.clock import FakeClock, no_retry
 from tests.words import said
 
 pytestmark = pytest.mark.anyio
@@ -37,14 +38,6 @@ SKILL_4 = Query("/csat", "liveperson", "skill", ("4",), 60)
 SKILL_4_15 = Query("/csat", "liveperson", "skill", ("4", "15"), 60)
 ALL_AGENTS = Query("/csat", "liveperson", "agent", "all", 1440)
 ACCOUNT = Query("/csat", "liveperson", timeframe=1440)
-
-
-@dataclass
-class Clock:
-    now: datetime = datetime(2026, 3, 2, 13, 25, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 Scores = tuple[int, int, int, int, int]
@@ -166,16 +159,14 @@ class FakeLivePerson:
         return [r for r in self.requests if r.url.path.endswith("/msgcsatdistribution")]
 
 
-async def no_sleep(delay: float) -> None:
-    raise AssertionError(f"the client should not have retried (asked to wait {delay}s)")
-
-
 def liveperson(
-    vendor: FakeLivePerson, settings: LivePersonSettings = OAUTH2, clock: Clock | None = None
+    vendor: FakeLivePerson,
+    settings: LivePersonSettings = OAUTH2,
+    clock: FakeClock | None = None,
 ) -> LivePerson:
-    clock = clock or Clock()
+    clock = clock or FakeClock()
     client = httpx.AsyncClient(transport=httpx.MockTransport(vendor))
-    http = VendorHTTP("LivePerson", client, sleep=no_sleep)
+    http = VendorHTTP("LivePerson", client, sleep=no_retry)
     return LivePerson(settings, http, BucketCache(clock), clock)
 
 
@@ -217,7 +208,7 @@ async def test_domain_api_without_host_is_a_bad_response(answer: object) -> None
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(vendor))
     source = LivePerson(
-        OAUTH2, VendorHTTP("LivePerson", client, sleep=no_sleep), BucketCache(Clock())
+        OAUTH2, VendorHTTP("LivePerson", client, sleep=no_retry), BucketCache(FakeClock())
     )
     with pytest.raises(VendorBadResponse) as caught:
         await source.host("leDataReporting")
@@ -259,7 +250,7 @@ async def test_token_request_and_bearer() -> None:
 
 
 async def test_token_is_reused_then_refreshed_before_expiry() -> None:
-    clock, vendor = Clock(), FakeLivePerson()
+    clock, vendor = FakeClock(), FakeLivePerson()
     source = liveperson(vendor, clock=clock)
     await source.csat(SKILL_4)
     await source.csat(ALL_AGENTS)
@@ -284,7 +275,7 @@ def jwt(claims: dict[str, Any]) -> str:
 
 
 async def test_token_lifetime_from_jwt_exp() -> None:
-    clock = Clock()
+    clock = FakeClock()
     exp = clock.now + timedelta(seconds=600)
     vendor = FakeLivePerson(token_body={"access_token": jwt({"exp": exp.timestamp()})})
     source = liveperson(vendor, clock=clock)
@@ -393,7 +384,7 @@ async def test_query_parameters(query: Query, params: dict[str, str]) -> None:
 
 
 async def test_report() -> None:
-    clock = Clock(datetime(2026, 3, 2, 13, 29, tzinfo=UTC))
+    clock = FakeClock(datetime(2026, 3, 2, 13, 29, tzinfo=UTC))
     source = liveperson(FakeLivePerson(), clock=clock)
     report = await source.csat(Query("/csat", "liveperson", "skill", "all", 7))
     assert report == CsatReport(

@@ -17,6 +17,7 @@ from bot.surveys.detractors import LISTED, Detractor, DetractorAlerts, Grouping
 from bot.surveys.items import Item, validate_item
 from bot.surveys.queries import save_items, unalerted
 from bot.timefmt import iso_ms
+from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -69,19 +70,6 @@ class FakePoster:
         return "1.1"
 
 
-@dataclass
-class Clock:
-    now: float = 100.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def stored(store: Store, *tickets: str) -> list[Item]:
     items = []
     for ticket in tickets:
@@ -96,9 +84,9 @@ def stored(store: Store, *tickets: str) -> list[Item]:
 
 async def test_a_burst_is_one_message_and_marked_alerted(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "bot.db"))
-    poster, clock = FakePoster(), Clock()
+    poster, clock = FakePoster(), FakeClock(100.0)
     alerts = DetractorAlerts(store, Renderer(DEFAULT_TEMPLATES), poster, "C0LEADS",  # type: ignore[arg-type]
-                             "<!subteam^S0LEADS>", 5.0, clock, clock.sleep)  # fmt: skip
+                             "<!subteam^S0LEADS>", 5.0, clock.monotonic, clock.sleep)  # fmt: skip
     items = stored(store, *[f"T{i}" for i in range(LISTED + 3)])
     alerts.add([Detractor.of(i) for i in items[:2]])
     alerts.add([Detractor.of(i) for i in items[2:]])
@@ -117,15 +105,15 @@ async def test_a_burst_is_one_message_and_marked_alerted(tmp_path: Path) -> None
 
 async def test_a_failed_post_is_posted_by_the_next_process(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "bot.db"))
-    clock = Clock()
+    clock = FakeClock(100.0)
     broken = DetractorAlerts(store, Renderer(DEFAULT_TEMPLATES), FakePoster(fail=True),  # type: ignore[arg-type]
-                             "C0LEADS", "", 5.0, clock, clock.sleep)  # fmt: skip
+                             "C0LEADS", "", 5.0, clock.monotonic, clock.sleep)  # fmt: skip
     items = stored(store, "A", "B")
     broken.add([Detractor.of(i) for i in items])
     await broken._task  # type: ignore[misc]
     poster = FakePoster()
     fresh = DetractorAlerts(store, Renderer(DEFAULT_TEMPLATES), poster, "C0LEADS", "", 5.0,  # type: ignore[arg-type]
-                            clock, clock.sleep)  # fmt: skip
+                            clock.monotonic, clock.sleep)  # fmt: skip
     await fresh.start()
     await fresh._task  # type: ignore[misc]
     ((_, message),) = poster.posts

@@ -19,6 +19,7 @@ from bot.surveys.forwarder import Forwarder, Policy, RateLimiter, Verdict, decid
 from bot.surveys.items import Item, validate_item
 from bot.surveys.queries import Update, at, save_items
 from bot.surveys.report import run_outbox
+from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 START = 1_800_000_000.0
@@ -119,25 +120,10 @@ def test_decide(status: int, headers: dict[str, str], body: Any, rows: list[dict
 
 
 @dataclass
-class Clock:
-    """Time that moves only when the forwarder sleeps (or a test says so)."""
-
-    now: float = START
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@dataclass
 class MaestroQA:
     """Answers from `answer(items)`; records each request's items and the time it came."""
 
-    clock: Clock
+    clock: FakeClock
     answer: Callable[[list[dict[str, Any]]], httpx.Response]
     requests: list[tuple[float, list[dict[str, Any]]]] = field(default_factory=list)
 
@@ -145,7 +131,7 @@ class MaestroQA:
         assert request.headers["apiToken"] == "mqa"
         assert request.url.path == "/api/v1/create-customer-feedback"
         items = json.loads(request.content)["data"]
-        self.requests.append((self.clock.now, items))
+        self.requests.append((self.clock.seconds, items))
         return self.answer(items)
 
     def tickets(self) -> list[str]:
@@ -164,16 +150,16 @@ def raw(ticket: str) -> dict[str, Any]:
 
 class Rig:
     def __init__(self, tmp: Path, answer: Callable[..., httpx.Response], **policy: Any) -> None:
-        self.clock = Clock()
+        self.clock = FakeClock(START)
         self.store = Store(str(tmp / "bot.db"))
         self.mqa = MaestroQA(self.clock, answer)
         client = httpx.AsyncClient(transport=httpx.MockTransport(self.mqa))
         self.forwarder = Forwarder(self.store, client, "https://mqa.example/", "mqa",
-                                   Policy(**policy), self.clock, self.clock.sleep)  # fmt: skip
+                                   Policy(**policy), self.clock.time, self.clock.sleep)  # fmt: skip
 
     def ingest(self, *tickets: str) -> None:
         items = [validate_item(raw(t)) for t in tickets]
-        now = at(self.clock.now)
+        now = at(self.clock.seconds)
         self.store.sync(lambda db: save_items(db, [i for i in items if isinstance(i, Item)], now))
 
     async def drain(self, limit: int = 1000) -> None:
@@ -184,7 +170,7 @@ class Rig:
             due = self.store.sync(outbox.next_due)
             if due is None:
                 return
-            self.clock.now = max(self.clock.now, due)
+            self.clock.seconds = max(self.clock.seconds, due)
         raise AssertionError("the outbox never drained")
 
     def statuses(self) -> dict[str, int]:
@@ -233,8 +219,8 @@ async def test_limits_hold_on_arrival_however_late_a_request_arrives(tmp_path: P
     arrivals: list[float] = []
 
     def slow(items: list[dict[str, Any]]) -> httpx.Response:
-        arrivals.append(rig.clock.now + next(lateness))
-        rig.clock.now += 0.09  # the answer comes back once the request has arrived
+        arrivals.append(rig.clock.seconds + next(lateness))
+        rig.clock.seconds += 0.09  # the answer comes back once the request has arrived
         return all_created(items)
 
     rig = Rig(tmp_path, slow, batch=1)
@@ -336,9 +322,9 @@ async def test_a_restarted_forwarder_remembers_the_minutes_sends(tmp_path: Path)
     # a new process on the same database a moment later: run() seeds its limiter
     client = httpx.AsyncClient(transport=httpx.MockTransport(rig.mqa))
     rig.forwarder = Forwarder(rig.store, client, "https://mqa.example", "mqa", Policy(batch=1),
-                              rig.clock, rig.clock.sleep)  # fmt: skip
+                              rig.clock.time, rig.clock.sleep)  # fmt: skip
     rig.ingest("late")
-    rig.clock.now += 1.0  # the fake clock moves only when told
+    rig.clock.seconds += 1.0  # the fake clock moves only when told
     task = asyncio.create_task(rig.forwarder.run())
     while len(rig.mqa.requests) < 101:
         await asyncio.sleep(0.01)

@@ -18,6 +18,7 @@ from bot.sources import Sources
 from bot.surveys.items import Item, validate_item
 from bot.surveys.queries import save_items
 from bot.surveys.source import Ingested
+from tests.fakes.clock import FakeClock
 from tests.words import said
 
 pytestmark = pytest.mark.anyio
@@ -46,7 +47,7 @@ def source(tmp_path: Path) -> Iterator[Ingested]:
         assert isinstance(item, Item)
         items.append(item)
     store.sync(lambda db: save_items(db, items, "2026-03-02T12:00:00.000Z"))
-    yield Ingested(store, lambda: NOW)
+    yield Ingested(store, FakeClock(NOW))
     store.close()
 
 
