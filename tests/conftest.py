@@ -1,9 +1,17 @@
-"""Shared fixtures: a clean environment for every test, loopback fakes, a running bot."""
+"""Shared fixtures: a clean environment for every test, loopback fakes, a running bot.
+
+Every test that starts a process is marked `e2e` (everything under tests/e2e/ is, by
+its folder), so `python3 dev.py test --fast` can leave them out; a test that starts a
+process without the mark fails, so the mark cannot be forgotten.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +20,26 @@ from bot.demo.sim.liveperson import SimulatedLivePerson
 from bot.demo.sim.slack import SimulatedSlack
 from tests.fakes.maestroqa import SimulatedMaestroQA
 from tests.fakes.process import PREFIXES, SECRET, RunningBot
+
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_e2e(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that starts a process must say so (`e2e`): `--fast` skips those."""
+    if request.node.get_closest_marker("e2e") is not None:
+        return
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("this test starts a process: mark it pytest.mark.e2e")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 @pytest.fixture
@@ -26,6 +54,17 @@ def _no_bot_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(PREFIXES) or key == "PORT":
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Faults a test queued on a shared simulator and did not use end with the test."""
+    yield
+    for name in ("slack", "liveperson", "livechat"):
+        if name in request.fixturenames:
+            server = request.getfixturevalue(name)
+            server.faults.clear()
+            server.delay = 0.0
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +93,7 @@ def maestroqa() -> Iterator[SimulatedMaestroQA]:
         yield server  # type: ignore[misc]
 
 
-@pytest.fixture(scope="module")
-def bot(
+def _serve(
     slack: SimulatedSlack, liveperson: SimulatedLivePerson, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningBot]:
     env = {
@@ -68,3 +106,21 @@ def bot(
     running = RunningBot(env, tmp_path_factory.mktemp("bot"))
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(
+    slack: SimulatedSlack, liveperson: SimulatedLivePerson, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningBot]:
+    """`python -m bot serve` against LivePerson, shared by a module's tests: for tests whose
+    outcome does not depend on what the bot has cached (no vendor call, or content only)."""
+    yield from _serve(slack, liveperson, tmp_path_factory)
+
+
+@pytest.fixture
+def fresh_bot(
+    slack: SimulatedSlack, liveperson: SimulatedLivePerson, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningBot]:
+    """The same, for one test: its own process and bucket cache, for tests that count vendor
+    calls or inject faults, so nothing an earlier test asked for is already cached."""
+    yield from _serve(slack, liveperson, tmp_path_factory)

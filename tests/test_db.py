@@ -363,6 +363,7 @@ print("not reached", flush=True)
 """
 
 
+@pytest.mark.e2e
 def test_a_process_killed_mid_write_loses_only_the_unfinished_snapshot(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     child = subprocess.run(

@@ -19,8 +19,6 @@ from bot.demo.sim.liveperson import SimulatedLivePerson
 from bot.demo.sim.slack import SimulatedSlack, sign
 from tests.fakes.process import SECRET, RunningBot
 
-pytestmark = pytest.mark.e2e
-
 CONFIG = """
 timezone = "Europe/Berlin"
 

@@ -26,7 +26,6 @@ from bot.timefmt import iso_ms
 from tests.fakes.maestroqa import SimulatedMaestroQA
 from tests.fakes.process import ROOT, SECRET, RunningBot, clean_env
 
-pytestmark = pytest.mark.e2e
 PATH = "/api/v1/create-customer-feedback"
 TOKEN = "survey-tool-token"
 ALERTS = "C0DETRACT"
@@ -57,7 +56,7 @@ def env(slack: SimulatedSlack, maestroqa: SimulatedMaestroQA, **extra: str) -> d
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module")  # the ingested source reads the database: no cache
 def hub(
     slack: SimulatedSlack, maestroqa: SimulatedMaestroQA, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningBot]:

@@ -22,7 +22,6 @@ from bot.demo.sim.slack import SimulatedSlack
 from bot.render.filters import duration
 from tests.fakes.process import SECRET, RunningBot
 
-pytestmark = pytest.mark.e2e
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -38,7 +37,7 @@ def bot_env(slack: SimulatedSlack, *vendors: dict[str, str]) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def lc_bot(
     slack: SimulatedSlack, livechat: SimulatedLiveChat, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningBot]:
@@ -48,7 +47,7 @@ def lc_bot(
     running.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def both_bot(
     slack: SimulatedSlack,
     livechat: SimulatedLiveChat,

@@ -14,7 +14,6 @@ from bot.demo.sim.liveperson import SimulatedLivePerson
 from bot.demo.sim.slack import SimulatedSlack
 from tests.fakes.process import SECRET, RunningBot
 
-pytestmark = pytest.mark.e2e
 CHANNEL = "C0E2ESCHEDULER"
 
 

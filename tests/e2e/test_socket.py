@@ -14,8 +14,6 @@ from bot.demo.sim.slack import SimulatedSlack, slash_payload
 from tests.fakes.process import ROOT, clean_env
 from tests.fakes.socket_mode import SimulatedSocketMode
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def socket_bot(
