@@ -490,7 +490,7 @@ def main() -> None:
     print(f"  process ru_maxrss {rss_after / 1024:.1f} MiB; checks {'passed' if ok else 'FAILED'};"
           f" bench took {time.perf_counter() - began:.1f} s")  # fmt: skip
     print(
-        f"reproduce: cd /work/main && .venv/bin/python -m bench.digest_bench --runs {args.runs} "
+        f"reproduce: .venv/bin/python -m bench.digest_bench --runs {args.runs} "
         f"--agents {args.agents} --skills {args.skills} --repeats {args.repeats} --seed {args.seed}"
     )
     if not ok:

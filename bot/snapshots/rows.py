@@ -83,10 +83,6 @@ class Change:
     logged_in: int | None = None  # seconds
     away_share_points: float | None = None  # share of logged-in time away, in points
 
-    @property
-    def is_new(self) -> bool:
-        return all(v is None for v in (self.score_points, self.answers, self.logged_in))
-
 
 def away_share(row: dict[str, Any]) -> float | None:
     """Share of logged-in time in Away (LivePerson) or Not accepting (LiveChat)."""

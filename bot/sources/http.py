@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -88,7 +90,7 @@ class VendorHTTP:
             if status in (401, 403):
                 raise VendorAuthError(self.vendor, detail or f"HTTP {status}", status)
             if status == 429 or detail == RATE_LIMITED:
-                wait = max(policy.min_429_wait, _retry_after(response))
+                wait = max(policy.min_429_wait, retry_after(response.headers, time.time()))
                 if last or wait > policy.max_wait:
                     raise VendorRateLimited(self.vendor, f"HTTP 429 after {attempt} tries")
                 log.info("%s answered 429; retrying in %.1fs", self.vendor, wait)
@@ -118,18 +120,20 @@ def decode_json(vendor: str, response: httpx.Response) -> Any:
         raise VendorBadResponse(vendor, f"not JSON: {_snippet(response)}") from None
 
 
-def _retry_after(response: httpx.Response) -> float:
-    """Retry-After in seconds, or as an HTTP date; 0 when absent or unreadable."""
-    value = response.headers.get("Retry-After", "0").strip()
+def retry_after(headers: httpx.Headers, now: float) -> float:
+    """Retry-After in seconds, or as an HTTP date counted from `now` (Unix seconds).
+
+    0 when absent, unreadable or not a finite number: the caller's own wait applies.
+    """
+    value = headers.get("Retry-After", "").strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - now
+        except (TypeError, ValueError, OverflowError):
+            return 0.0
+    return max(0.0, seconds) if math.isfinite(seconds) else 0.0
 
 
 def _snippet(response: httpx.Response, limit: int = 120) -> str:

@@ -2,7 +2,7 @@
 
 Only this module knows LiveChat's URLs and JSON shapes (see docs/vendors.md):
 - `{api}/v{version}/reports/{chats|agents}/{report}`, POST with a JSON body of
-  `distribution`, `timezone` and `filters` (from/to, agents, groups, tags);
+  `timezone` and `filters` (from/to, agents, groups);
 - a Personal Access Token goes as Basic `base64(account_id:token)`, an OAuth token
   as Bearer;
 - errors come as `{"error": {"type", "message"}}`; `too_many_requests` is retried
@@ -44,10 +44,8 @@ from bot.sources.http import RATE_LIMITED, BucketCache, VendorHTTP
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 VENDOR = "LiveChat"
-CHATS_REPORTS = (
-    "duration", "tags", "total_chats", "ratings", "ranking", "engagement",
-    "greetings_conversion", "surveys", "response_time", "first_response_time",
-)  # fmt: skip
+# the reports the bot reads (the Reports API has more: docs/vendors.md)
+CHATS_REPORTS = ("ratings", "ranking", "response_time", "first_response_time")
 AGENTS_REPORTS = ("availability", "performance")
 
 
@@ -81,13 +79,12 @@ def auth_header(settings: LiveChatSettings) -> str:
 
 @dataclass(frozen=True)
 class Filters:
-    """The filters the bot sends: a time range, and optionally agents, groups, tags."""
+    """The filters the bot sends: a time range, and optionally agents or groups."""
 
     start: datetime
     end: datetime
     agents: tuple[str, ...] = ()
     groups: tuple[int, ...] = ()
-    tags: tuple[str, ...] = ()
 
     def body(self, zone: ZoneInfo) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -98,13 +95,11 @@ class Filters:
             out["agents"] = {"values": list(self.agents)}
         if self.groups:
             out["groups"] = {"values": list(self.groups)}
-        if self.tags:
-            out["tags"] = {"values": list(self.tags)}
         return out
 
 
 class LiveChat:
-    """The LiveChat source; every report of the document through `report()`."""
+    """The LiveChat source: ratings, ranking and response times; performance, availability."""
 
     name = "livechat"
     vendor = VENDOR
@@ -142,10 +137,8 @@ class LiveChat:
     def url(self, kind: str, report: str) -> str:
         return f"{self.settings.api_url}/v{self.settings.version}/reports/{kind}/{report}"
 
-    async def report(
-        self, report: str, filters: Filters, distribution: str | None = None
-    ) -> dict[str, Any]:
-        """Any chats or agents report of the document, as LiveChat sends it."""
+    async def report(self, report: str, filters: Filters) -> dict[str, Any]:
+        """One chats or agents report the bot reads, as LiveChat sends it."""
         kind = "chats" if report in CHATS_REPORTS else "agents" if report in AGENTS_REPORTS else ""
         if not kind:
             raise ValueError(f"unknown LiveChat report {report!r}")
@@ -153,8 +146,6 @@ class LiveChat:
             "timezone": self.timezone.key,
             "filters": filters.body(self.timezone),
         }
-        if distribution:
-            body["distribution"] = distribution
         answer = await self.http.post_json(self.url(kind, report), json=body, headers=self._headers)
         records = answer.get("records") if isinstance(answer, dict) else "missing"
         if not isinstance(answer, dict) or (
@@ -346,35 +337,3 @@ def parse_availability(answer: Any) -> float | None:
             _number(day, "hours", "availability") + _number(day, "minutes", "availability") / 60
         )
     return hours
-
-
-def parse_counts(answer: Any, report: str) -> dict[str, dict[str, float]]:
-    """Any per-day report of counts (duration, tags, total_chats, engagement): day -> key -> n."""
-    return {
-        day: {k: _number(_day(v, report), k, report) for k in _day(v, report)}
-        for day, v in _records(answer, report).items()
-    }
-
-
-def parse_greetings(answer: Any) -> dict[str, dict[str, float]]:
-    """greetings_conversion summed per greeting id over the days."""
-    totals: dict[str, dict[str, float]] = {}
-    for record in _records(answer, "greetings_conversion").values():
-        for greeting, counts in _day(record, "greetings_conversion").items():
-            into = totals.setdefault(greeting, {})
-            for key in _day(counts, "greetings_conversion"):
-                into[key] = into.get(key, 0) + _number(counts, key, "greetings_conversion")
-    return totals
-
-
-def parse_surveys(answer: Any) -> dict[str, dict[str, dict[str, Any]]]:
-    """surveys: group -> survey -> {count, answers: {answer id: {index: n}}}."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for group, surveys in _records(answer, "surveys").items():
-        for survey, data in _day(surveys, "surveys").items():
-            data = _day(data, "surveys")
-            answers = {k: dict(_day(v, "surveys")) for k, v in data.items() if k != "count"}
-            out.setdefault(group, {})[survey] = {
-                "count": int(_number(data, "count", "surveys")), "answers": answers,
-            }  # fmt: skip
-    return out

@@ -95,7 +95,6 @@ class LivePerson:
     name = "liveperson"
     vendor = VENDOR
     units: tuple[str, ...] = ("account", "skill", "agent")
-    max_timeframe = MAX_TIMEFRAME
 
     def __init__(
         self,

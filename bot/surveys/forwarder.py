@@ -21,12 +21,12 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from bot.db import Store
+from bot.sources.http import retry_after
 from bot.surveys import queries as outbox
 from bot.surveys.queries import Update
 
@@ -139,19 +139,6 @@ def backoff(rows: list[dict[str, Any]], policy: Policy) -> float:
     """Exponential in the attempts the batch has had: 1 s, 2 s, 4 s … at most max_backoff."""
     tries = max((int(row.get("attempts") or 1) for row in rows), default=1)
     return min(policy.max_backoff, policy.backoff * 2.0 ** min(tries - 1, 30))
-
-
-def retry_after(headers: httpx.Headers, now: float) -> float:
-    """Retry-After in seconds or as an HTTP date; 0 when absent or unreadable."""
-    value = headers.get("Retry-After", "").strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-    except (TypeError, ValueError):
-        return 0.0
 
 
 def snippet(body: Any, limit: int = 160) -> str:

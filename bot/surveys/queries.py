@@ -47,11 +47,6 @@ where outbox.status = 'failed'
 """
 
 
-def save_items(db: Database, items: list[Item], now: str) -> list[Action]:
-    """Store every item and queue it for MaestroQA, all or nothing; create/update per item."""
-    return save_groups(db, [(items, now)])[0]
-
-
 def save_groups(db: Database, groups: list[tuple[list[Item], str]]) -> list[list[Action]]:
     """Several requests' items in one transaction (group commit), in arrival order."""
     rows = [(item, now) for items, now in groups for item in items]

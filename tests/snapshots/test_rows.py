@@ -121,14 +121,6 @@ def test_compare_csat_scores_in_points_and_answers() -> None:
     }  # skill 9 is gone: only what is shown now is compared
 
 
-def test_new_entities_are_new_and_known_ones_are_not() -> None:
-    changes = compare([csat("5", 7, 0.25), csat("6", 0, None)], keyed([csat("6", 4, 0.5)]))
-    assert {key: change.is_new for key, change in changes.items()} == {
-        ("skill", "5"): True,
-        ("skill", "6"): False,
-    }
-
-
 def test_compare_on_the_first_snapshot_marks_everything_new() -> None:
     current = [csat("", 10, 0.5), csat("4", 10, 0.5)]
     assert compare(current, {}) == {(TOTAL, ""): Change(), ("skill", "4"): Change()}

@@ -17,8 +17,8 @@ from bot.errors import (
     VendorTimeout,
     VendorUnavailable,
 )
-from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP
-from tests.fakes.clock import FakeClock
+from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP, retry_after
+from tests.fakes.clock import NOW, FakeClock
 
 pytestmark = pytest.mark.anyio
 URL = "https://vendor.example/api/data"
@@ -329,3 +329,23 @@ async def test_cancelling_one_waiter_keeps_the_fetch_for_others() -> None:
     assert results[1:] == ["data-1", "data-1"]
     assert fetch.runs == 1
     assert await cache.get("key", fetch) == "data-1"  # the completed fetch is still kept
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("7", 7.0),
+        ("1.5", 1.5),
+        ("-3", 0.0),
+        ("Mon, 02 Mar 2026 13:25:30 GMT", 30.0),
+        ("Mon, 02 Mar 2026 13:25:30 -0000", 30.0),  # a date without a zone is UTC
+        ("soon", 0.0),
+        ("inf", 0.0),
+        ("nan", 0.0),
+        ("1e999", 0.0),
+        ("", 0.0),
+    ],
+)
+def test_retry_after_in_seconds_or_as_a_date(value: str, seconds: float) -> None:
+    now = NOW.timestamp()
+    assert retry_after(httpx.Headers({"Retry-After": value}), now) == pytest.approx(seconds)

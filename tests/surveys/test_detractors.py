@@ -15,9 +15,10 @@ from bot.errors import SlackError
 from bot.render import Message, Renderer
 from bot.surveys.detractors import LISTED, Detractor, DetractorAlerts, Grouping
 from bot.surveys.items import Item, validate_item
-from bot.surveys.queries import save_items, unalerted
+from bot.surveys.queries import unalerted
 from bot.timefmt import iso_ms
 from tests.fakes.clock import FakeClock
+from tests.surveys.stored import save_items
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from bot.db import Store, open_db
 from bot.surveys import endpoint, queries
 from bot.surveys.items import Item, Stored, response_id, to_five, validate_item
-from bot.surveys.queries import save_items
+from tests.surveys.stored import save_items
 
 PATH = "/api/v1/create-customer-feedback"
 TOKEN = "ingest-secret"

@@ -17,9 +17,10 @@ from bot.db import Store
 from bot.surveys import queries as outbox
 from bot.surveys.forwarder import Forwarder, Policy, RateLimiter, Verdict, decide
 from bot.surveys.items import Item, validate_item
-from bot.surveys.queries import Update, at, save_items
+from bot.surveys.queries import Update, at
 from bot.surveys.report import run_outbox
 from tests.fakes.clock import FakeClock
+from tests.surveys.stored import save_items
 
 pytestmark = pytest.mark.anyio
 START = 1_800_000_000.0

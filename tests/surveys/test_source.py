@@ -16,9 +16,9 @@ from bot.metrics import CsatCounts, CsatRow
 from bot.query import Query
 from bot.sources import Sources
 from bot.surveys.items import Item, validate_item
-from bot.surveys.queries import save_items
 from bot.surveys.source import Ingested
 from tests.fakes.clock import FakeClock
+from tests.surveys.stored import save_items
 from tests.words import said
 
 pytestmark = pytest.mark.anyio
