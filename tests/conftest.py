@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlite_utils import Database
 
+from bot.db import open_db
 from bot.demo.sim.livechat import SimulatedLiveChat
 from bot.demo.sim.liveperson import SimulatedLivePerson
 from bot.demo.sim.slack import SimulatedSlack
@@ -65,6 +67,14 @@ def _no_faults_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
             server = request.getfixturevalue(name)
             server.faults.clear()
             server.delay = 0.0
+
+
+@pytest.fixture
+def fresh_db() -> Iterator[Database]:
+    """A migrated database in memory."""
+    db = open_db(":memory:")
+    yield db
+    db.close()
 
 
 @pytest.fixture(scope="session")

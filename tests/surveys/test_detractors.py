@@ -18,7 +18,7 @@ from bot.surveys.items import Item, validate_item
 from bot.surveys.queries import unalerted
 from bot.timefmt import iso_ms
 from tests.fakes.clock import FakeClock
-from tests.surveys.stored import save_items
+from tests.surveys.responses import save_items
 
 pytestmark = pytest.mark.anyio
 

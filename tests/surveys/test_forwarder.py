@@ -20,7 +20,7 @@ from bot.surveys.items import Item, validate_item
 from bot.surveys.queries import Update, at
 from bot.surveys.report import run_outbox
 from tests.fakes.clock import FakeClock
-from tests.surveys.stored import save_items
+from tests.surveys.responses import save_items
 
 pytestmark = pytest.mark.anyio
 START = 1_800_000_000.0

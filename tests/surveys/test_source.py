@@ -18,7 +18,7 @@ from bot.sources import Sources
 from bot.surveys.items import Item, validate_item
 from bot.surveys.source import Ingested
 from tests.fakes.clock import FakeClock
-from tests.surveys.stored import save_items
+from tests.surveys.responses import save_items
 from tests.words import said
 
 pytestmark = pytest.mark.anyio
