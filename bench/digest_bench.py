@@ -12,7 +12,7 @@ the digest's vendor query is fetched once on its own (HTTP + JSON + parse, timed
 run that follows is served from the bucket cache and its time is what happens after the
 vendor answered: compare, snapshot, render, post, thread attachments.
 
-Snapshot rows/s: `store.save_snapshot` against a plain sqlite3 `executemany` of the same
+Snapshot rows/s: `snapshots.queries.save_snapshot` against a plain sqlite3 `executemany` of the same
 rows into the same `snapshots` table (fresh migrated file DB each time, WAL,
 synchronous=FULL, one transaction each). Peak memory: tracemalloc over one cold run
 (fetch included), and the process's ru_maxrss.
@@ -36,11 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Parts, build_parts
-from bot.config import load
+from bot.config import Digest, load
 from bot.db import open_db
 from bot.demo.sim.liveperson import SimulatedLivePerson, metrics
 from bot.demo.sim.slack import SimulatedSlack
-from bot.digests.run import Digest
 from bot.render.renderer import MAX_BLOCKS
 from bot.snapshots.queries import save_snapshot
 from bot.snapshots.rows import csat_rows, states_rows
