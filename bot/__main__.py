@@ -135,8 +135,8 @@ async def _digest(settings: config.Settings, name: str, dry_run: bool) -> int:
     from bot.errors import BotError
     from bot.render import to_text
 
-    known = sorted(d.name for d in settings.digests)
-    if name not in known:  # before opening (and creating) the database
+    if settings.digest(name) is None:  # before opening (and creating) the database
+        known = sorted(d.name for d in settings.digests)
         print(
             f"digest {name} failed: no digest named {name!r} in {settings.config_path} "
             f"(configured: {', '.join(known) or 'none'})",

@@ -144,10 +144,15 @@ def duration(value: Any) -> int:
         raise Invalid(str(exc)) from None
 
 
+def folder(value: Any) -> Path:
+    """A path as written; `_with_file` makes it relative to the file and checks it."""
+    return Path(str(value))
+
+
 def ids(value: Any) -> Ids:
     if value == "all":
         return "all"
-    if not isinstance(value, list) or not all(isinstance(v, int | str) for v in value):
+    if not isinstance(value, list) or not value or not all(isinstance(v, int | str) for v in value):
         raise Invalid('"all" or a list of ids')
     return tuple(str(v) for v in value)
 
@@ -241,8 +246,10 @@ class Digest:
 
     @property
     def ids(self) -> Ids | None:
-        chosen = {"skill": self.skills, "agent": self.agents, "group": self.groups}
-        return chosen.get(self.unit) or ("all" if self.kind == "availability" else None)
+        chosen = {"skill": self.skills, "agent": self.agents, "group": self.groups}.get(self.unit)
+        if chosen is not None:
+            return chosen
+        return "all" if self.kind == "availability" else None
 
     @property
     def series(self) -> str:
@@ -315,7 +322,7 @@ class Settings:
     # from the file: the top-level keys are these fields' `key`s, and digests and alerts
     timezone: ZoneInfo = key(zone, UTC_ZONE)
     default_source: str | None = key(choice(*SOURCES), None)
-    templates: Path = key(str, DEFAULT_TEMPLATES)  # a folder, relative to the file
+    templates: Path = key(folder, DEFAULT_TEMPLATES)  # relative to the file's folder
     digests: tuple[Digest, ...] = ()  # [[digest]]
     alerts: AlertRules = AlertRules()  # [alerts]
 

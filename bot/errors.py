@@ -23,7 +23,8 @@ and answered with a short apology, never shown to Slack as a traceback.
 
 What a person reads in Slack is worded by the templates: errors that reach Slack carry a
 code and their particulars (`UsageError.problem`, `ActionError.code`, the SourceError's
-class), and `str()` of any error is for the log and the terminal.
+class); a SourceError's `detail` (status, host, the vendor's message) is shown as it is,
+as a diagnostic. `str()` of any error is for the log and the terminal.
 """
 
 from __future__ import annotations
@@ -118,7 +119,13 @@ class SourceError(BotError):
 
 
 class NotConfigured(SourceError):
+    """No credentials for a source (`source` is its word, "" when no source is set up)."""
+
     kind = "is not configured"
+
+    def __init__(self, vendor: str, source: str = "") -> None:
+        super().__init__(vendor)
+        self.source = source
 
 
 class VendorAuthError(SourceError):

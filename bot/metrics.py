@@ -40,8 +40,9 @@ class CsatCounts:
         return self.scores[score - 1] / self.total if self.total else 0.0
 
     def __add__(self, other: CsatCounts) -> CsatCounts:
-        scores = tuple(a + b for a, b in zip(self.scores, other.scores, strict=True))
-        return CsatCounts(scores, self.total + other.total, self.positive + other.positive)  # type: ignore[arg-type]
+        a, b = self.scores, other.scores
+        scores = (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4])
+        return CsatCounts(scores, self.total + other.total, self.positive + other.positive)
 
 
 Counts = TypeVar("Counts", "CsatCounts", "GoodBad")  # a 1-5 distribution, or thumbs
@@ -56,6 +57,20 @@ class CsatRow(Generic[Counts]):
     name: str | None  # as the vendor named it; None: it gave only the id
     counts: Counts
     agents: tuple[CsatRow[Counts], ...] = ()
+
+
+def member(unit: str, id: str, agent: str) -> tuple[str, str]:
+    """The (kind, id) of an agent within a skill (or group): its own entity, as one agent
+    may serve several skills. `membership` reads it back."""
+    return f"{unit}_agent", f"{id}:{agent}"
+
+
+def membership(kind: str, id: str) -> tuple[str, str, str] | None:
+    """(unit, its id, the agent's id) for an agent within a skill; None for other entities."""
+    if not kind.endswith("_agent"):
+        return None
+    outer, _, agent = id.partition(":")
+    return kind.removesuffix("_agent"), outer, agent
 
 
 @dataclass(frozen=True)

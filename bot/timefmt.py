@@ -1,7 +1,7 @@
 """Time as text: durations the way people type and read them, moments the way the store keeps them.
 
 Pure. `parse_duration` is the grammar's and the configuration's reading of `45m`, `4h`,
-`1d`; `format_minutes` writes minutes back in that notation. `now_iso` and `iso_ms` are
+`1d` (the `minutes` filter writes minutes back, in `words.yml`'s units). `now_iso` and `iso_ms` are
 the two spellings of a UTC moment in SQLite: seconds for runs and alerts, milliseconds
 with `Z` for survey responses (fixed width, so text order is time order).
 """
@@ -24,16 +24,6 @@ def parse_duration(text: str) -> int:
     if minutes <= 0:
         raise ValueError(f"`{text}` is not a positive duration")
     return minutes
-
-
-def format_minutes(minutes: int) -> str:
-    """Minutes the way people write them: 90 -> 1h 30m, 1440 -> 24h, 10080 -> 7d."""
-    if minutes % 1440 == 0 and minutes > 1440:
-        return f"{minutes // 1440}d"
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return f"{rest}m"
-    return f"{hours}h" + (f" {rest}m" if rest else "")
 
 
 def now_iso(moment: datetime | None = None) -> str:

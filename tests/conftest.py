@@ -24,12 +24,17 @@ from tests.fakes.maestroqa import SimulatedMaestroQA
 from tests.fakes.process import PREFIXES, SECRET, RunningBot
 
 E2E = Path(__file__).parent / "e2e"
+PROCESS_FIXTURES = {"bot", "fresh_bot"}  # shared fixtures that start `python -m bot serve`
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if E2E in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+        uses = PROCESS_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if uses and item.get_closest_marker("e2e") is None:
+            # a module-scoped fixture starts its process before the guard below can see it
+            raise pytest.UsageError(f"{item.nodeid} starts a process ({uses.pop()}): mark it e2e")
 
 
 @pytest.fixture(autouse=True)

@@ -349,6 +349,9 @@ DIGEST = '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "0 9 * * *"\n'
         ),
         pytest.param(DIGEST + 'post = "no"\n', "digest[0] (d).post", "true or false", id="post"),
         pytest.param(
+            DIGEST + "skills = []\n", "digest[0] (d).skills", '"all" or a list', id="no-ids"
+        ),
+        pytest.param(
             "[alerts]\nmention = 7\n", "alerts.mention", "a mention such as", id="mention"
         ),
         pytest.param(

@@ -11,8 +11,6 @@ from enum import StrEnum
 from bot.alerts.detect import Evaluation
 from bot.config import Rule
 
-DEFAULT_RULE = Rule()
-
 
 class Action(StrEnum):
     OPEN = "open"  # a new top-level message, calling in the team leads
@@ -34,7 +32,7 @@ class AlertState:
 
 
 def decide(
-    alert: AlertState | None, evaluation: Evaluation, now: datetime, rule: Rule = DEFAULT_RULE
+    alert: AlertState | None, evaluation: Evaluation, now: datetime, rule: Rule
 ) -> tuple[Action, str]:
     """The action for one problem, and why."""
     if evaluation.firing is None:

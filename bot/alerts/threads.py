@@ -22,6 +22,7 @@ from bot.alerts.queries import get_alert, insert_alert, latest_alerts, update_al
 from bot.config import AlertRules, Rule
 from bot.db import Store
 from bot.errors import ActionError
+from bot.metrics import membership
 from bot.render import Renderer
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
@@ -60,8 +61,6 @@ class Alerting:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.rules = rules
-        self.channel = rules.channel
-        self.mention = rules.mention
         self.store = store_
         self.poster = poster
         self.renderer = renderer
@@ -80,7 +79,7 @@ class Alerting:
         digest: str,
     ) -> list[tuple[Action, Evaluation]]:
         """Evaluate a stored snapshot's rows against their history and act on each problem."""
-        if not self.channel or self.poster is None:
+        if not self.rules.channel or self.poster is None:
             return []
         runs = self.rules.baseline_runs
         history = await self.store(lambda db: snapshots.series_history(db, series, run_id, runs))
@@ -146,7 +145,7 @@ class Alerting:
     async def _open(
         self, problem: str, source: str, kind: str, ev: Evaluation, digest: str, why: str
     ) -> None:
-        assert self.poster is not None and self.channel is not None
+        assert self.poster is not None and self.rules.channel is not None
         now = now_iso(self.clock())
         alert = {
             "problem": problem,
@@ -158,7 +157,7 @@ class Alerting:
             "metric": str(ev.metric),
             "status": "firing",
             "opened_at": now,
-            "channel": self.channel,
+            "channel": self.rules.channel,
             "opened_drop": ev.drop,
             "opened_against": ev.against,
             "last_drop": ev.drop,
@@ -172,15 +171,15 @@ class Alerting:
             alert=alert,
             evaluation=ev,
             digest=digest,
-            mention=self.mention,
+            mention=self.rules.mention,
             fresh=True,
         )
-        ts = await self.poster.post(self.channel, top)
+        ts = await self.poster.post(self.rules.channel, top)
         await self.store(lambda db: update_alert(db, alert_id, {"ts": ts}))
         detail = self.renderer.render(
             "alert_update.yml.j2", alert=alert, evaluation=ev, action="open", why=why, digest=digest
         )
-        await self.poster.post(self.channel, detail, thread_ts=ts)
+        await self.poster.post(self.rules.channel, detail, thread_ts=ts)
 
     async def _follow(
         self, row: dict[str, Any], ev: Evaluation, action: Action, why: str, digest: str
@@ -214,7 +213,12 @@ class Alerting:
         """Re-render the top message (resolved, acknowledged, snoozed); no one is pinged."""
         assert self.poster is not None
         top = self.renderer.render(
-            "alert.yml.j2", alert=row, evaluation=None, digest="", mention=self.mention, fresh=False
+            "alert.yml.j2",
+            alert=row,
+            evaluation=None,
+            digest="",
+            mention=self.rules.mention,
+            fresh=False,
         )
         await self.poster.update(row["channel"], row["ts"], top)
 
@@ -245,8 +249,10 @@ def _ancestors(ev: Evaluation) -> list[tuple[str, str]]:
     """The entities an entity rolls up into: an agent in a skill -> the skill -> the total."""
     if ev.entity_kind == TOTAL:
         return []
-    if ev.entity_kind.endswith("_agent"):
-        return [(ev.entity_kind.removesuffix("_agent"), ev.entity_id.split(":")[0]), (TOTAL, "")]
+    within = membership(ev.entity_kind, ev.entity_id)
+    if within is not None:
+        unit, outer, _ = within
+        return [(unit, outer), (TOTAL, "")]
     return [(TOTAL, "")]
 
 
@@ -257,7 +263,7 @@ def _movers(
     moved = []
     for row in rows:
         before = history.get((row["entity_kind"], row["entity_id"]))
-        if row["entity_kind"] == TOTAL or row["entity_kind"].endswith("_agent"):
+        if row["entity_kind"] == TOTAL or membership(row["entity_kind"], row["entity_id"]):
             continue
         if not before or not row.get("answers"):
             continue

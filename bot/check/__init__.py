@@ -7,7 +7,7 @@ import asyncio
 from bot.check.samples import contexts
 from bot.config import DEFAULT_TEMPLATES, Settings
 from bot.db import Store
-from bot.errors import BotError, RenderError, UsageError
+from bot.errors import BotError, RenderError
 from bot.render import Renderer
 from bot.render.words import FILE as WORDS
 
@@ -18,7 +18,10 @@ def check_templates(renderer: Renderer, extra: dict[str, str] | None = None) -> 
     `extra` names a deployment's own digest templates and the sample they render
     like (`digest_csat.yml.j2` or `digest_availability.yml.j2`).
     """
-    problems = []
+    problems = [
+        f"{WORDS}: `{name}` is not a word the bot uses (misspelt?)"
+        for name in renderer.words.unknown()
+    ]
     samples = contexts()
     for name, like in (extra or {}).items():
         samples.setdefault(name, samples[like])
@@ -47,10 +50,8 @@ def check_digests(settings: Settings, renderer: Renderer) -> list[str]:
             where = f"{settings.config_path}: digest[{i}] ({digest.name})"
             try:
                 sources.resolve(digest.query())
-            except UsageError as exc:
-                problems.append(f"{where}: {renderer.problem(exc)}")
             except BotError as exc:
-                problems.append(f"{where}: {exc}")
+                problems.append(f"{where}: {renderer.said(exc)}")
         if settings.digests and not settings.slack.bot_token:
             problems.append("environment: SLACK_BOT_TOKEN: needed to post the configured digests")
     finally:

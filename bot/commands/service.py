@@ -16,7 +16,7 @@ from bot.commands.grammar import Help
 from bot.errors import SourceError, UsageError
 from bot.query import Command, Query
 from bot.render import Message, Renderer
-from bot.sources import VENDOR_NAMES, Source, Sources
+from bot.sources import Source, Sources, source_of
 
 log = logging.getLogger(__name__)
 ROW_LIMIT = 60  # rows in one answer; the rest are counted
@@ -97,7 +97,4 @@ class Commands:
         return self.renderer.render("usage.yml.j2", command=exc.command, problem=exc)
 
     def vendor_error(self, exc: SourceError) -> Message:
-        source = next((k for k, v in VENDOR_NAMES.items() if v == exc.vendor), "")
-        return self.renderer.render(
-            "vendor_error.yml.j2", source=source, kind=type(exc).__name__, detail=exc.detail
-        )
+        return self.renderer.vendor_error(exc, source_of(exc))

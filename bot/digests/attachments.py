@@ -10,11 +10,13 @@ import csv
 import importlib
 import io
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from bot.config import Digest
 from bot.db import Store
+from bot.metrics import AgentStatesReport, CsatCounts, CsatReport, membership
 from bot.render.words import Words
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
@@ -28,7 +30,7 @@ async def attach(
     store: Store,
     words: Words,
     digest: Digest,
-    report: Any,
+    report: CsatReport | AgentStatesReport,
     rows: list[dict[str, Any]],
     ts: str,
 ) -> None:
@@ -37,16 +39,20 @@ async def attach(
     charts = await asyncio.to_thread(importlib.import_module, "bot.digests.charts")
 
     entities = len(rows) - 1
-    shown = sum(1 for r in rows if r["entity_kind"] != TOTAL and "_" not in r["entity_kind"])
+    shown = sum(
+        1
+        for r in rows
+        if r["entity_kind"] != TOTAL and membership(r["entity_kind"], r["entity_id"]) is None
+    )
     if shown > TOP:
         await poster.upload(
             digest.channel,
             ts,
             f"{digest.name}.csv",
-            table(rows, words),
+            table(rows, words, report.labels if isinstance(report, AgentStatesReport) else {}),
             words("files.table", digest=digest.name, rows=entities),
         )
-    if digest.kind != "csat":
+    if not isinstance(report, CsatReport):  # availability: no charts
         return
     history = await store(lambda db: snapshots.trend(db, digest.series, TOTAL, ""))
     points = [
@@ -62,7 +68,7 @@ async def attach(
         )
     total = report.total
     if total.total:
-        if report.scale == "1-5":
+        if isinstance(total, CsatCounts):
             labels, counts = ["1", "2", "3", "4", "5"], list(total.scores)
         else:
             labels, counts = [words("charts.good"), words("charts.bad")], [total.good, total.bad]
@@ -96,17 +102,22 @@ COLUMNS = (
 )
 
 
-def table(rows: list[dict[str, Any]], words: Words) -> bytes:
-    """Every row as CSV, the columns that have values; names and state labels in words."""
+def table(
+    rows: list[dict[str, Any]], words: Words, labels: Mapping[str, str] | None = None
+) -> bytes:
+    """Every row as CSV, the columns that have values; names and state labels in words
+    (`labels`: the vendor's names for states the bot has no id for)."""
     team = any(r.get("logged_in") is not None for r in rows)  # availability: the total is a team
     shown = []
     for row in rows:
         kind = "team" if team and row["entity_kind"] == TOTAL else row["entity_kind"]
         named = {**row, "entity_name": words.entity(kind, row["entity_id"], row.get("entity_name"))}
-        for column, label in (("states", words.state), ("reasons", words.reason)):
-            if row.get(column):
-                seconds = json.loads(row[column])
-                named[column] = json.dumps({label(k): v for k, v in seconds.items()})
+        if row.get("states"):
+            seconds = json.loads(row["states"])
+            named["states"] = json.dumps({words.state(k, labels): v for k, v in seconds.items()})
+        if row.get("reasons"):
+            seconds = json.loads(row["reasons"])
+            named["reasons"] = json.dumps({words.reason(k): v for k, v in seconds.items()})
         shown.append(named)
     used = [c for c in COLUMNS if any(r.get(c) not in (None, "", "{}") for r in shown)]
     out = io.StringIO()

@@ -42,13 +42,3 @@ def finish_run(
         db.table("digest_runs").update(run_id, {
             "status": status, "finished_at": now_iso(), "error": error, "message_ts": message_ts,
         })  # fmt: skip
-
-
-def last_scheduled(db: Database, digest: str) -> str | None:
-    """The latest scheduled time this digest was claimed for (ISO UTC)."""
-    row = list(db.query(
-        "select max(scheduled_for) as last from digest_runs "
-        "where digest = ? and scheduled_for not like 'manual%'",
-        [digest],
-    ))  # fmt: skip
-    return row[0]["last"] if row and row[0]["last"] else None

@@ -95,11 +95,12 @@ class Digests:
         try:
             outcome = await self._run(digest, dry_run)
         except Exception as exc:
+            # a usage problem or a source nobody set up, in the templates' words
+            reason = self.renderer.said(exc) if isinstance(exc, BotError) else str(exc)
             if run_id is not None:
-                reason = str(exc)
                 await self.store(lambda db: queries.finish_run(db, run_id, "failed", reason))
             if isinstance(exc, BotError):
-                raise DigestError(str(exc)) from exc
+                raise DigestError(reason) from exc
             raise
         if run_id is not None:
             await self.store(

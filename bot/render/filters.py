@@ -9,16 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.render.words import Words, builtin
+from bot.render.words import Words
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 _SPARK = "▁▂▃▄▅▆▇█"
 
 
-def pct(fraction: float | None, digits: int = 1, *, words: Words | None = None) -> str:
+def pct(fraction: float | None, digits: int = 1, *, words: Words) -> str:
     """0.8853 -> 88.5%; None (nobody answered) -> —."""
     if fraction is None:
-        return (words or builtin())("none")
+        return words("none")
     return f"{fraction * 100:.{digits}f}%"
 
 
@@ -39,18 +39,17 @@ def spark(values: Sequence[float]) -> str:
     )
 
 
-def points(change: float | None, unit: str = "", *, words: Words | None = None) -> str:
+def points(change: float | None, unit: str = "", *, words: Words) -> str:
     """A change in percentage points: ▲ 2.1, ▼ 3.4, = 0.0; `new` without a previous value."""
     if change is None:
-        return (words or builtin())("changes.new")
+        return words("changes.new")
     if abs(change) < 0.05:
-        return (words or builtin())("changes.none_points") + unit
+        return words("changes.none_points") + unit
     return f"{'▲' if change > 0 else '▼'} {abs(change):.1f}{unit}"
 
 
-def delta_duration(change: float | None, *, words: Words | None = None) -> str:
+def delta_duration(change: float | None, *, words: Words) -> str:
     """A change in seconds as ▲ 35m / ▼ 1h 5m / =; `new` without a previous value."""
-    words = words or builtin()
     if change is None:
         return words("changes.new")
     if abs(change) < 60:
@@ -58,9 +57,8 @@ def delta_duration(change: float | None, *, words: Words | None = None) -> str:
     return f"{'▲' if change > 0 else '▼'} {duration(abs(change), words=words)}"
 
 
-def duration(seconds: float | None, *, words: Words | None = None) -> str:
+def duration(seconds: float | None, *, words: Words) -> str:
     """Seconds the way people read them: 4714 -> 1h 18m, 125 -> 2m 5s, 45 -> 45s."""
-    words = words or builtin()
     if seconds is None:
         return words("none")
     seconds = round(seconds)
@@ -77,9 +75,21 @@ def duration(seconds: float | None, *, words: Words | None = None) -> str:
     return words("durations.seconds", s=secs) if secs else words("durations.zero")
 
 
-def pvalue(p: float, *, words: Words | None = None) -> str:
+def minutes(minutes: int, *, words: Words) -> str:
+    """A timeframe the way people write it: 90 -> 1h 30m, 1440 -> 24h, 10080 -> 7d."""
+    if minutes % 1440 == 0 and minutes > 1440:
+        return words("durations.days", d=minutes // 1440)
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return words("durations.minutes", m=rest)
+    if rest:
+        return words("durations.hours_minutes", h=hours, m=rest)
+    return words("durations.hours", h=hours)
+
+
+def pvalue(p: float, *, words: Words) -> str:
     """A p-value to three places; below 0.001 in words."""
-    return (words or builtin())("p_below", p="0.001") if p < 0.001 else f"{p:.3f}"
+    return words("p_below", p="0.001") if p < 0.001 else f"{p:.3f}"
 
 
 ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}

@@ -11,8 +11,10 @@ every other one comes from the built-in folder (`jinja2.ChoiceLoader`), and its
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
+from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -25,11 +27,13 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 from bot.config import DEFAULT_TEMPLATES
-from bot.errors import RenderError, UsageError
+from bot.errors import BotError, NotConfigured, RenderError, SourceError, UsageError
+from bot.metrics import AgentStates, CsatRow
 from bot.render.filters import (
     bar,
     delta_duration,
     duration,
+    minutes,
     mrkdwn_escape,
     pct,
     points,
@@ -38,7 +42,6 @@ from bot.render.filters import (
 )
 from bot.render.text import Message
 from bot.render.words import Words
-from bot.timefmt import format_minutes
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -67,6 +70,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             autoescape=False,
+            finalize=_printable,
         )
         # emoji as themselves: YAML cannot read JSON's surrogate-pair escapes
         self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
@@ -76,7 +80,7 @@ class Renderer:
             pct=partial(pct, words=words),
             bar=bar,
             spark=spark,
-            minutes=format_minutes,
+            minutes=partial(minutes, words=words),
             num=lambda n: f"{n:,}",
             local=self.local,
             span=self.span,
@@ -95,13 +99,29 @@ class Renderer:
             prepend=lambda text, prefix: f"{prefix}{text}",
         )
 
-    def entity(self, thing: Any) -> str:
+    def entity(self, thing: CsatRow[Any] | AgentStates | Mapping[str, Any]) -> str:
         """What to call a row, an agent, an alert or a snapshot row: a name, or its id in words."""
-        if isinstance(thing, dict):
+        if isinstance(thing, Mapping):  # a snapshot row, an alert, a mover
             return self.words.entity(
                 thing["entity_kind"], thing["entity_id"], thing.get("entity_name")
             )
-        return self.words.entity(getattr(thing, "kind", "agent"), thing.id, thing.name)
+        kind = thing.kind if isinstance(thing, CsatRow) else "agent"
+        return self.words.entity(kind, thing.id, thing.name)
+
+    def vendor_error(self, error: SourceError, source: str) -> Message:
+        """A source that could not answer, in the words of `vendor_error.yml.j2`."""
+        kind = type(error).__name__
+        return self.render("vendor_error.yml.j2", source=source, kind=kind, detail=error.detail)
+
+    def said(self, error: BotError) -> str:
+        """One line for the terminal and the log: a usage problem or a source nobody set up
+        in the templates' words (they say what to set), anything else as it stands."""
+        if isinstance(error, UsageError):
+            return self.problem(error)
+        if isinstance(error, NotConfigured):
+            text = str(self.vendor_error(error, error.source)["text"])
+            return re.sub(r"^:[a-z_]+: ", "", text)  # the emoji is for Slack
+        return str(error)
 
     def problem(self, error: UsageError) -> str:
         """A usage error in the words of `_usage.j2`, for places that print it (`check`)."""
@@ -159,6 +179,15 @@ class Renderer:
         if problems:
             raise RenderError(name, None, "; ".join(problems))
         return message
+
+
+def _printable(value: Any) -> Any:
+    """What `{{ ... }}` may print: text and numbers. None, an error, a reason or a row
+    printed as it is would put Python's repr in front of a person (a template written for
+    another context, such as one copied from an earlier version): a RenderError instead."""
+    if isinstance(value, str | int | float | jinja2.Undefined) and not isinstance(value, bool):
+        return value  # Undefined: `{{ x if y }}` when not y, which prints nothing
+    raise TypeError(f"prints {type(value).__name__} {str(value)[:60]!r}: print text or numbers")
 
 
 def _template_line(name: str) -> tuple[str, int | None]:

@@ -16,6 +16,7 @@ import yaml
 
 from bot.config import DEFAULT_TEMPLATES
 from bot.errors import RenderError
+from bot.metrics import membership
 
 FILE = "words.yml"
 UNASSIGNED_SKILL = "-1"
@@ -43,7 +44,13 @@ class Words:
             if not isinstance(node, Mapping) or part not in node:
                 raise RenderError(FILE, None, f"no word `{path}`")
             node = node[part]
-        return str(node).format(**args) if args else str(node)
+        if not args:
+            return str(node)
+        try:
+            return str(node).format(**args)
+        except (KeyError, IndexError, ValueError) as exc:  # a placeholder the code never fills
+            expected = ", ".join(f"{{{name}}}" for name in args)
+            raise RenderError(FILE, None, f"`{path}` may use {expected}, not {exc}") from exc
 
     def entity(self, kind: str, id: str, name: str | None = None) -> str:
         """What to call a skill, agent, group or the total: its name, else words for its id."""
@@ -51,12 +58,12 @@ class Words:
             return name
         if kind == "skill" and id == UNASSIGNED_SKILL:
             return self("entities.unassigned_skill")
-        if kind.endswith("_agent"):  # an agent within a skill: "skill:agent" ids
-            unit = kind.removesuffix("_agent")
-            outer, _, inner = id.partition(":")
+        within = membership(kind, id)
+        if within is not None:  # an agent within a skill
+            unit, outer, agent = within
             return self(
                 "entities.skill_agent",
-                agent=self.entity("agent", inner),
+                agent=self.entity("agent", agent),
                 skill=self.entity(unit, outer),
             )
         if kind in ("total", "team"):
@@ -73,8 +80,24 @@ class Words:
         return self("states.other", id=key.removeprefix("state:"))
 
     def reason(self, key: str) -> str:
-        """An away reason by the vendor's reason id."""
-        return self("reasons.other", id=key)
+        """An away reason by the vendor's reason id: its name in `words.yml`, else its id."""
+        named = self.data["reasons"].get(key)
+        return str(named) if named and key != "other" else self("reasons.other", id=key)
+
+    def unknown(self, path: str = "") -> list[str]:
+        """Entries that the built-in words do not have (a deployment's misspellings)."""
+        return _unknown(self.data, _builtin(), path)
+
+
+def _unknown(mine: Mapping[str, Any], known: Mapping[str, Any], path: str) -> list[str]:
+    found = []
+    for key, value in mine.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key not in known and path != "reasons":  # reasons may name any reason id
+            found.append(where)
+        elif isinstance(value, Mapping) and isinstance(known.get(key), Mapping):
+            found += _unknown(value, known[key], where)
+    return found
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from bot.metrics import (
     CsatReport,
     GoodBad,
     away_seconds,
+    member,
 )
 
 TOTAL = "total"
@@ -30,7 +31,7 @@ def csat_rows(report: CsatReport) -> list[dict[str, Any]]:
     for r in report.rows:
         rows.append(_csat_row(r.kind, r.id, r.name, r.counts))
         # an agent within a skill: its own entity, as the same agent may serve several skills
-        rows += [_csat_row(f"{r.kind}_agent", f"{r.id}:{a.id}", None, a.counts) for a in r.agents]
+        rows += [_csat_row(*member(r.kind, r.id, a.id), None, a.counts) for a in r.agents]
     return rows
 
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Protocol
 
-from bot.errors import NotConfigured, UsageError
+from bot.errors import NotConfigured, SourceError, UsageError
 from bot.metrics import AgentStatesReport, CsatReport
 from bot.query import Query
 
 VENDOR_NAMES = {"liveperson": "LivePerson", "livechat": "LiveChat", "ingested": "Ingested surveys"}
-SETUP_HINTS = {
-    "liveperson": "set LIVEPERSON_ACCOUNT_ID and LIVEPERSON_CLIENT_ID/LIVEPERSON_CLIENT_SECRET",
-    "livechat": "set LIVECHAT_TOKEN (and LIVECHAT_ACCOUNT_ID for a Personal Access Token)",
-    "ingested": "enable the ingestion endpoint (BOT_INGEST_TOKEN) and send survey responses",
-}
+
+
+def source_of(error: SourceError) -> str:
+    """The source word of the vendor an error names ("" for none)."""
+    if isinstance(error, NotConfigured):
+        return error.source
+    return next((k for k, v in VENDOR_NAMES.items() if v == error.vendor), "")
 
 
 class Source(Protocol):
@@ -58,10 +60,10 @@ class Sources:
         """The query with its source filled in, checked against that source's limits."""
         name = query.source or self.default
         if name is None:
-            raise NotConfigured("", "set LivePerson or LiveChat credentials")
+            raise NotConfigured("")  # vendor_error.yml.j2 says what to set
         source = self._sources.get(name)
         if source is None:
-            raise NotConfigured(VENDOR_NAMES.get(name, name), SETUP_HINTS.get(name, ""))
+            raise NotConfigured(VENDOR_NAMES.get(name, name), name)
         query = replace(query, source=name)
         if query.unit not in source.units:
             have = [u for u in source.units if u != "account"]

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 import httpx
 from oauthlib.oauth1 import Client as OAuth1Client
@@ -73,9 +73,12 @@ class OAuth1Auth(httpx.Auth):
         form = request.headers.get("content-type", "").startswith(
             "application/x-www-form-urlencoded"
         )
+        if request.method not in ("GET", "POST"):  # the bot only reads reports
+            raise ValueError(f"LivePerson is only asked with GET and POST, not {request.method}")
+        method: Literal["GET", "POST"] = "POST" if request.method == "POST" else "GET"
         _, headers, _ = self._client.sign(
             str(request.url),
-            http_method=cast("Literal['GET', 'POST']", request.method),  # all the bot sends
+            http_method=method,
             body=request.content.decode() if form and request.content else None,
             headers={"Content-Type": request.headers["content-type"]} if form else None,
         )
@@ -369,12 +372,13 @@ def counts_from(metrics: Any) -> CsatCounts:
     """CsatCounts from LivePerson's metric names; the score is derived, never trusted."""
     if not isinstance(metrics, dict):
         raise VendorBadResponse(VENDOR, "CSAT metrics are not an object")
-    scores = tuple(_count(metrics, f"csat_score{i}_answers") for i in range(1, 6))
+    one, two, three, four, five = (_count(metrics, f"csat_score{i}_answers") for i in range(1, 6))
+    scores = (one, two, three, four, five)
     total = _count(metrics, "total_answers", default=sum(scores))
-    positive = _count(metrics, "positive_answers", default=scores[3] + scores[4])
+    positive = _count(metrics, "positive_answers", default=four + five)
     if positive > total:
         raise VendorBadResponse(VENDOR, f"{positive} positive answers out of {total}")
-    return CsatCounts(scores, total, positive)  # type: ignore[arg-type]
+    return CsatCounts(scores, total, positive)
 
 
 def _count(metrics: dict[str, Any], key: str, default: int = 0) -> int:

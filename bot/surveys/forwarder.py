@@ -80,6 +80,7 @@ class RateLimiter:
         return max(0.0, wait)
 
     def record(self, moment: float) -> None:
+        """One request, surely received by `moment`; records come in time order."""
         self._sent.append(moment)
 
     def pause(self, until: float) -> None:

@@ -187,8 +187,8 @@ def recent_sends(db: Database, since: float, now: float) -> list[float]:
     may have arrived at any moment up to `now`.
     """
     return [datetime.fromisoformat(row[0]).timestamp() for row in db.execute(
-        "select max(coalesce(answered_at, ?)) from outbox where attempted_at >= ? "
-        "group by batch_id", [at(now), at(since)],
+        "select max(coalesce(answered_at, ?)) as answered from outbox where attempted_at >= ? "
+        "group by batch_id order by answered", [at(now), at(since)],
     )]  # fmt: skip
 
 

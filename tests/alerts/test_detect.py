@@ -226,4 +226,4 @@ LATER = NOW + timedelta(days=1)
 def test_decide(
     case: str, alert: AlertState | None, evaluation: Evaluation, action: Action, reason: str
 ) -> None:
-    assert decide(alert, evaluation, NOW) == (action, reason)
+    assert decide(alert, evaluation, NOW, Rule()) == (action, reason)

@@ -5,7 +5,7 @@ import pytest
 from bot.commands.grammar import Help, parse
 from bot.errors import UsageError
 from bot.query import Command, Query
-from bot.timefmt import format_minutes, parse_duration
+from bot.timefmt import parse_duration
 from tests.words import said
 
 
@@ -140,14 +140,6 @@ def test_parse_duration(text: str, minutes: int) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
-
-
-@pytest.mark.parametrize(
-    ("minutes", "text"),
-    [(45, "45m"), (60, "1h"), (90, "1h 30m"), (1440, "24h"), (2880, "2d"), (10080, "7d")],
-)
-def test_format_minutes(minutes: int, text: str) -> None:
-    assert format_minutes(minutes) == text
 
 
 def test_spaces_around_commas_are_one_id_list() -> None:

@@ -39,18 +39,3 @@ def test_finish_run_records_the_outcome(fresh_db: Database) -> None:
         posted: ("posted", "", "1700000000.000100", True),
         failed: ("failed", "LivePerson is unavailable", "", True),
     }
-
-
-def test_last_scheduled_is_the_latest_claimed_time(fresh_db: Database) -> None:
-    assert runs.last_scheduled(fresh_db, "csat-daily") is None
-    for key in ("2026-03-02T09:00 Europe/Berlin", "2026-03-04T09:00 Europe/Berlin",
-                "2026-03-03T09:00 Europe/Berlin"):  # fmt: skip
-        runs.claim_run(fresh_db, "csat-daily", key, "C1")
-    runs.claim_run(fresh_db, "other", "2026-03-09T09:00 Europe/Berlin", "C1")
-    assert runs.last_scheduled(fresh_db, "csat-daily") == "2026-03-04T09:00 Europe/Berlin"
-
-
-def test_last_scheduled_ignores_manual_runs(fresh_db: Database) -> None:
-    runs.claim_run(fresh_db, "csat-daily", "2026-03-02T09:00 Europe/Berlin", "C1")
-    runs.claim_run(fresh_db, "csat-daily", "manual 2026-03-03T10:00:00+00:00", "C1")
-    assert runs.last_scheduled(fresh_db, "csat-daily") == "2026-03-02T09:00 Europe/Berlin"

@@ -27,11 +27,11 @@ from bot.demo.sim.slack import SimulatedSlack
 from bot.digests.attachments import table
 from bot.digests.run import Outcome
 from bot.errors import DigestError
-from bot.render.filters import delta_duration, duration, pct, points
 from bot.render.words import builtin
 from bot.slack import Poster
 from bot.snapshots.rows import states_rows
 from tests.fakes.clock import FakeClock
+from tests.words import delta_duration, duration, pct, points
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY_9 = datetime(2026, 3, 2, 8, tzinfo=UTC)

@@ -52,8 +52,9 @@ def test_digests_that_could_not_run_are_reported(tmp_path: Path) -> None:
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert (
-        f"digest error: {config}: digest[0] (lc): LiveChat is not configured "
-        "(set LIVECHAT_TOKEN (and LIVECHAT_ACCOUNT_ID for a Personal Access Token))" in lines
+        f"digest error: {config}: digest[0] (lc): LiveChat is not set up for this bot: ask an "
+        "admin to set LIVECHAT_TOKEN (and LIVECHAT_ACCOUNT_ID for a Personal Access Token)."
+        in lines
     )
     assert any(
         line.startswith(

@@ -267,6 +267,24 @@ def test_digest_dry_run_with_a_broken_template_exits_1_with_one_line(
     assert "nope" in line
 
 
+def test_a_digest_liveperson_cannot_answer_fails_in_words(
+    tmp_path: Path, liveperson: SimulatedLivePerson
+) -> None:
+    env = digest_env(tmp_path, liveperson)
+    config = Path(env["BOT_CONFIG"])
+    config.write_text(config.read_text().replace('timeframe = "24h"', 'timeframe = "7d"'))
+    result = run("digest", "csat-daily", env=env)
+    assert result.returncode == 1
+    line = result.stderr.strip().splitlines()[-1]
+    assert line == (
+        "digest csat-daily failed: LivePerson reports at most the last 24h (1440 minutes); "
+        "`7d` is 10080 minutes."
+    )
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        (error,) = db.execute("select error from digest_runs").fetchone()
+    assert error.startswith("LivePerson reports at most the last 24h")
+
+
 BAD_DIGEST = """
 timezone = "Europe/Berlin"
 

@@ -19,8 +19,8 @@ import pytest
 from bot.demo.sim.livechat import EXAMPLES, SimulatedLiveChat, error
 from bot.demo.sim.liveperson import AGENTS, SimulatedLivePerson, agent_states
 from bot.demo.sim.slack import SimulatedSlack
-from bot.render.filters import duration
 from tests.fakes.process import SECRET, RunningBot
+from tests.words import duration
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

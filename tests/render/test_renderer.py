@@ -11,7 +11,8 @@ from bot.check.samples import contexts
 from bot.config import DEFAULT_TEMPLATES
 from bot.errors import RenderError, UsageError
 from bot.render import Message, Renderer, check_message, to_text
-from bot.render.filters import bar, mrkdwn_escape, pct, spark
+from bot.render.filters import bar, mrkdwn_escape, spark
+from tests.words import pct
 
 SAMPLES = [
     pytest.param(name, context, id=f"{name}-{i}")

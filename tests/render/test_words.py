@@ -9,9 +9,9 @@ import pytest
 from bot.check.samples import agent_states_report, contexts
 from bot.errors import RenderError, UsageError
 from bot.metrics import AgentStates, AgentStatesReport, StateTime
-from bot.render import Renderer, to_text
-from bot.render.filters import duration, points
+from bot.render import Renderer, filters, to_text
 from bot.render.words import Words, builtin
+from tests.words import duration
 
 WORDS = builtin()
 
@@ -99,8 +99,30 @@ def test_words_that_are_not_a_mapping_are_a_render_error(tmp_path: Path, text: s
 
 def test_filters_take_their_words_from_the_renderer() -> None:
     mine = Words({**WORDS.data, "changes": {**WORDS.data["changes"], "new": "neu"}})
-    assert (points(None), points(None, words=mine)) == ("new", "neu")
+    assert filters.points(None, words=WORDS) == "new"
+    assert filters.points(None, words=mine) == "neu"
     assert duration(4714) == "1h 18m"
+
+
+@pytest.mark.parametrize(
+    ("minutes", "text"),
+    [(45, "45m"), (60, "1h"), (90, "1h 30m"), (1440, "24h"), (2880, "2d"), (10080, "7d")],
+)
+def test_timeframes_the_way_people_write_them(minutes: int, text: str) -> None:
+    assert filters.minutes(minutes, words=WORDS) == text
+
+
+def test_a_placeholder_the_code_never_fills_is_a_render_error(tmp_path: Path) -> None:
+    write(tmp_path, "words.yml", "charts:\n  trend_title: 'CSAT of {team}'\n")
+    with pytest.raises(RenderError, match=r"`charts\.trend_title` may use \{digest\}, \{runs\}"):
+        Renderer(tmp_path).words("charts.trend_title", digest="daily", runs=3)
+
+
+def test_reasons_may_be_named_and_misspelt_words_are_found(tmp_path: Path) -> None:
+    write(tmp_path, "words.yml", "reasons:\n  '26': Lunch\nstate:\n  away: Pause\n")
+    words = Renderer(tmp_path).words
+    assert (words.reason("26"), words.reason("27")) == ("Lunch", "Reason 27")
+    assert words.unknown() == ["state"]  # "states" was meant
 
 
 def test_an_unknown_state_shows_the_vendors_name(tmp_path: Path) -> None:
@@ -115,3 +137,17 @@ def test_an_unknown_state_shows_the_vendors_name(tmp_path: Path) -> None:
     text = str(message["blocks"])
     assert "Lunch &lt;!here&gt; 10m" in text  # named as LivePerson names it, and escaped
     assert "Agent 9" in text
+
+
+def test_a_template_copied_from_an_earlier_version_fails_check_instead_of_printing_repr(
+    tmp_path: Path,
+) -> None:
+    """Earlier templates printed `row.name` and `problem` as text; now they are None and a
+    UsageError. Printed as they are they would reach Slack as Python's repr."""
+    write(tmp_path, "usage.yml.j2", "text: '{{ problem }}'\nblocks: []\n")
+    problem = UsageError("unknown_word", word="skil", cut=False, suggestion="")
+    with pytest.raises(RenderError, match=r"usage\.yml\.j2:1: prints UsageError"):
+        Renderer(tmp_path).render("usage.yml.j2", command="/csat", problem=problem)
+    write(tmp_path, "usage.yml.j2", "text: '{{ nothing }}'\nblocks: []\n")
+    with pytest.raises(RenderError, match="prints NoneType"):
+        Renderer(tmp_path).render("usage.yml.j2", command="/csat", problem=problem, nothing=None)

@@ -45,14 +45,14 @@ class Endpoint:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> Any:
+async def api(tmp_path: Path) -> Any:
     endpoint = Endpoint(tmp_path)
     yield endpoint
     await endpoint.aclose()
 
 
-async def test_mixed_items_are_answered_in_order_and_the_valid_ones_kept(bot: Endpoint) -> None:
-    answer = await bot.post({"data": [item(ticket_id="T1"), item(score=9), item(ticket_id="T3")]})
+async def test_mixed_items_are_answered_in_order_and_the_valid_ones_kept(api: Endpoint) -> None:
+    answer = await api.post({"data": [item(ticket_id="T1"), item(score=9), item(ticket_id="T3")]})
     assert answer.status_code == 201
     body = answer.json()
     assert body == {
@@ -66,15 +66,15 @@ async def test_mixed_items_are_answered_in_order_and_the_valid_ones_kept(bot: En
              "success": True},
         ],
     }  # fmt: skip
-    assert bot.count() == 2
-    assert [s.action for s in bot.stored] == ["create", "create"]
+    assert api.count() == 2
+    assert [s.action for s in api.stored] == ["create", "create"]
 
 
-async def test_sent_again_is_an_update_with_the_same_id(bot: Endpoint) -> None:
-    first = (await bot.post({"data": [item()]})).json()["results"][0]
-    again = (await bot.post({"data": [item(score=1, comment="worse")]})).json()["results"][0]
+async def test_sent_again_is_an_update_with_the_same_id(api: Endpoint) -> None:
+    first = (await api.post({"data": [item()]})).json()["results"][0]
+    again = (await api.post({"data": [item(score=1, comment="worse")]})).json()["results"][0]
     assert again == {"action": "update", "_id": first["_id"], "status": "Updated", "success": True}
-    assert bot.count() == 1
+    assert api.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -82,8 +82,8 @@ async def test_sent_again_is_an_update_with_the_same_id(bot: Endpoint) -> None:
     [{"apiToken": TOKEN}, {"APITOKEN": TOKEN}, {"apitoken": TOKEN},
      {"Authorization": f"Bearer {TOKEN}"}, {"authorization": f"bearer {TOKEN}"}],
 )  # fmt: skip
-async def test_either_token_header_in_any_case(bot: Endpoint, headers: dict[str, str]) -> None:
-    assert (await bot.post({"data": [item()]}, headers)).status_code == 201
+async def test_either_token_header_in_any_case(api: Endpoint, headers: dict[str, str]) -> None:
+    assert (await api.post({"data": [item()]}, headers)).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -92,12 +92,12 @@ async def test_either_token_header_in_any_case(bot: Endpoint, headers: dict[str,
      {"Authorization": "Bearer wrong"}, {"apiToken": TOKEN + "x"}],
 )  # fmt: skip
 async def test_missing_or_wrong_token_is_401_and_nothing_stored(
-    bot: Endpoint, headers: dict[str, str]
+    api: Endpoint, headers: dict[str, str]
 ) -> None:
-    answer = await bot.post({"data": [item()]}, headers)
+    answer = await api.post({"data": [item()]}, headers)
     assert answer.status_code == 401
     assert answer.json()["error"] == "missing or wrong apiToken"
-    assert bot.count() == 0
+    assert api.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -112,33 +112,33 @@ async def test_missing_or_wrong_token_is_401_and_nothing_stored(
          "at most 100 items per request; this one has 101"),
     ],
 )  # fmt: skip
-async def test_bad_bodies_are_400_and_nothing_stored(bot: Endpoint, body: Any, error: str) -> None:
-    answer = await bot.post(body)
+async def test_bad_bodies_are_400_and_nothing_stored(api: Endpoint, body: Any, error: str) -> None:
+    answer = await api.post(body)
     assert (answer.status_code, answer.json()["error"]) == (400, error)
-    assert bot.count() == 0
+    assert api.count() == 0
 
 
-async def test_a_hundred_items_are_fine(bot: Endpoint) -> None:
-    answer = await bot.post({"data": [item(ticket_id=str(i)) for i in range(100)]})
+async def test_a_hundred_items_are_fine(api: Endpoint) -> None:
+    answer = await api.post({"data": [item(ticket_id=str(i)) for i in range(100)]})
     assert answer.status_code == 201
     assert answer.json()["total"] == 100
-    assert bot.count() == 100
+    assert api.count() == 100
 
 
-async def test_an_empty_list_is_completed(bot: Endpoint) -> None:
-    answer = await bot.post({"data": []})
+async def test_an_empty_list_is_completed(api: Endpoint) -> None:
+    answer = await api.post({"data": []})
     assert (answer.status_code, answer.json()) == (
         201,
         {"status": "completed", "total": 0, "results": []},
     )
 
 
-async def test_a_body_over_the_limit_is_413(bot: Endpoint) -> None:
+async def test_a_body_over_the_limit_is_413(api: Endpoint) -> None:
     huge = {"data": [item(comment="x" * endpoint.MAX_BODY)]}
-    answer = await bot.post(huge)
+    answer = await api.post(huge)
     assert answer.status_code == 413
     assert "larger than" in answer.json()["error"]
-    assert bot.count() == 0
+    assert api.count() == 0
 
 
 async def test_without_an_ingest_token_nothing_is_accepted(tmp_path: Path) -> None:

@@ -345,7 +345,23 @@ def test_a_batch_whose_answer_never_came_counts_as_arriving_at_the_restart(
     store.sync(lambda db: outbox.settle(db, "answered", [Update(1, "sent")], START + 0.4))
     store.sync(lambda db: outbox.claim(db, START + 1, 1, START + 13, "killed"))  # no answer
     seen = store.sync(lambda db: outbox.recent_sends(db, START - 60, START + 5))
-    assert sorted(seen) == [pytest.approx(START + 0.4), pytest.approx(START + 5)]
+    assert seen == [pytest.approx(START + 0.4, abs=0.01), pytest.approx(START + 5, abs=0.01)]
+    store.close()
+
+
+def test_recent_sends_come_in_time_order_whatever_the_batch_ids(tmp_path: Path) -> None:
+    """The limiter counts back from its last records: a restart must seed it in order."""
+    store = Store(str(tmp_path / "bot.db"))
+    items = [validate_item(raw(t)) for t in "ABCDE"]
+    store.sync(lambda db: save_items(db, items, at(START)))  # type: ignore[arg-type]
+    for i, batch in enumerate("edcba"):  # ids that sort against time
+        when = START + i
+        store.sync(lambda db, b=batch, w=when: outbox.claim(db, w, 1, w + 12, b))
+        store.sync(
+            lambda db, b=batch, i=i, w=when: outbox.settle(db, b, [Update(i + 1, "sent")], w)
+        )
+    seen = store.sync(lambda db: outbox.recent_sends(db, START - 60, START + 60))
+    assert seen == [pytest.approx(START + i, abs=0.01) for i in range(5)]
     store.close()
 
 
