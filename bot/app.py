@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
@@ -24,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import __version__
+from bot import __version__, web
 from bot import slack as slack_api
 from bot.alerts.threads import Alerting
 from bot.commands.service import Commands
@@ -209,10 +208,7 @@ def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
     """`serve`'s HTTP app: Slack events, health and the CSAT ingestion endpoint."""
     require_slack(settings)
     parts = build_parts(settings, clock)
-    handler = AsyncSlackRequestHandler(build_bolt(parts))
-
-    async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+    events = web.slack_events(build_bolt(parts), settings.slack.signing_secret or "")
 
     async def healthz(request: Request) -> Response:
         return JSONResponse(
@@ -231,7 +227,7 @@ def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/slack/events", events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route(
                 "/api/v1/create-customer-feedback",

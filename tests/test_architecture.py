@@ -16,9 +16,9 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 
 LAYERS: list[set[str]] = [
     {"errors", "timefmt", "query", "metrics", "schedule", "config", "db"},  # core
-    {"render", "slack", "sources", "snapshots"},  # services the features share
+    {"render", "slack", "sources", "snapshots", "inbound"},  # services the features share
     {"commands", "digests", "alerts", "surveys"},  # features
-    {"listeners", "app", "check", "demo", "__main__", "__init__"},  # wiring and entry points
+    {"listeners", "app", "web", "check", "demo", "__main__", "__init__"},  # wiring, entry points
 ]
 SIDEWAYS = {  # imports within one layer, each a deliberate exception
     "config": {"errors", "query", "schedule", "timefmt"},  # typed settings read with them

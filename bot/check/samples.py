@@ -411,6 +411,7 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
         "button_error.yml.j2": [
             {"code": "bad_snooze", "details": {"period": "2y", "periods": ["1h", "1d", "1w"]}},
             {"code": "no_alert", "details": {"alert_id": 7}},
+            {"code": "unknown_button", "details": {}},
             {"code": "slack", "details": {"slack_code": "channel_not_found"}},
             {"code": "internal", "details": {}},
         ],

@@ -17,16 +17,47 @@ Reply = Callable[..., Awaitable[Any]]
 
 async def handle_ack(body: dict[str, Any], ack: Reply, respond: Reply, alerting: Alerting) -> None:
     await ack()
-    action = body["actions"][0]
-    await _apply(respond, alerting, alerting.acknowledge(int(action["value"]), body["user"]["id"]))
+    alert_id, user = alert_of(_action(body).get("value")), _user(body)
+    if alert_id is None or user is None:
+        await _tell(respond, alerting, "unknown_button", {})
+        return
+    await _apply(respond, alerting, alerting.acknowledge(alert_id, user))
 
 
 async def handle_snooze(
     body: dict[str, Any], ack: Reply, respond: Reply, alerting: Alerting
 ) -> None:
     await ack()
-    alert_id, _, period = body["actions"][0]["selected_option"]["value"].partition(":")
-    await _apply(respond, alerting, alerting.snooze(int(alert_id), body["user"]["id"], period))
+    option = _action(body).get("selected_option")
+    if option is None:  # the menu was cleared: nothing to do
+        return
+    value = option.get("value") if isinstance(option, dict) else None
+    alert_text, _, period = value.partition(":") if isinstance(value, str) else ("", "", "")
+    alert_id, user = alert_of(alert_text), _user(body)
+    if alert_id is None or user is None:
+        await _tell(respond, alerting, "unknown_button", {})
+        return
+    await _apply(respond, alerting, alerting.snooze(alert_id, user, period))
+
+
+def alert_of(value: object) -> int | None:
+    """The alert id a button carries, or None for anything else (a stale or forged value)."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        return None
+    alert_id = int(value)
+    return alert_id if 0 < alert_id < 2**63 else None
+
+
+def _action(body: dict[str, Any]) -> dict[str, Any]:
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    return first if isinstance(first, dict) else {}
+
+
+def _user(body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    found = user.get("id") if isinstance(user, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 async def _apply(respond: Reply, alerting: Alerting, change: Awaitable[Any]) -> None:
@@ -42,6 +73,11 @@ async def _apply(respond: Reply, alerting: Alerting, change: Awaitable[Any]) -> 
     except Exception:
         log.exception("alert button failed")
         code, details = "internal", {}
+    await _tell(respond, alerting, code, details)
+
+
+async def _tell(respond: Reply, alerting: Alerting, code: str, details: dict[str, Any]) -> None:
+    """Why a click did nothing, to the person who clicked only."""
     reply = alerting.renderer.render("button_error.yml.j2", code=code, details=details)
     await respond(**reply, response_type="ephemeral", replace_original=False)
 

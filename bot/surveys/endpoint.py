@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.db import Store
+from bot.inbound import read_body
 from bot.surveys.items import Action, Item, Stored, validate_item
 from bot.surveys.queries import save_groups
 from bot.timefmt import iso_ms
@@ -87,7 +88,7 @@ def endpoint(
             return _refuse(401, "ingestion is not enabled on this bot: BOT_INGEST_TOKEN is not set")
         if not authorized(request.headers, token):
             return _refuse(401, "missing or wrong apiToken")
-        body = await _read(request)
+        body = await read_body(request, MAX_BODY)
         if body is None:
             return _refuse(413, f"the body is larger than {MAX_BODY} bytes; send fewer items")
         try:
@@ -145,20 +146,6 @@ def authorized(headers: Mapping[str, str], token: str) -> bool:
         scheme, _, value = headers.get("authorization", "").partition(" ")
         given = value.strip() if scheme.lower() == "bearer" else ""
     return bool(given) and hmac.compare_digest(given.strip().encode(), token.encode())
-
-
-async def _read(request: Request) -> bytes | None:
-    """The body, or None as soon as it is longer than MAX_BODY."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _refuse(status: int, reason: str) -> Response:

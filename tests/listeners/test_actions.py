@@ -1,0 +1,122 @@
+"""Alert buttons with any body Slack (or someone else) may send: acked, then answered in words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.alerts.queries import insert_alert
+from bot.alerts.threads import Alerting
+from bot.config import AlertRules
+from bot.db import Store
+from bot.listeners.actions import alert_of, handle_ack, handle_snooze
+from bot.render import Renderer
+from tests.fakes.clock import FakeClock
+
+pytestmark = pytest.mark.anyio
+
+
+class Replies:
+    def __init__(self) -> None:
+        self.acks = 0
+        self.said: list[dict[str, Any]] = []
+
+    async def ack(self, **_: Any) -> None:
+        self.acks += 1
+
+    async def respond(self, **message: Any) -> None:
+        self.said.append(message)
+
+
+@pytest.fixture
+def alerting() -> Iterator[Alerting]:
+    store = Store(":memory:")
+    alert = {"problem": "p", "status": "firing", "opened_at": "2026-03-02T08:00:00+00:00"}
+    store.sync(lambda db: insert_alert(db, alert))  # alert 1, no message posted
+    yield Alerting(AlertRules(channel="C0LEADS"), store, None, Renderer(), FakeClock())
+    store.close()
+
+
+def click(value: Any = "1", user: Any = "U0LEAD", **extra: Any) -> dict[str, Any]:
+    return {"actions": [{"value": value, **extra}], "user": {"id": user}}
+
+
+HOSTILE = [
+    "abc", "", " 1", "1 ", "-1", "0", "1.0", "1e3", "9" * 30, "１", "<!channel>", "\x00",
+    "\ud83d", None, 5, [], {}, "1\n",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+async def test_a_button_value_that_is_not_an_alert_id_is_answered_in_words(
+    alerting: Alerting, value: Any
+) -> None:
+    replies = Replies()
+    await handle_ack(click(value), replies.ack, replies.respond, alerting)
+    assert replies.acks == 1
+    (said,) = replies.said
+    assert said["text"] == (
+        ":warning: That button is not one this bot knows: it may belong to an older message."
+    )
+    assert (said["response_type"], said["replace_original"]) == ("ephemeral", False)
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"actions": []}, {"actions": "x"}, {"actions": [None]}, click(user=None)], ids=repr
+)
+async def test_a_body_missing_its_parts_is_answered_too(
+    alerting: Alerting, body: dict[str, Any]
+) -> None:
+    replies = Replies()
+    await handle_ack(body, replies.ack, replies.respond, alerting)
+    assert replies.acks == 1
+    assert "not one this bot knows" in replies.said[0]["text"]
+
+
+async def test_an_alert_that_is_gone_says_so(alerting: Alerting) -> None:
+    replies = Replies()
+    await handle_ack(click("99"), replies.ack, replies.respond, alerting)
+    assert replies.said[0]["text"] == ":warning: This alert no longer exists (alert 99)."
+
+
+async def test_a_cleared_snooze_menu_does_nothing(alerting: Alerting) -> None:
+    replies = Replies()
+    await handle_snooze(click(selected_option=None), replies.ack, replies.respond, alerting)
+    assert (replies.acks, replies.said) == (1, [])
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ({"value": "1:2y"}, "Snooze for 1h, 1d, 1w, not '2y'."),
+        ({"value": "x:1h"}, "not one this bot knows"),
+        ({"value": None}, "not one this bot knows"),
+        ("1:1h", "not one this bot knows"),
+        ({"value": "99:1h"}, "This alert no longer exists"),
+    ],
+    ids=repr,
+)
+async def test_snooze_options_are_checked(alerting: Alerting, option: Any, said: str) -> None:
+    replies = Replies()
+    await handle_snooze(click(selected_option=option), replies.ack, replies.respond, alerting)
+    assert said in replies.said[0]["text"]
+
+
+async def test_a_good_click_is_recorded_and_says_nothing(alerting: Alerting) -> None:
+    replies = Replies()
+    await handle_snooze(
+        click(selected_option={"value": "1:1d"}), replies.ack, replies.respond, alerting
+    )
+    await handle_ack(click("1"), replies.ack, replies.respond, alerting)
+    assert replies.said == []
+    row = alerting.store.sync(
+        lambda db: db.execute("select acked_by, snoozed_by from alerts").fetchone()
+    )
+    assert row == ("U0LEAD", "U0LEAD")
+
+
+@pytest.mark.parametrize(("value", "found"), [("7", 7), ("07", 7), ("0", None), ("7a", None)])
+def test_alert_ids(value: str, found: int | None) -> None:
+    assert alert_of(value) == found
