@@ -132,9 +132,13 @@ class CsatReport:
         return tuple(sorted(self.rows, key=lambda r: (-r.counts.total, _natural(r.name or r.id))))
 
 
-def _natural(text: str) -> tuple[str | int, ...]:
-    """ "Skill 13" after "Skill 9": digits compare as numbers."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+def _natural(text: str) -> tuple[str | tuple[int, str], ...]:
+    """ "Skill 13" after "Skill 9": digits compare as numbers (by length, then digit by digit,
+    so a 5,000-digit id sorts without being turned into an int)."""
+    return tuple(
+        (len(p.lstrip("0")), p.lstrip("0")) if i % 2 else p
+        for i, p in enumerate(re.split(r"(\d+)", text))
+    )
 
 
 # --- ratings without a 1-5 scale (LiveChat's thumbs) -------------------------------------

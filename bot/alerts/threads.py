@@ -15,6 +15,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from markupsafe import Markup
+
 from bot.alerts import detect
 from bot.alerts.decide import Action, AlertState, decide
 from bot.alerts.detect import Evaluation, Metric
@@ -171,7 +173,7 @@ class Alerting:
             alert=alert,
             evaluation=ev,
             digest=digest,
-            mention=self.rules.mention,
+            mention=Markup(self.rules.mention),  # configured: it may ping
             fresh=True,
         )
         ts = await self.poster.post(self.rules.channel, top)
@@ -217,7 +219,7 @@ class Alerting:
             alert=row,
             evaluation=None,
             digest="",
-            mention=self.rules.mention,
+            mention=Markup(self.rules.mention),  # configured: it may ping
             fresh=False,
         )
         await self.poster.update(row["channel"], row["ts"], top)

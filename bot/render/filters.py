@@ -6,9 +6,11 @@ from `words.yml` through the `words` argument, which the renderer binds to its o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from markupsafe import Markup
+
+from bot.render.safe import escape
 from bot.render.words import Words
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -92,9 +94,7 @@ def pvalue(p: float, *, words: Words) -> str:
     return words("p_below", p="0.001") if p < 0.001 else f"{p:.3f}"
 
 
-ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-
-
 def mrkdwn_escape(text: str) -> str:
-    """Text from outside (names, vendor messages) safe inside mrkdwn."""
-    return re.sub(r"[&<>]", lambda m: ESCAPES[m.group()], str(text))
+    """Text a template builds from pieces it did not get from the context, made safe for
+    mrkdwn (what the context holds is escaped already, at the boundary in `safe.py`)."""
+    return text if isinstance(text, Markup) else escape(str(text))

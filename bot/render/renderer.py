@@ -11,6 +11,7 @@ every other one comes from the built-in folder (`jinja2.ChoiceLoader`), and its
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import traceback
@@ -40,8 +41,9 @@ from bot.render.filters import (
     pvalue,
     spark,
 )
+from bot.render.safe import outside, plain
 from bot.render.text import Message
-from bot.render.words import Words
+from bot.render.words import Words, shown
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -73,6 +75,7 @@ class Renderer:
             finalize=_printable,
         )
         # emoji as themselves: YAML cannot read JSON's surrogate-pair escapes
+        self.env.policies["json.dumps_function"] = _yaml_json
         self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
         words = self.words
         self.env.globals["words"] = words.data
@@ -88,6 +91,8 @@ class Renderer:
                 datetime.fromisoformat(iso), fmt
             ),
             mrkdwn_escape=mrkdwn_escape,
+            plain=plain,
+            shown=shown,
             dur=partial(duration, words=words),
             vendor=lambda source: words.data["vendors"].get(source, source),
             entity=self.entity,
@@ -157,8 +162,9 @@ class Renderer:
 
     def render(self, name: str, **context: Any) -> Message:
         """Render one template into a checked message, or raise RenderError."""
+        safe = {key: outside(value) for key, value in context.items()}  # the one boundary
         try:
-            source = self.env.get_template(name).render(tz=self.timezone.key, **context)
+            source = self.env.get_template(name).render(tz=self.timezone.key, **safe)
         except jinja2.TemplateSyntaxError as exc:
             raise RenderError(exc.name or name, exc.lineno, exc.message or "syntax error") from exc
         except jinja2.TemplateNotFound as exc:
@@ -179,6 +185,12 @@ class Renderer:
         if problems:
             raise RenderError(name, None, "; ".join(problems))
         return message
+
+
+def _yaml_json(value: Any, **kwargs: Any) -> str:
+    """JSON a YAML double-quoted scalar reads back as it was: YAML breaks lines at U+2028
+    and U+2029, which JSON leaves as they are, so they go as escapes."""
+    return json.dumps(value, **kwargs).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def _printable(value: Any) -> Any:

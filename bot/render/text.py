@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.render.filters import ESCAPES
+from bot.render.safe import ESCAPES
 
 Message = dict[str, Any]
 

@@ -20,6 +20,7 @@ from bot.metrics import membership
 
 FILE = "words.yml"
 UNASSIGNED_SKILL = "-1"
+LONGEST_NAME = 80  # characters of a name, label or id a message shows; the rest is "…"
 
 
 class Words:
@@ -54,6 +55,9 @@ class Words:
 
     def entity(self, kind: str, id: str, name: str | None = None) -> str:
         """What to call a skill, agent, group or the total: its name, else words for its id."""
+        return shown(self._entity(kind, id, name))
+
+    def _entity(self, kind: str, id: str, name: str | None) -> str:
         if name:
             return name
         if kind == "skill" and id == UNASSIGNED_SKILL:
@@ -63,8 +67,8 @@ class Words:
             unit, outer, agent = within
             return self(
                 "entities.skill_agent",
-                agent=self.entity("agent", agent),
-                skill=self.entity(unit, outer),
+                agent=self._entity("agent", agent, None),
+                skill=self._entity(unit, outer, None),
             )
         if kind in ("total", "team"):
             return self(f"entities.{kind}")
@@ -76,17 +80,22 @@ class Words:
         if key in known and key != "other":
             return str(known[key])
         if labels and key in labels:
-            return labels[key]
-        return self("states.other", id=key.removeprefix("state:"))
+            return shown(labels[key])
+        return shown(self("states.other", id=key.removeprefix("state:")))
 
     def reason(self, key: str) -> str:
         """An away reason by the vendor's reason id: its name in `words.yml`, else its id."""
         named = self.data["reasons"].get(key)
-        return str(named) if named and key != "other" else self("reasons.other", id=key)
+        return shown(str(named) if named and key != "other" else self("reasons.other", id=key))
 
     def unknown(self, path: str = "") -> list[str]:
         """Entries that the built-in words do not have (a deployment's misspellings)."""
         return _unknown(self.data, _builtin(), path)
+
+
+def shown(text: str, limit: int = LONGEST_NAME) -> str:
+    """A name as a message shows it: at most `limit` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _unknown(mine: Mapping[str, Any], known: Mapping[str, Any], path: str) -> list[str]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from markupsafe import Markup
+
 from bot.db import Store
 from bot.errors import BotError
 from bot.render import Renderer
@@ -137,7 +139,7 @@ class DetractorAlerts:
         """One message for the group; failures are logged and retried at the next start."""
         message = self.renderer.render(
             "detractors.yml.j2", detractors=group[:LISTED], more=max(0, len(group) - LISTED),
-            mention=self.mention,
+            mention=Markup(self.mention),  # configured: it may ping
         )  # fmt: skip
         try:
             await self.poster.post(self.channel, message)

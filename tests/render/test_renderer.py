@@ -134,7 +134,8 @@ def test_span_uses_the_team_zone() -> None:
 def test_usage_escapes_the_problem(renderer: Renderer) -> None:
     problem = UsageError("unknown_word", word="<@U1>", cut=False, suggestion="")
     message = renderer.render("usage.yml.j2", command="/csat", problem=problem)
-    assert message["text"] == ":warning: I don't understand `<@U1>`."
+    # the notification fallback too: it pings as readily as the blocks
+    assert message["text"] == ":warning: I don't understand `&lt;@U1&gt;`."
     assert message["blocks"][0]["text"]["text"] == ":warning: I don't understand `&lt;@U1&gt;`."
 
 

@@ -1,0 +1,134 @@
+"""Hostile strings in every field that comes from outside, through every message template.
+
+Each string of `HOSTILE` goes into the names, labels, comments, ids, reasons and error
+details the templates print. Every message must still render as valid Block Kit within
+Slack's limits, and nothing in it may mention anyone or link anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from markupsafe import Markup
+
+from bot.alerts.detect import Reason
+from bot.check.samples import agent_states_report, alert_contexts, contexts, csat_report
+from bot.errors import UsageError
+from bot.metrics import AgentStates, AgentStatesReport, CsatReport, CsatRow, StateTime
+from bot.render import Renderer
+from bot.render.safe import clean, escape, outside
+from bot.surveys.detractors import Detractor
+from tests.fakes.hostile import HOSTILE, pings
+
+RENDERER = Renderer()
+BASE = contexts()
+ALERTS = alert_contexts()
+
+
+def strings(value: Any) -> list[str]:
+    """Every string in a message."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+def rendered(name: str, context: dict[str, Any]) -> list[str]:
+    message = RENDERER.render(name, **context)  # raises when Block Kit or a limit breaks
+    return strings(message)
+
+
+def csat_with(hostile: str) -> CsatReport:
+    report = csat_report(rows=2, agents=2)
+    rows = tuple(replace(r, name=hostile) for r in report.rows)
+    return replace(report, rows=rows)
+
+
+def states_with(hostile: str) -> AgentStatesReport:
+    report = agent_states_report(3)
+    odd = AgentStates(
+        "9", hostile, StateTime(600), (("state:7", StateTime(600)),), ((hostile, StateTime(60)),)
+    )
+    agents = (*(replace(a, name=hostile) for a in report.agents), odd)
+    return replace(report, agents=agents, labels={"state:7": hostile})
+
+
+def cases(hostile: str) -> list[tuple[str, dict[str, Any]]]:
+    base, alerts = BASE, ALERTS
+    alert = {**alerts["alert.yml.j2"][0]["alert"], "entity_kind": "skill", "entity_id": "12",
+             "entity_name": hostile, "last_reason": Reason("text", {"text": hostile})}  # fmt: skip
+    evaluation = alerts["alert.yml.j2"][0]["evaluation"]
+    mover = {"entity_kind": "skill", "entity_id": "1", "entity_name": hostile, "points": -5.0,
+             "answers": 30, "weight": -2}  # fmt: skip
+    evaluation = replace(evaluation, name=hostile, movers=(mover,))
+    detractor = Detractor(
+        "d", hostile, hostile, 1, 1, 5, hostile, hostile, "2026-03-02T13:20:00.000Z"
+    )
+    digest = base["digest_csat.yml.j2"][0]
+    states_digest = base["digest_availability.yml.j2"][0]
+    return [
+        ("csat.yml.j2", {**base["csat.yml.j2"][0], "report": csat_with(hostile)}),
+        ("agent_states.yml.j2", {**base["agent_states.yml.j2"][0], "report": states_with(hostile)}),
+        ("agent_states.yml.j2", {**base["agent_states.yml.j2"][2], "report": states_with(hostile)}),
+        ("digest_csat.yml.j2", {**digest, "report": csat_with(hostile)}),
+        ("digest_availability.yml.j2", {**states_digest, "report": states_with(hostile)}),
+        ("usage.yml.j2", {"command": "/csat", "problem": UsageError(
+            "unknown_word", word=hostile, cut=False, suggestion="")}),
+        ("usage.yml.j2", {"command": "/csat", "problem": UsageError(
+            "ids_not_numbers", source="liveperson", unit="skill", id=hostile)}),
+        ("vendor_error.yml.j2",
+         {"source": "livechat", "kind": "VendorRejected", "detail": hostile}),
+        ("button_error.yml.j2", {"code": "bad_snooze", "details": {"period": hostile,
+                                                                   "periods": ["1h"]}}),
+        ("alert.yml.j2", {"alert": alert, "evaluation": evaluation, "digest": "d",
+                          "mention": "", "fresh": True}),
+        ("alert.yml.j2", {"alert": alert, "evaluation": None, "digest": "d", "mention": "",
+                          "fresh": False}),
+        ("alert_update.yml.j2", {"alert": alert, "evaluation": evaluation, "action": "open",
+                                 "why": "", "digest": hostile}),
+        ("detractors.yml.j2", {"detractors": [detractor] * 3, "more": 0, "mention": ""}),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=lambda h: repr(h[:30]))
+def test_no_outside_string_breaks_a_message_or_pings_anyone(hostile: str) -> None:
+    for name, context in cases(hostile):
+        texts = rendered(name, context)
+        assert not any(pings(t) for t in texts), (name, [t for t in texts if pings(t)][:2])
+
+
+def test_the_configured_mention_still_calls_in_the_team_leads() -> None:
+    context = {**alert_contexts()["alert.yml.j2"][0], "mention": Markup("<!subteam^S0LEADS>")}
+    assert any("<!subteam^S0LEADS>" in t for t in rendered("alert.yml.j2", context))
+    unmarked = {**context, "mention": "<!subteam^S0LEADS>"}  # not said on purpose: escaped
+    assert not any(pings(t) for t in rendered("alert.yml.j2", unmarked))
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned"),
+    [
+        ("ok", "ok"),
+        ("tab\tnew\nline", "tab\tnew\nline"),
+        ("cut \ud83d", "cut \ufffd"),
+        ("a\x00b\x7fc\x85d\ufffee", "abcde"),
+        ("<!channel> & co", "<!channel> & co"),  # clean() keeps markup; escape() neutralises it
+    ],
+)
+def test_clean_keeps_what_slack_and_yaml_carry(text: str, cleaned: str) -> None:
+    assert clean(text) == cleaned
+
+
+def test_escape_and_outside() -> None:
+    assert escape("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+    row = CsatRow("agent", "a", "plain", None)  # type: ignore[arg-type]
+    assert outside(row) is row  # nothing to escape: the same object, not a copy
+    assert outside(replace(row, name="<!here>")).name == "&lt;!here&gt;"
+    error = UsageError("unknown_word", word="<!here>", cut=False, suggestion="")
+    assert outside(error).details["word"] == "&lt;!here&gt;"
+    assert error.details["word"] == "<!here>"  # the original is left as it was
+    assert outside(Markup("<!subteam^S1>")) == "<!subteam^S1>"
