@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -22,8 +21,8 @@ from starlette.responses import JSONResponse, Response
 
 from bot.db import Store
 from bot.inbound import read_body
-from bot.surveys.items import Action, Item, Stored, validate_item
-from bot.surveys.queries import save_groups
+from bot.surveys.items import Action, Item, Stored, parse_document, validate_item
+from bot.surveys.queries import NotStored, save_groups
 from bot.timefmt import iso_ms
 
 log = logging.getLogger(__name__)
@@ -42,13 +41,13 @@ class Writer:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._waiting: list[tuple[list[Item], str, asyncio.Future[list[Action]]]] = []
+        self._waiting: list[tuple[list[Item], str, asyncio.Future[list[Action | NotStored]]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def save(self, items: list[Item], now: str) -> list[Action]:
+    async def save(self, items: list[Item], now: str) -> list[Action | NotStored]:
         """Create/update per item, once committed; raises what the transaction raised."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Action]] = loop.create_future()
+        future: asyncio.Future[list[Action | NotStored]] = loop.create_future()
         self._waiting.append((items, now, future))
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._write())
@@ -92,7 +91,7 @@ def endpoint(
         if body is None:
             return _refuse(413, f"the body is larger than {MAX_BODY} bytes; send fewer items")
         try:
-            document = json.loads(body)
+            document = parse_document(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             return _refuse(400, "the body is not JSON")
         data = document.get("data") if isinstance(document, dict) else None
@@ -102,7 +101,7 @@ def endpoint(
             return _refuse(400, f"at most {MAX_ITEMS} items per request; this one has {len(data)}")
         checked = [validate_item(raw) for raw in data]
         items = [c for c in checked if isinstance(c, Item)]
-        actions: list[Action] = []
+        actions: list[Action | NotStored] = []
         if items:
             now = iso_ms(clock())
             try:
@@ -112,7 +111,11 @@ def endpoint(
                 return _refuse(
                     503, "the responses could not be stored; nothing was kept, send again"
                 )
-        stored = [Stored(item, action) for item, action in zip(items, actions, strict=True)]
+        stored = [
+            Stored(item, action)
+            for item, action in zip(items, actions, strict=True)
+            if not isinstance(action, NotStored)
+        ]
         if on_stored is not None and stored:
             try:
                 on_stored(stored)
@@ -126,7 +129,7 @@ def endpoint(
     return create_customer_feedback
 
 
-def results(checked: list[Item | str], actions: list[Action]) -> list[dict[str, Any]]:
+def results(checked: list[Item | str], actions: list[Action | NotStored]) -> list[dict[str, Any]]:
     """One result per item, in order, in MaestroQA's shape."""
     found, done = [], iter(actions)
     for item in checked:
@@ -134,6 +137,9 @@ def results(checked: list[Item | str], actions: list[Action]) -> list[dict[str, 
             found.append({"action": "create", "status": f"Failed: {item}", "success": False})
             continue
         action = next(done)
+        if isinstance(action, NotStored):
+            found.append({"action": "create", "status": f"Failed: {action.why}", "success": False})
+            continue
         status = "Created" if action == "create" else "Updated"
         found.append({"action": action, "_id": item.id, "status": status, "success": True})
     return found

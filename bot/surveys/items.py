@@ -8,6 +8,9 @@ submitted_at)` is the key, and a refused item says why in MaestroQA's words.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from typing import Any, Literal
 from bot.errors import ItemRefused
 from bot.timefmt import iso_ms
 
+log = logging.getLogger(__name__)
 Action = Literal["create", "update"]
 _INT_TEXT = re.compile(r"^-?[0-9]+$")
 
@@ -79,15 +83,78 @@ def to_five(score: int, low: int, high: int) -> int:
     return 1 + (8 * (score - low) + span) // (2 * span)
 
 
+# --- reading: what JSON can say that no survey answer should ------------------------------
+
+LONGEST_NUMBER = 4000  # digits; Python refuses to read more than 4300 into an int
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A value the body held that no item can keep: its item is refused, and only its item.
+
+    `json.loads` with `parse_document` puts one where a number is too long to read, or is
+    NaN or an infinity (which Python reads but JSON does not allow)."""
+
+    why: str
+
+
+def parse_document(body: bytes | str) -> Any:
+    """The request body as JSON, with `Unreadable` in place of the numbers no item can keep,
+    so one bad item does not cost the others."""
+    return json.loads(body, parse_int=_int, parse_float=_float, parse_constant=_constant)
+
+
+def _int(text: str) -> int | Unreadable:
+    if len(text.lstrip("-")) > LONGEST_NUMBER:
+        return Unreadable(f"a number of {len(text)} digits is not a score")
+    return int(text)
+
+
+def _float(text: str) -> float | Unreadable:
+    value = float(text)
+    return value if math.isfinite(value) else Unreadable(f"{text[:20]} is too large a number")
+
+
+def _constant(text: str) -> Unreadable:
+    return Unreadable(f"{text} is not a number JSON allows")
+
+
+def _sound(value: Any, repaired: list[str], where: str = "") -> Any:
+    """`value` with a lone surrogate (a string cut mid-character, as some JavaScript tools
+    send) replaced by U+FFFD, so it can be stored and forwarded; ItemRefused for an
+    `Unreadable` anywhere in it."""
+    if isinstance(value, Unreadable):
+        raise ItemRefused(f"{where or 'a value'}: {value.why}")
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            repaired.append(where or "a value")
+            return _SURROGATE.sub("\ufffd", value)
+        return value
+    if isinstance(value, dict):
+        return {
+            _sound(k, repaired, where): _sound(v, repaired, f"{where}.{k}".lstrip("."))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_sound(v, repaired, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
 # --- validation: MaestroQA's rules --------------------------------------------------------
 
 
 def validate_item(raw: Any) -> Item | str:
     """The item, or the reason MaestroQA would give for refusing it."""
     try:
-        return _item(raw)
+        repaired: list[str] = []
+        item = _item(_sound(raw, repaired))
     except ItemRefused as exc:
         return str(exc)
+    if repaired:
+        log.warning("survey response %s: %s cut mid-character, kept with U+FFFD",
+                    item.ticket_id, ", ".join(repaired))  # fmt: skip
+    return item
 
 
 def _item(raw: Any) -> Item:

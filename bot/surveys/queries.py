@@ -13,6 +13,8 @@ Every function takes the `Database` and runs on the store's thread (`await store
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -22,6 +24,8 @@ from sqlite_utils import Database
 from bot.db import writing
 from bot.surveys.items import Action, Item
 from bot.timefmt import iso_ms
+
+log = logging.getLogger(__name__)
 
 # --- responses ----------------------------------------------------------------------------
 
@@ -47,32 +51,84 @@ where outbox.status = 'failed'
 """
 
 
-def save_groups(db: Database, groups: list[tuple[list[Item], str]]) -> list[list[Action]]:
-    """Several requests' items in one transaction (group commit), in arrival order."""
-    rows = [(item, now) for items, now in groups for item in items]
-    ids = sorted({item.id for item, _ in rows})
-    with writing(db):
-        seen: set[str] = set()
-        for start in range(0, len(ids), 500):  # well inside SQLite's limit on parameters
-            chunk = ids[start : start + 500]
-            sql = f"select id from responses where id in ({','.join('?' * len(chunk))})"
-            seen.update(row[0] for row in db.execute(sql, chunk))
-        found: list[list[Action]] = []
-        for items, _ in groups:
-            found.append([])
-            for item in items:
-                found[-1].append("update" if item.id in seen else "create")
-                seen.add(item.id)
-        db.conn.executemany(_UPSERT_RESPONSE, [response_row(item, now) for item, now in rows])
-        db.conn.executemany(_UPSERT_OUTBOX, [(item.id, now, now) for item, now in rows])
+@dataclass(frozen=True)
+class NotStored:
+    """An item its transaction could not store, and why: it fails alone."""
+
+    why: str
+
+
+def save_groups(
+    db: Database, groups: list[tuple[list[Item], str]]
+) -> list[list[Action | NotStored]]:
+    """Several requests' items in one transaction (group commit), in arrival order.
+
+    When an item cannot be written, the group is written again item by item, each in a
+    savepoint, so that item fails alone and every other one is stored.
+    """
+    try:
+        with writing(db):
+            found = _actions(db, groups)
+            rows = [(item, now) for items, now in groups for item in items]
+            db.conn.executemany(_UPSERT_RESPONSE, [response_row(item, now) for item, now in rows])
+            db.conn.executemany(_UPSERT_OUTBOX, [(item.id, now, now) for item, now in rows])
+        return [list(actions) for actions in found]
+    except (sqlite3.Error, ValueError, OverflowError) as exc:
+        if _no_write(exc):
+            raise  # the database itself, not an item: every request says so
+        log.warning("storing %d requests at once failed (%s); one item at a time", len(groups), exc)
+    return _one_by_one(db, groups)
+
+
+def _actions(db: Database, groups: list[tuple[list[Item], str]]) -> list[list[Action]]:
+    """Create or update, per item: whether its id is stored (or came earlier in the group)."""
+    ids = sorted({item.id for items, _ in groups for item in items})
+    seen: set[str] = set()
+    for start in range(0, len(ids), 500):  # well inside SQLite's limit on parameters
+        chunk = ids[start : start + 500]
+        sql = f"select id from responses where id in ({','.join('?' * len(chunk))})"
+        seen.update(row[0] for row in db.execute(sql, chunk))
+    found: list[list[Action]] = []
+    for items, _ in groups:
+        found.append([])
+        for item in items:
+            found[-1].append("update" if item.id in seen else "create")
+            seen.add(item.id)
     return found
+
+
+def _one_by_one(
+    db: Database, groups: list[tuple[list[Item], str]]
+) -> list[list[Action | NotStored]]:
+    found: list[list[Action | NotStored]] = []
+    with writing(db):
+        for (items, now), actions in zip(groups, _actions(db, groups), strict=True):
+            found.append([])
+            for item, action in zip(items, actions, strict=True):
+                db.execute("savepoint item")
+                try:
+                    db.execute(_UPSERT_RESPONSE, response_row(item, now))
+                    db.execute(_UPSERT_OUTBOX, (item.id, now, now))
+                except (sqlite3.Error, ValueError, OverflowError) as exc:
+                    db.execute("rollback to item")
+                    found[-1].append(NotStored(f"could not be stored ({exc})"))
+                else:
+                    found[-1].append(action)
+                db.execute("release item")
+    return found
+
+
+def _no_write(exc: Exception) -> bool:
+    """A failure no item caused: the file, the disk, the lock (not a value, a constraint)."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
 
 
 def response_row(item: Item, now: str) -> tuple[Any, ...]:
     return (
         item.id, item.ticket_id, item.submitted_at, item.agent_id, item.agent_email, item.agent,
         item.score, item.min_score, item.max_score, item.score5, item.comment, item.score_label,
-        json.dumps(list(item.clarifying_answers)), json.dumps(item.raw, separators=(",", ":")),
+        json.dumps(list(item.clarifying_answers), allow_nan=False),
+        json.dumps(item.raw, separators=(",", ":"), allow_nan=False),  # forwarded: strict JSON
         now, now,
     )  # fmt: skip
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.surveys.items import Action, Item, validate_item
-from bot.surveys.queries import save_groups
+from bot.surveys.queries import NotStored, save_groups
 
 BASE = {
     "submitted_at": "2021-10-05T14:48:00.000Z",
@@ -47,6 +47,6 @@ def valid(**changes: Any) -> Item:
     return found
 
 
-def save_items(db: Database, items: list[Item], now: str) -> list[Action]:
+def save_items(db: Database, items: list[Item], now: str) -> list[Action | NotStored]:
     """One request's items in one transaction, as the endpoint's group commit writes them."""
     return save_groups(db, [(items, now)])[0]

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from bot.db import Store
 from bot.surveys import endpoint
 from bot.surveys.items import Stored
+from tests.fakes.hostile import HOSTILE
 from tests.surveys.responses import item, valid
 
 PATH = "/api/v1/create-customer-feedback"
@@ -183,3 +184,25 @@ async def test_concurrent_requests_share_one_transaction(tmp_path: Path) -> None
                                    return_exceptions=True)  # fmt: skip
     assert [type(r) for r in results] == [OSError, OSError]
     store.close()
+
+
+TEXT_FIELDS = ("ticket_id", "agent_id", "comment", "score_label", "submitted_at", "agent_email")
+
+
+@pytest.mark.parametrize("hostile", HOSTILE[::3], ids=lambda h: repr(h[:20]))
+async def test_hostile_strings_in_any_field_fail_only_their_item(
+    api: Endpoint, hostile: str
+) -> None:
+    """Every text field of an item holds the hostile string, once each, beside a good item:
+    the request is answered 201 item by item, and the good item is always stored."""
+    items = [item(ticket_id=f"ok-{len(hostile)}-{hostile[:8]!r}")]
+    items += [item(**{"ticket_id": f"t-{field}", field: hostile}) for field in TEXT_FIELDS]
+    answer = await api.post({"data": items})
+    assert answer.status_code == 201
+    results = answer.json()["results"]
+    assert len(results) == len(items)
+    assert results[0]["success"] is True
+    assert all(r["status"].startswith(("Created", "Updated", "Failed: ")) for r in results)
+    stored = api.store.sync(lambda db: db.execute("select raw from responses").fetchall())
+    for (raw,) in stored:  # what will be forwarded is strict JSON, whatever came in
+        json.loads(raw, parse_constant=lambda c: pytest.fail(f"{c} in a forwarded body"))

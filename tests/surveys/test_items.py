@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from bot.surveys.items import Item, response_id, to_five, validate_item
-from tests.surveys.responses import DROP, item
+from bot.surveys.items import Item, parse_document, response_id, to_five, validate_item
+from tests.surveys.responses import BASE, DROP, item
 
 
 def test_the_documents_example_is_valid() -> None:
@@ -152,3 +153,42 @@ def test_values_sqlite_cannot_hold_are_refused_per_item(
     raw = {"submitted_at": "2026-11-22T10:00:00Z", "ticket_id": "T1", "agent_id": "7", "score": 3}
     found = validate_item({**raw, **change})
     assert isinstance(found, str) and found.startswith(reason)
+
+
+# --- what JSON can say that no survey answer should ------------------------------------
+
+
+def parsed(text: str) -> Any:
+    return parse_document(text)["data"][0]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ('{"data": [{"score": NaN}]}', "score: NaN is not a number JSON allows"),
+        ('{"data": [{"score": Infinity}]}', "score: Infinity is not a number JSON allows"),
+        ('{"data": [{"score": 1e999}]}', "score: 1e999 is too large a number"),
+        ('{"data": [{"score": ' + "9" * 5000 + "}]}", "score: a number of 5000 digits"),
+        ('{"data": [{"extra": {"deep": [NaN]}}]}', "extra.deep[0]: NaN is not a number"),
+    ],
+)
+def test_numbers_no_item_can_keep_refuse_their_item(body: str, reason: str) -> None:
+    found = validate_item({**BASE, **parsed(body)})
+    assert isinstance(found, str) and found.startswith(reason), found
+
+
+def test_a_string_cut_mid_character_is_kept_with_a_replacement_character() -> None:
+    raw = {**BASE, "comment": "slow \ud83d", "clarifying_answers": [
+        {**BASE["clarifying_answers"][0], "comment": "\ude00 odd"}]}  # fmt: skip
+    found = validate_item(raw)
+    assert isinstance(found, Item)
+    assert found.comment == "slow \ufffd"
+    assert found.raw["comment"] == "slow \ufffd"  # what goes to MaestroQA: strict UTF-8 too
+    assert found.clarifying_answers[0]["comment"] == "\ufffd odd"
+    json.dumps(found.raw, allow_nan=False).encode("utf-8")  # no surrogate left to refuse
+
+
+def test_a_document_of_ordinary_numbers_reads_as_json_does() -> None:
+    assert parse_document('{"data": [{"score": 5, "x": 1.5, "y": -3}]}') == {
+        "data": [{"score": 5, "x": 1.5, "y": -3}]
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from bot.db import open_db
 from bot.surveys import queries
+from bot.surveys.queries import NotStored, save_groups
 from tests.surveys.responses import DROP, save_items, valid
 
 
@@ -62,3 +64,19 @@ def test_distribution_per_agent_on_the_one_to_five_scale(db: Any) -> None:
     assert found == {"7": (1, 0, 0, 0, 1), "x@y.z": (0, 0, 1, 0, 0)}
     assert queries.distribution(db, "2021-10-01T00:00:00.000Z", "2021-10-06T00:00:00.000Z",
                                ("x@y.z",)) == {"x@y.z": (0, 0, 1, 0, 0)}  # fmt: skip
+
+
+def test_an_item_that_cannot_be_written_fails_alone_and_the_rest_are_stored(db: Any) -> None:
+    """Validation keeps out what it knows; should an item still break the group's write,
+    the group is written again one item at a time, and only that item fails."""
+    good, other = valid(ticket_id="G1"), valid(ticket_id="G2")
+    broken = replace(valid(ticket_id="B1"), score=2**70)  # SQLite holds 64 bits
+    found = save_groups(db, [([good, broken], "2026-03-02T10:00:00.000Z"),
+                             ([other], "2026-03-02T10:00:00.000Z")])  # fmt: skip
+    assert found[0][0] == "create"
+    assert isinstance(found[0][1], NotStored)
+    assert "could not be stored" in found[0][1].why
+    assert found[1] == ["create"]
+    stored = {row[0] for row in db.execute("select ticket_id from responses")}
+    assert stored == {"G1", "G2"}
+    assert db.execute("select count(*) from outbox").fetchone() == (2,)
