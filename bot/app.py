@@ -36,7 +36,7 @@ from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.render import Renderer
 from bot.sources import Source, Sources
-from bot.sources.http import BucketCache, VendorHTTP
+from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP
 from bot.sources.livechat import LiveChat, describe_error
 from bot.sources.liveperson import LivePerson
 from bot.surveys import endpoint as ingest
@@ -56,15 +56,16 @@ def utcnow() -> datetime:
 def build_sources(settings: Settings, clock: Clock = utcnow, store: Store | None = None) -> Sources:
     """One client per configured vendor, all sharing one bucket cache; `ingested` needs a store."""
     cache = BucketCache(clock)
+    policy = RetryPolicy(deadline=settings.vendor_timeout)
     found: dict[str, Source] = {}
     if settings.liveperson is not None:
         found["liveperson"] = LivePerson(
-            settings.liveperson, VendorHTTP("LivePerson", _client(settings)), cache, clock
+            settings.liveperson, VendorHTTP("LivePerson", _client(settings), policy), cache, clock
         )
     if settings.livechat is not None:
         found["livechat"] = LiveChat(
             settings.livechat,
-            VendorHTTP("LiveChat", _client(settings), describe=describe_error),
+            VendorHTTP("LiveChat", _client(settings), policy, describe=describe_error),
             cache,
             clock,
             settings.timezone,

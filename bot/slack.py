@@ -4,6 +4,8 @@ Slack allows about one message a second per channel and answers 429 with Retry-A
 beyond that: slack_sdk's rate-limit retry handler honours the 429, and `Poster` spaces
 posts to one channel a second apart so the 429 is rare. Errors that a person can fix
 (the bot is not in the channel, the channel is gone) become a `SlackError` that says so.
+Every call has a total deadline, waits for a 429 included: a Slack that never answers, or
+answers an HTML page, is a `SlackError` like any other, never a hung digest or a traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from bot.errors import SlackError
 from bot.render import Message
 
 PER_CHANNEL_SECONDS = 1.0
+DEADLINE_SECONDS = 60.0  # one call, its 429 waits and files_upload_v2's three steps included
+REQUEST_SECONDS = 15  # one HTTP request (aiohttp's total time-out)
 FIXABLE = {
     "not_in_channel": "The bot is not in channel {channel}: invite it with `/invite @CSAT Bot`.",
     "channel_not_found": "Channel {channel} does not exist or the bot cannot see it: "
@@ -37,7 +41,7 @@ FIXABLE = {
 
 def client(token: str, api_url: str, retries: int = 3) -> AsyncWebClient:
     """An AsyncWebClient that waits out Slack's 429s (Retry-After) a few times."""
-    web = AsyncWebClient(token=token, base_url=api_url)
+    web = AsyncWebClient(token=token, base_url=api_url, timeout=REQUEST_SECONDS)
     web.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=retries))
     return web
 
@@ -50,8 +54,10 @@ class Poster:
         web: AsyncWebClient,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        deadline: float = DEADLINE_SECONDS,
     ) -> None:
         self.web = web
+        self.deadline = deadline
         self._monotonic = monotonic
         self._sleep = sleep
         self._last: dict[str, float] = {}
@@ -64,15 +70,22 @@ class Poster:
             if wait > 0:
                 await self._sleep(wait)
             try:
-                return await call()
+                async with asyncio.timeout(self.deadline):
+                    return await call()
             except SlackApiError as exc:
-                code = str(exc.response.get("error", "")) if exc.response else ""
-                text = FIXABLE.get(code, "Slack refused the message in {channel} (" + code + ").")
-                raise SlackError(text.format(channel=channel), code) from exc
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise _refused(channel, exc) from exc
+            except TimeoutError as exc:
+                raise SlackError(
+                    f"Slack did not answer within {self.deadline:g} s to post in {channel}.",
+                    "timeout",
+                ) from exc
+            except aiohttp.ClientError as exc:
                 raise SlackError(
                     f"Slack could not be reached to post in {channel} ({exc!r:.80}).", "unreachable"
                 ) from exc
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                # what slack_sdk raises on an answer that is not Slack's JSON (a proxy's HTML page)
+                raise _unreadable(channel, type(exc).__name__) from exc
             finally:
                 self._last[channel] = self._monotonic()
 
@@ -93,7 +106,10 @@ class Poster:
             )
 
         response = await self._paced(channel, call)
-        return str(response["ts"])
+        ts = response.get("ts")
+        if not isinstance(ts, str) or not ts:
+            raise _unreadable(channel, "no ts")
+        return ts
 
     async def update(self, channel: str, ts: str, message: Message) -> None:
         """Replace a posted message (an alert that resolved, say)."""
@@ -121,3 +137,26 @@ class Poster:
             )
 
         await self._paced(channel, call)
+
+
+def _refused(channel: str, exc: SlackApiError) -> SlackError:
+    """Slack's error code, worded when a person can fix it; an answer without one is unreadable."""
+    answer = exc.response
+    code = ""
+    if answer is not None:
+        try:
+            code = str(answer.get("error") or "")
+        except (AttributeError, TypeError):  # the body was not a JSON object
+            code = ""
+    if not code:
+        status = getattr(answer, "status_code", None) or getattr(answer, "status", "?")
+        return _unreadable(channel, f"HTTP {status}")
+    text = FIXABLE.get(code, "Slack refused the message in {channel} (" + code + ").")
+    return SlackError(text.format(channel=channel), code)
+
+
+def _unreadable(channel: str, what: str) -> SlackError:
+    return SlackError(
+        f"Slack's answer to a post in {channel} could not be read ({what}); try again later.",
+        "unreadable",
+    )

@@ -217,3 +217,52 @@ async def test_slack_out_of_reach_is_a_slack_error_not_a_traceback() -> None:
         await Poster(web).post("C0NOWHERE", {"text": "hi", "blocks": []})
     assert str(caught.value).startswith("Slack could not be reached to post in C0NOWHERE")
     assert caught.value.code == "unreachable"
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "what"),
+    [
+        (502, "text/html", b"<html><h1>502 Bad Gateway</h1></html>", "HTTP 502"),
+        (200, "text/html", b"<html>Maintenance</html>", "HTTP 200"),
+        (200, "application/json", b"<html>not json</html>", "HTTP 200"),
+        (200, "application/json", b"[1, 2, 3]", "AttributeError"),
+        (200, "application/json", b'{"ok": true}', "no ts"),
+        (200, "application/json", b'{"ok": true, "ts": 17}', "no ts"),
+        (500, "text/plain", b"", "HTTP 500"),
+    ],
+)
+@pytest.mark.anyio
+async def test_an_answer_that_is_not_slacks_json_is_unreadable_not_a_traceback(
+    sim: SimulatedSlack, status: int, content_type: str, body: bytes, what: str
+) -> None:
+    """A proxy's HTML page, a truncated body: one sentence, code 'unreadable'."""
+    sim.fail("/api/chat.postMessage", status, body, headers={"Content-Type": content_type})
+    web = slack.client("xoxb-test", sim.api_url, retries=0)
+    with pytest.raises(SlackError) as caught:
+        await Poster(web).post("C0HTML", MESSAGE)
+    assert str(caught.value) == (
+        f"Slack's answer to a post in C0HTML could not be read ({what}); try again later."
+    )
+    assert caught.value.code == "unreadable"
+
+
+@pytest.mark.anyio
+async def test_a_slack_that_drips_its_answer_is_cut_at_the_deadline(sim: SimulatedSlack) -> None:
+    """aiohttp's time-out is per request; the deadline also bounds 429 waits and uploads."""
+    sim.fail("/api/chat.postMessage", 200, {"ok": True, "ts": "1.000001"}, drip=0.05)
+    subject = Poster(slack.client("xoxb-test", sim.api_url), deadline=0.3)
+    with pytest.raises(SlackError) as caught:
+        await subject.post("C0DRIP", MESSAGE)
+    assert str(caught.value) == "Slack did not answer within 0.3 s to post in C0DRIP."
+    assert caught.value.code == "timeout"
+    assert await subject.post("C0DRIP", MESSAGE)  # the next call is not held up
+
+
+@pytest.mark.anyio
+async def test_a_429_wait_counts_against_the_deadline(sim: SimulatedSlack) -> None:
+    sim.fail("/api/chat.postMessage", 429, {"ok": False, "error": "ratelimited"},
+             headers={"Retry-After": "30"})  # fmt: skip
+    subject = Poster(slack.client("xoxb-test", sim.api_url), deadline=0.3)
+    with pytest.raises(SlackError) as caught:
+        await subject.post("C0SLOW429", MESSAGE)
+    assert caught.value.code == "timeout"

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.alerts.threads import Alerting
 from bot.errors import ActionError, SlackError
+from bot.listeners.reply import Reply, send
 
 log = logging.getLogger(__name__)
-Reply = Callable[..., Awaitable[Any]]
 
 
 async def handle_ack(body: dict[str, Any], ack: Reply, respond: Reply, alerting: Alerting) -> None:
@@ -79,7 +79,7 @@ async def _apply(respond: Reply, alerting: Alerting, change: Awaitable[Any]) -> 
 async def _tell(respond: Reply, alerting: Alerting, code: str, details: dict[str, Any]) -> None:
     """Why a click did nothing, to the person who clicked only."""
     reply = alerting.renderer.render("button_error.yml.j2", code=code, details=details)
-    await respond(**reply, response_type="ephemeral", replace_original=False)
+    await send(respond, "alert button", **reply, response_type="ephemeral", replace_original=False)
 
 
 def register(app: AsyncApp, alerting: Alerting) -> None:

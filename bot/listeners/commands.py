@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.commands.service import Commands
+from bot.listeners.reply import Reply, send
 
 COMMANDS = ("/csat", "/agent-states")
 ACK_FLUSH_SECONDS = 0.011
-Reply = Callable[..., Awaitable[Any]]
 
 
 async def handle_command(
@@ -25,7 +24,8 @@ async def handle_command(
         # Bolt returns the ack to Slack from a loop that looks every 10 ms; step aside for
         # one look so a burst of commands is acknowledged before their vendor work starts
         await asyncio.sleep(ACK_FLUSH_SECONDS)
-        await respond(**await commands.answer(plan), response_type="ephemeral")
+        answer = await commands.answer(plan)
+        await send(respond, plan.query.command, **answer, response_type="ephemeral")
 
 
 def register(app: AsyncApp, commands: Commands) -> None:

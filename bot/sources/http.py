@@ -44,6 +44,7 @@ class RetryPolicy:
     max_wait: float = 10.0  # a Retry-After above this is not worth waiting for
     backoff: float = 0.5  # 5xx: 0.5 s, then 1 s, ...
     concurrency: int = 4  # requests in flight to one vendor at once: smooths bursts
+    deadline: float = 10.0  # seconds for one whole request, answer included (BOT_VENDOR_TIMEOUT)
 
 
 RATE_LIMITED = "rate limited"  # what a `describe` hook returns for a throttling error body
@@ -74,9 +75,11 @@ class VendorHTTP:
         for attempt in range(1, policy.attempts + 1):
             last = attempt == policy.attempts
             try:
-                async with self._slots:
+                async with self._slots, asyncio.timeout(policy.deadline):
+                    # httpx's time-outs are per read: an answer that drips a byte at a time
+                    # never trips them, so the whole request has a deadline too
                     response = await self.client.request(method, url, **kwargs)
-            except httpx.TimeoutException:
+            except (httpx.TimeoutException, TimeoutError):
                 raise VendorTimeout(self.vendor, f"no answer from {_host(url)}") from None
             except httpx.TransportError as exc:
                 if last:

@@ -402,6 +402,50 @@ async def test_a_channel_the_bot_is_not_in_is_named_and_the_snapshot_kept(
 
 
 @pytest.mark.anyio
+async def test_a_vendor_that_drips_its_answer_fails_the_run_at_the_deadline(
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
+) -> None:
+    """One byte every 0.2 s never trips a per-read time-out; the run still ends, as failed."""
+    setup = deployment(tmp_path, sim_slack, lp, "C0DIGESTDRIP")
+    setup.env["BOT_VENDOR_TIMEOUT"] = "0.5"
+    lp.fail("/msgcsatdistribution", 200, {"metricsByIntervals": []}, drip=0.2)
+    with pytest.raises(DigestError) as raised:
+        await setup.run("csat-daily", MONDAY_9)
+    reason = "LivePerson did not answer in time (no answer from 127.0.0.1)"
+    assert str(raised.value).startswith(reason)
+    assert setup.query("select status, error from digest_runs") == [
+        {"status": "failed", "error": str(raised.value)}
+    ]
+    assert sim_slack.posts("C0DIGESTDRIP") == []
+    outcome = await setup.run("csat-daily", MONDAY_9)  # the next catch-up tries again
+    assert outcome.status == "posted"
+    assert setup.query("select status, error from digest_runs") == [
+        {"status": "posted", "error": ""}
+    ]
+
+
+@pytest.mark.anyio
+async def test_a_slack_that_never_answers_fails_the_run(
+    tmp_path: Path,
+    sim_slack: SimulatedSlack,
+    lp: SimulatedLivePerson,
+    pace: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        slack, "Poster", lambda web: Poster(web, pace.monotonic, pace.sleep, deadline=0.3)
+    )
+    setup = deployment(tmp_path, sim_slack, lp, "C0DIGESTSLOW")
+    sim_slack.fail("/api/chat.postMessage", 200, {"ok": True, "ts": "1.1"}, drip=0.1)
+    with pytest.raises(DigestError) as raised:
+        await setup.run("csat-daily", MONDAY_9)
+    assert str(raised.value) == "Slack did not answer within 0.3 s to post in C0DIGESTSLOW."
+    assert setup.query("select status, error from digest_runs") == [
+        {"status": "failed", "error": str(raised.value)}
+    ]
+
+
+@pytest.mark.anyio
 async def test_a_dry_run_posts_nothing_and_stores_nothing(
     tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
 ) -> None:

@@ -196,6 +196,39 @@ async def test_timeout_is_not_retried(error: httpx.TimeoutException) -> None:
     assert waits.sleeps == []
 
 
+class Drip(httpx.AsyncByteStream):
+    """A body that arrives one byte at a time: no single read is ever slow."""
+
+    def __init__(self, body: bytes, every: float) -> None:
+        self.body, self.every = body, every
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        for i in range(len(self.body)):
+            await asyncio.sleep(self.every)
+            yield self.body[i : i + 1]
+
+
+async def test_an_answer_that_drips_is_cut_at_the_deadline() -> None:
+    """httpx's read time-out never fires here: the whole request has a deadline."""
+    body = b'{"ok": true, "padding": "' + b"x" * 400 + b'"}'
+    vendor = always(lambda: httpx.Response(200, stream=Drip(body, 0.01)))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(vendor), timeout=1.0)
+    slow = VendorHTTP("Acme", client, RetryPolicy(deadline=0.2))
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(VendorTimeout) as caught:
+        await slow.get_json(URL)
+    assert asyncio.get_running_loop().time() - started < 2.0  # not the 4 s the drip would take
+    assert str(caught.value) == "Acme did not answer in time (no answer from vendor.example)"
+    assert len(vendor.requests) == 1  # a time-out is not retried
+
+
+async def test_a_prompt_answer_is_untouched_by_the_deadline() -> None:
+    body = b'{"ok": true}'
+    vendor = always(lambda: httpx.Response(200, stream=Drip(body, 0.001)))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(vendor))
+    assert await VendorHTTP("Acme", client, RetryPolicy(deadline=5.0)).get_json(URL) == {"ok": True}
+
+
 async def test_non_json_body_is_a_bad_response() -> None:
     vendor, waits = scripted(httpx.Response(200, text="<html>Maintenance</html>")), FakeClock()
     with pytest.raises(VendorBadResponse) as caught:

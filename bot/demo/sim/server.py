@@ -48,6 +48,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     times: int = 1
+    drip: float = 0.0  # seconds between the body's bytes: a vendor that never quite answers
 
 
 def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
@@ -84,13 +85,22 @@ class LoopbackServer:
                     self.rfile.read(length) if length else b"",
                     time.monotonic(),
                 )
-                status, headers, body = server._answer(call)
+                (status, headers, body), drip = server._answer(call)
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if not drip:
+                    self.wfile.write(body)
+                    return
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(drip)
+                except OSError:  # the client gave up: that is the point
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = _serve
 
@@ -129,13 +139,14 @@ class LoopbackServer:
         times: int = 1,
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
+        drip: float = 0.0,
     ) -> None:
         """Queue a fault for the next `times` requests whose path contains `path`."""
         data = (
             body if isinstance(body, bytes) else json.dumps(body or {"error": "simulated"}).encode()
         )
         with self._lock:
-            self.faults.append(Fault(path, status, data, headers or {}, delay, times))
+            self.faults.append(Fault(path, status, data, headers or {}, delay, times, drip))
 
     def calls_to(self, path: str) -> list[Call]:
         with self._lock:
@@ -153,7 +164,7 @@ class LoopbackServer:
                 self._lock.wait(left)
             return [c for c in self.calls if path in c.path]
 
-    def _answer(self, call: Call) -> Reply:
+    def _answer(self, call: Call) -> tuple[Reply, float]:
         with self._lock:
             self.calls.append(call)
             self._lock.notify_all()
@@ -164,10 +175,11 @@ class LoopbackServer:
                     self.faults.remove(fault)
         if fault is not None:
             time.sleep(fault.delay)
-            return fault.status, {"Content-Type": "application/json", **fault.headers}, fault.body
+            headers = {"Content-Type": "application/json", **fault.headers}
+            return (fault.status, headers, fault.body), fault.drip
         if self.delay:
             time.sleep(self.delay)
-        return self.route(call)
+        return self.route(call), 0.0
 
     def route(self, call: Call) -> Reply:
         return reply(404, {"error": f"no route for {call.method} {call.path}"})

@@ -1,0 +1,56 @@
+"""An answer Slack will not take is one log line with its reason, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+import pytest
+from slack_sdk.webhook import WebhookResponse
+
+from bot.listeners.reply import send
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_delivered_answer_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    got: list[dict[str, Any]] = []
+
+    async def respond(**message: Any) -> WebhookResponse:
+        got.append(message)
+        return WebhookResponse(url="u", status_code=200, body="ok", headers={})
+
+    await send(respond, "/csat", text="hi", response_type="ephemeral")
+    assert got == [{"text": "hi", "response_type": "ephemeral"}]
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (aiohttp.ClientConnectionError("gone"),
+         "/csat: Slack's response_url could not be reached (ClientConnectionError)"),
+        (TimeoutError(), "/csat: Slack's response_url could not be reached (TimeoutError)"),
+    ],
+)  # fmt: skip
+async def test_an_unreachable_response_url_is_one_line(
+    caplog: pytest.LogCaptureFixture, error: Exception, line: str
+) -> None:
+    async def respond(**message: Any) -> None:
+        raise error
+
+    with caplog.at_level(logging.WARNING):
+        await send(respond, "/csat", text="hi")
+    assert [(r.getMessage(), r.exc_info) for r in caplog.records] == [(line, None)]
+
+
+async def test_an_expired_response_url_is_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    async def respond(**message: Any) -> WebhookResponse:
+        return WebhookResponse(url="u", status_code=404, body="expired_url", headers={})
+
+    with caplog.at_level(logging.WARNING):
+        await send(respond, "alert button", text="hi")
+    assert [r.getMessage() for r in caplog.records] == [
+        "alert button: Slack refused the answer (HTTP 404 'expired_url')"
+    ]
