@@ -144,6 +144,25 @@ def m005_outbox_answered_at(db: Database) -> None:
     db.table("outbox").add_column("answered_at", str)
 
 
+@migrations()
+def m006_digest_runs_snapshot(db: Database) -> None:
+    """Which snapshot a digest run showed: a digest compares with the last one people saw.
+
+    Runs stored before this knew no link; each posted run is given the latest snapshot of
+    its digest taken before it finished (snapshots are stored before the post), so a run
+    whose post Slack refused is not taken for one people saw.
+    """
+    db.table("digest_runs").add_column("snapshot_run_id", int)
+    db.execute(
+        "update digest_runs set snapshot_run_id = ("
+        " select s.id from snapshot_runs s"
+        " where s.series = 'digest:' || digest_runs.digest"
+        " and s.taken_at <= digest_runs.finished_at"
+        " order by s.taken_at desc, s.id desc limit 1)"
+        " where status = 'posted'"
+    )
+
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock first (BEGIN IMMEDIATE).

@@ -51,6 +51,7 @@ def test_migrations_create_the_documented_tables_and_indexes(fresh_db: Database)
     assert fresh_db["digest_runs"].columns_dict == {
         "id": int, "digest": str, "scheduled_for": str, "status": str, "started_at": str,
         "finished_at": str, "error": str, "channel": str, "message_ts": str,
+        "snapshot_run_id": int,
     }  # fmt: skip
     indexes = {
         table: {(tuple(i.columns), bool(i.unique)) for i in fresh_db[table].indexes}
@@ -125,6 +126,48 @@ def test_a_database_from_before_ids_keeps_working(tmp_path: Path) -> None:
     assert found["last_reason"] == Reason(
         "text", {"text": "down 24.1 points from the previous snapshot"}
     )
+
+
+def test_a_database_from_before_links_gives_posted_runs_their_snapshot(tmp_path: Path) -> None:
+    """m006: a posted run shows the latest snapshot of its digest taken before it finished."""
+    path = str(tmp_path / "old.db")
+    old = Database(path)
+    db_module.migrations.apply(old, stop_before="m006_digest_runs_snapshot")
+    for day in (2, 3, 4):
+        old["snapshot_runs"].insert(
+            {
+                "series": SERIES,
+                "source": "liveperson",
+                "kind": "csat",
+                "scope": "skill",
+                "taken_at": f"2026-03-0{day}T08:00:00",
+            }
+        )
+    old["snapshot_runs"].insert(
+        {
+            "series": "digest:other",
+            "source": "liveperson",
+            "kind": "csat",
+            "scope": "skill",
+            "taken_at": "2026-03-04T08:00:30",
+        }
+    )
+    for day, status in ((2, "posted"), (3, "failed"), (4, "posted")):
+        old["digest_runs"].insert(
+            {
+                "digest": "csat-daily",
+                "scheduled_for": f"d{day}",
+                "status": status,
+                "finished_at": f"2026-03-0{day}T08:01:00",
+            }
+        )
+    old.close()
+    db = db_module.open_db(path)
+    assert [(r["status"], r["snapshot_run_id"]) for r in
+            db.query("select status, snapshot_run_id from digest_runs order by id")] == [
+        ("posted", 1), ("failed", None), ("posted", 3),
+    ]  # fmt: skip
+    assert runs.last_shown(db, "csat-daily")["id"] == 3  # type: ignore[index]
 
 
 def test_file_databases_are_wal_durable_and_enforce_foreign_keys(tmp_path: Path) -> None:

@@ -1,9 +1,14 @@
 """The digest_runs table: each scheduled time of a digest is claimed once, then finished.
 
+A run also records which snapshot it took (`snapshot_run_id`): the next digest compares
+with the snapshot of the last run that was posted, the numbers people actually saw.
+
 Every function takes the `Database` and runs on the store's thread (`await store(fn)`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -42,3 +47,20 @@ def finish_run(
         db.table("digest_runs").update(run_id, {
             "status": status, "finished_at": now_iso(), "error": error, "message_ts": message_ts,
         })  # fmt: skip
+
+
+def record_snapshot(db: Database, run_id: int, snapshot_run_id: int) -> None:
+    """The snapshot this run took (stored before it posts)."""
+    with writing(db):
+        db.table("digest_runs").update(run_id, {"snapshot_run_id": snapshot_run_id})
+
+
+def last_shown(db: Database, digest: str) -> dict[str, Any] | None:
+    """The snapshot run of `digest`'s latest posted run: what its channel last saw."""
+    found = list(db.query(
+        "select s.* from digest_runs d join snapshot_runs s on s.id = d.snapshot_run_id "
+        "where d.digest = ? and d.status = 'posted' "
+        "order by s.taken_at desc, s.id desc limit 1",
+        [digest],
+    ))  # fmt: skip
+    return found[0] if found else None

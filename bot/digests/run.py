@@ -2,7 +2,8 @@
 
 A scheduled run first claims its scheduled time in SQLite, so it posts exactly once
 however often the scheduler (or a restart) fires it. The snapshot is stored before
-posting: what was fetched is kept even when Slack refuses the message.
+posting: what was fetched is kept even when Slack refuses the message, and the alerts
+see it; but "since the previous digest" means the last digest that was posted.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class Digests:
                 log.info("digest %s for %s already ran; skipping", name, key)
                 return Outcome("skipped")
         try:
-            outcome = await self._run(digest, dry_run)
+            outcome = await self._run(digest, run_id)
         except Exception as exc:
             # a usage problem or a source nobody set up, in the templates' words
             reason = self.renderer.said(exc) if isinstance(exc, BotError) else str(exc)
@@ -108,7 +109,9 @@ class Digests:
             )
         return outcome
 
-    async def _run(self, digest: Digest, dry_run: bool) -> Outcome:
+    async def _run(self, digest: Digest, digest_run: int | None) -> Outcome:
+        """Fetch, store, compare, post; `digest_run` None is a dry run (nothing kept)."""
+        dry_run = digest_run is None
         query, source = self.sources.resolve(digest.query())
         report: CsatReport | AgentStatesReport
         if digest.kind == "csat":
@@ -118,12 +121,12 @@ class Digests:
             report = states = await source.agent_states(query)
             rows = states_rows(states)
         taken_at = now_iso(report.fetched_at or datetime.now(UTC))
-        previous = await self.store(lambda db: snapshots.previous_run(db, digest.series))
+        previous = await self.store(lambda db: queries.last_shown(db, digest.name))
         before = (
             await self.store(lambda db: snapshots.run_rows(db, previous["id"])) if previous else {}
         )
         changes = compare(rows, before)
-        if not dry_run:
+        if digest_run is not None:
             run = {
                 "series": digest.series,
                 "source": report.source,
@@ -135,6 +138,7 @@ class Digests:
                 "digest": digest.name,
             }
             run_id = await self.store(lambda db: snapshots.save_snapshot(db, run, rows))
+            await self.store(lambda db: queries.record_snapshot(db, digest_run, run_id))
         message = self.renderer.render(
             digest.template_file,
             digest=digest,

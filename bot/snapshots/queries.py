@@ -24,15 +24,6 @@ def save_snapshot(db: Database, run: dict[str, Any], rows: Iterable[dict[str, An
     return run_id
 
 
-def previous_run(db: Database, series: str) -> dict[str, Any] | None:
-    """The latest snapshot run of a series (read before storing the next one)."""
-    found = list(db.query(
-        "select * from snapshot_runs where series = ? order by taken_at desc, id desc limit 1",
-        [series],
-    ))  # fmt: skip
-    return found[0] if found else None
-
-
 def run_rows(db: Database, run_id: int) -> dict[tuple[str, str], dict[str, Any]]:
     """A run's rows keyed by (entity_kind, entity_id), JSON columns decoded."""
     rows = {}

@@ -235,6 +235,37 @@ async def test_csat_digest_posts_stores_and_compares_with_the_previous_run(
     assert pace.sleeps and all(s == 1.0 for s in pace.sleeps)  # post, then files, a second apart
 
 
+@pytest.mark.anyio
+async def test_after_a_post_slack_refused_the_digest_compares_with_what_people_saw(
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
+) -> None:
+    """Tuesday's snapshot is kept (and the alerts see it), but nobody saw Tuesday's digest:
+    Wednesday's changes are since Monday's, not '= 0.0' since Tuesday's."""
+    channel = "C0DIGESTSEEN"
+    setup = deployment(tmp_path, sim_slack, lp, channel)
+    monday = await setup.run("csat-daily", MONDAY_9)
+    lp.shift = {"12": -0.25}
+    sim_slack.fail("/api/chat.postMessage", 200, {"ok": False, "error": "is_archived"})
+    with pytest.raises(DigestError):
+        await setup.run("csat-daily", MONDAY_9 + timedelta(days=1))
+    wednesday = await setup.run("csat-daily", MONDAY_9 + timedelta(days=2))
+    assert wednesday.status == "posted"
+    seen = sim_slack.posts(channel)[-1]  # the refused one was asked for too
+    p1, t1 = skill_score("12", 1440)
+    p3, t3 = skill_score("12", 1440, -0.25)
+    assert line_for(seen, "Skill 12")[1] == points((p3 / t3 - p1 / t1) * 100)
+    assert line_for(seen, "Skill 12")[1].startswith("▼ ")
+    snapshots = setup.query("select id, taken_at from snapshot_runs order by id")
+    assert len(snapshots) == 3  # Tuesday's was stored all the same
+    shown = datetime.fromisoformat(snapshots[0]["taken_at"]).astimezone(BERLIN)
+    assert f"compared with the digest of {shown:%a %d %b %H:%M}" in context_texts(seen)[0]
+    assert setup.query("select status, snapshot_run_id, message_ts from digest_runs") == [
+        {"status": "posted", "snapshot_run_id": snapshots[0]["id"], "message_ts": monday.ts},
+        {"status": "failed", "snapshot_run_id": snapshots[1]["id"], "message_ts": ""},
+        {"status": "posted", "snapshot_run_id": snapshots[2]["id"], "message_ts": wednesday.ts},
+    ]
+
+
 def big_account(skills: int) -> dict[str, Any]:
     """msgcsatdistribution for `skills` skills, in LivePerson's sample-dashboard shape."""
     per_skill = {

@@ -1,4 +1,4 @@
-"""The snapshot tables: round trips, the previous run, trends, and crash safety."""
+"""The snapshot tables: round trips, trends, history, and crash safety."""
 
 from __future__ import annotations
 
@@ -45,22 +45,6 @@ def test_run_rows_decode_states_and_reasons(fresh_db: Database) -> None:
         ("agent", "1002"): ({"Online": 1800, "Away": 0}, {"Reason 7": 0}),
     }
     assert snapshots.run_rows(fresh_db, run_id + 1) == {}
-
-
-def test_previous_run_is_the_latest_of_its_series(fresh_db: Database) -> None:
-    assert snapshots.previous_run(fresh_db, SERIES) is None
-    monday = snapshots.save_snapshot(fresh_db, run_for("2026-03-02T08:00:00+00:00"), [])
-    tuesday = snapshots.save_snapshot(fresh_db, run_for("2026-03-03T08:00:00+00:00"), [])
-    snapshots.save_snapshot(fresh_db, run_for("2026-03-01T08:00:00+00:00"), [])  # stored late
-    snapshots.save_snapshot(fresh_db, run_for("2026-03-09T08:00:00+00:00", series="digest:x"), [])
-    assert snapshots.previous_run(fresh_db, SERIES) == {
-        "id": tuesday,
-        **run_for("2026-03-03T08:00:00+00:00"),
-    }
-    # two runs with the same vendor time (one 5-minute bucket): the later stored wins
-    again = snapshots.save_snapshot(fresh_db, run_for("2026-03-03T08:00:00+00:00"), [])
-    assert snapshots.previous_run(fresh_db, SERIES)["id"] == again  # type: ignore[index]
-    assert monday < tuesday < again
 
 
 def test_trend_is_oldest_first_limited_and_per_entity(fresh_db: Database) -> None:
