@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__, config
-from bot.errors import ConfigError, RenderError
+from bot.errors import ConfigError, RenderError, StoreError
 
 log = logging.getLogger("bot")
 
@@ -56,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(settings)
         if args.verb == "ask":
             return asyncio.run(_ask(settings, " ".join(args.command)))
+        if args.verb in ("serve", "socket") and (refused := _refused(settings, args.verb)):
+            return refused
         if args.verb == "serve":
             return _serve(settings)
         if args.verb == "socket":
@@ -72,7 +74,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RenderError as exc:  # a deployment's words.yml that cannot be read, at start-up
         print(f"template error: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:  # BOT_DB: missing folder, not a database, read-only, locked, full
+        print(f"database error: {exc}", file=sys.stderr)
+        return 2
     return 1  # pragma: no cover
+
+
+def _refused(settings: config.Settings, verb: str) -> int:
+    """Refuse to start on anything `check` refuses: each problem, then one line; else 0."""
+    from bot.app import require_slack
+    from bot.check import startup_problems
+
+    require_slack(settings, socket_mode=verb == "socket")  # the first thing to set
+    problems = startup_problems(settings)
+    if len(problems) == 1:
+        print(f"{verb} refused to start: {problems[0]}", file=sys.stderr)
+    elif problems:
+        for line in problems:
+            print(line, file=sys.stderr)
+        print(f"{verb} refused to start: the {len(problems)} problems above "
+              "(`python -m bot check` shows them with the rest of the set-up)",
+              file=sys.stderr)  # fmt: skip
+    return 2 if problems else 0
 
 
 async def _ask(settings: config.Settings, line: str) -> int:
@@ -114,16 +137,27 @@ def _serve(settings: config.Settings) -> int:
 
 
 async def _socket(settings: config.Settings) -> int:
+    """Socket Mode; with BOT_INGEST_TOKEN also `/healthz` and the ingestion endpoint on $PORT."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import build_bolt, build_parts, require_slack, running
+    from bot.app import build_bolt, build_parts, build_socket_http, require_slack, running
 
     require_slack(settings, socket_mode=True)
     parts = build_parts(settings)
-    app = build_bolt(parts, socket_mode=True)
-    async with running(parts):
-        handler = AsyncSocketModeHandler(app, settings.slack.app_token or "")
-        await handler.start_async()  # type: ignore[no-untyped-call]  # slack_bolt leaves it untyped
+    handler = AsyncSocketModeHandler(
+        build_bolt(parts, socket_mode=True), settings.slack.app_token or ""
+    )
+    if not settings.ingest_token:
+        async with running(parts):
+            await handler.start_async()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+        return 0
+    import uvicorn
+
+    log.info("socket mode, with ingestion and /healthz on 0.0.0.0:%s", settings.port)
+    await uvicorn.Server(uvicorn.Config(
+        build_socket_http(parts, handler), host="0.0.0.0", port=settings.port,
+        log_level="info", access_log=False,
+    )).serve()  # fmt: skip
     return 0
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
@@ -211,33 +212,57 @@ def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
     parts = build_parts(settings, clock)
     events = web.slack_events(build_bolt(parts), settings.slack.signing_secret or "")
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse(
-            {
-                "ok": True,
-                "version": __version__,
-                "sources": parts.commands.sources.names,
-                "digests": sorted(parts.digests.digests),
-            }
-        )
-
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with running(parts):
             yield
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route(
-                "/api/v1/create-customer-feedback",
-                ingest.endpoint(parts.store, settings.ingest_token, _on_stored(parts), clock),
-                methods=["POST"],
-            ),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [Route("/slack/events", events, methods=["POST"]), *http_routes(parts, clock)]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def build_socket_http(
+    parts: Parts, handler: AsyncSocketModeHandler, clock: Clock = utcnow
+) -> Starlette:
+    """`socket`'s HTTP app when it ingests: health and the ingestion endpoint, no Slack.
+
+    Its lifespan runs the parts and the Socket Mode connection, so the shutdown uvicorn
+    does on SIGTERM closes them too.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with running(parts):
+            await handler.connect_async()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+            try:
+                yield
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+
+    return Starlette(routes=http_routes(parts, clock), lifespan=lifespan)
+
+
+def http_routes(parts: Parts, clock: Clock = utcnow) -> list[Route]:
+    """`/healthz` and the ingestion endpoint, the same in `serve` and `socket`."""
+
+    async def healthz(request: Request) -> Response:
+        problem = await parts.store.health()  # a real write, at most every few seconds
+        return JSONResponse(
+            {
+                "ok": problem is None,
+                "version": __version__,
+                "database": problem.reason if problem else "ok",
+                "sources": parts.commands.sources.names,
+                "digests": sorted(parts.digests.digests),
+            },
+            status_code=503 if problem else 200,
+        )
+
+    feedback = ingest.endpoint(parts.store, parts.settings.ingest_token, _on_stored(parts), clock)
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/api/v1/create-customer-feedback", feedback, methods=["POST"]),
+    ]
 
 
 def _agent() -> str:

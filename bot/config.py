@@ -447,12 +447,17 @@ TABLES = ("digest", "alerts")  # the file's tables; its plain keys are Settings'
 
 def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
     path = Path(settings.config_path)
-    if not path.exists():
-        return settings
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raw = path.read_bytes()
+    except FileNotFoundError:  # absent: the defaults
+        return settings
+    except OSError as exc:  # a folder, a file the bot's user may not read
+        errors.append(ConfigError(where, "(file)", f"a file the bot can read ({exc.strerror})"))
+        return settings
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         errors.append(ConfigError(where, "(file)", f"valid TOML ({exc})"))
         return settings
     top = sorted([*keys_of(Settings), *TABLES])

@@ -9,22 +9,38 @@ and a crash mid-write leaves the previous state.
 The schema is one ordered list of migrations, here, for every table (docs/storage.md);
 the queries on each table live with the feature that uses it (`snapshots/queries.py`,
 `digests/queries.py`, `alerts/queries.py`, `surveys/queries.py`).
+
+A database that cannot be used (its folder missing, not a database, read-only, locked
+past `LOCK_WAIT_SECONDS`, the disk full) is a `StoreError` with one sentence that says
+what to do, wherever it shows: at start-up, in `check`, in `/healthz`, in a digest run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from bot.errors import StoreError
+
 T = TypeVar("T")
 migrations = Migrations("csat-bot")
+LOCK_WAIT_SECONDS = 5.0  # a write waits this long for another process's lock, then fails
+HEALTH_SECONDS = 2.0  # /healthz writes at most this often, however often it is asked
+HEALTH_WAIT_SECONDS = 8.0  # a probe queued behind a locked write gives up after this
+MIN_FREE_BYTES = 1 << 20  # less free space than this on BOT_DB's disk is "full" (check, health)
 
 
 @migrations()
@@ -163,6 +179,12 @@ def m006_digest_runs_snapshot(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_health(db: Database) -> None:
+    """One row that `/healthz` and start-up rewrite: proof that a write goes through."""
+    db.table("health").create({"id": int, "written_at": str}, pk="id")
+
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
@@ -188,13 +210,118 @@ def writing(db: Database) -> Iterator[Database]:
 def open_db(path: str) -> Database:
     """The database at `path`, in WAL mode, durable on commit, migrated."""
     db = Database(path)
-    if path != ":memory:":
-        db.enable_wal()
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA busy_timeout=5000")
-    db.execute("PRAGMA foreign_keys=ON")
-    migrations.apply(db)
+    try:
+        db.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_SECONDS * 1000)}")
+        if path != ":memory:":
+            db.enable_wal()
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(db)
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+def probe(db: Database) -> None:
+    """Write and commit one row: a read-only file, a full disk or a held lock shows here."""
+    with writing(db):
+        db.execute(
+            "insert or replace into health (id, written_at) values (1, ?)",
+            [datetime.now(UTC).isoformat()],
+        )
+
+
+REASONS = {  # a StoreError's code -> what it means and what to do (words.yml has short words)
+    "missing_folder": "its folder does not exist: create the folder, or set BOT_DB to a file "
+    "in one that does",
+    "cannot_open": "the file cannot be opened: the bot's user needs to read and write it and "
+    "to create files beside it",
+    "not_a_database": "the file is not a SQLite database: set BOT_DB to the bot's database, "
+    "or to a new file name",
+    "damaged": "the database is damaged: restore it from a backup, or set BOT_DB to a new "
+    "file name",
+    "read_only": "the database is read-only: the bot's user needs write access to the file "
+    "and to its folder",
+    "locked": f"another process kept the database locked for more than {LOCK_WAIT_SECONDS:g} "
+    "s: stop whatever else writes to it (a second bot on one file?)",
+    "disk_full": "the disk is full: free some space, or move BOT_DB to a disk that has some",
+    "io_error": "the disk failed to read or write it: check the disk (and that it is not "
+    "full or unmounted)",
+    "error": "SQLite could not use it",
+}
+_BY_NAME = [  # SQLite's extended error name, by prefix -> code
+    ("SQLITE_NOTADB", "not_a_database"), ("SQLITE_CORRUPT", "damaged"),
+    ("SQLITE_READONLY", "read_only"), ("SQLITE_PERM", "read_only"),
+    ("SQLITE_BUSY", "locked"), ("SQLITE_LOCKED", "locked"),
+    ("SQLITE_FULL", "disk_full"), ("SQLITE_IOERR", "io_error"),
+]  # fmt: skip
+
+
+def trouble(exc: BaseException, path: str) -> StoreError | None:
+    """What a SQLite error says is wrong with the database file; None for any other error."""
+    if isinstance(exc, StoreError):
+        return exc
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    if name.startswith("SQLITE_CANTOPEN"):
+        return _cannot_open(path)
+    for prefix, code in _BY_NAME:
+        if name.startswith(prefix):
+            return StoreError(path, code, REASONS[code])
+    if type(exc) is sqlite3.DatabaseError and "not a database" in str(exc):
+        return StoreError(path, "not_a_database", REASONS["not_a_database"])
+    return None
+
+
+def _cannot_open(path: str) -> StoreError:
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return StoreError(path, "missing_folder", REASONS["missing_folder"])
+    if os.path.isdir(path):
+        return StoreError(path, "cannot_open", "it is a folder: set BOT_DB to a file name")
+    return StoreError(path, "cannot_open", REASONS["cannot_open"])
+
+
+def diagnose(path: str) -> StoreError | None:
+    """What would stop the bot using `path`, found without creating or changing anything.
+
+    For `check`: it neither creates the file nor migrates it (a new version's `check` must
+    not change the database an older process still runs on). A write is tried and rolled
+    back, so a read-only file and a lock that outlasts `LOCK_WAIT_SECONDS` show.
+    """
+    if path == ":memory:":
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(path):
+        if not os.path.isdir(folder):
+            return _cannot_open(path)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return StoreError(path, "read_only", "the file does not exist and its folder is "
+                              "read-only: the bot's user needs to create files there")  # fmt: skip
+        return _full(path, folder)
+    if os.path.isdir(path):
+        return _cannot_open(path)
+    try:
+        uri = Path(path).absolute().as_uri() + "?mode=rw"  # never creates the file
+        with closing(sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT_SECONDS)) as conn:
+            conn.isolation_level = None
+            conn.execute("select count(*) from sqlite_master").fetchone()
+            conn.execute("begin immediate")
+            try:
+                conn.execute("create table _bot_check_probe (x)")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("rollback")
+    except sqlite3.Error as exc:
+        return trouble(exc, path) or StoreError(path, "error", f"{REASONS['error']} ({exc})")
+    return _full(path, folder)
+
+
+def _full(path: str, folder: str) -> StoreError | None:
+    if shutil.disk_usage(folder).free < MIN_FREE_BYTES:
+        return StoreError(path, "disk_full", REASONS["disk_full"])
+    return None
 
 
 def inserted(db: Database, table: str, row: dict[str, Any]) -> int:
@@ -206,18 +333,57 @@ def inserted(db: Database, table: str, row: dict[str, Any]) -> int:
 
 
 class Store:
-    """The database behind one worker thread; call functions of a `Database` through it."""
+    """The database behind one worker thread; call functions of a `Database` through it.
 
-    def __init__(self, path: str) -> None:
+    A SQLite error that is about the file itself comes out as a `StoreError`; any other
+    (a constraint, a bad value) as SQLite raised it.
+    """
+
+    def __init__(self, path: str, *, writable: bool = True) -> None:
+        """Open, migrate and (unless only read) write once now: trouble shows at start-up."""
         self.path = path
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="store")
         self._db: Database | None = None
-        self.sync(lambda db: None)  # open and migrate now: errors surface at start-up
+        self._health: tuple[float, StoreError | None] | None = None
+        self._health_lock = asyncio.Lock()
+        try:
+            self.sync(probe if writable and path != ":memory:" else lambda db: None)
+        except BaseException:
+            self.close()
+            raise
 
     def _run(self, fn: Callable[[Database], T]) -> T:
-        if self._db is None:
-            self._db = open_db(self.path)
-        return fn(self._db)
+        try:
+            if self._db is None:
+                self._db = open_db(self.path)
+            return fn(self._db)
+        except sqlite3.Error as exc:
+            found = trouble(exc, self.path)
+            if found is None:
+                raise
+            raise found from exc
+
+    async def health(self) -> StoreError | None:
+        """Whether a write goes through now; written at most every `HEALTH_SECONDS`."""
+        async with self._health_lock:
+            if self._health is not None and time.monotonic() - self._health[0] < HEALTH_SECONDS:
+                return self._health[1]
+            found: StoreError | None = None
+            try:
+                async with asyncio.timeout(HEALTH_WAIT_SECONDS):
+                    await self(probe)
+            except StoreError as exc:
+                found = exc
+            except TimeoutError:
+                found = StoreError(self.path, "locked", f"no write went through within "
+                                   f"{HEALTH_WAIT_SECONDS:g} s: the database is held by "
+                                   "other work or another process")  # fmt: skip
+            except sqlite3.Error as exc:
+                found = StoreError(self.path, "error", f"{REASONS['error']} ({exc})")
+            if found is None:  # a small write can reuse freed space on a disk that is full
+                found = _full(self.path, os.path.dirname(os.path.abspath(self.path)))
+            self._health = (time.monotonic(), found)
+            return found
 
     async def __call__(self, fn: Callable[[Database], T]) -> T:
         """Run `fn(db)` on the store's thread without blocking the event loop."""

@@ -9,6 +9,8 @@
     ├── DigestError               a digest that could not run (unknown name, a failed step)
     ├── ActionError               a button click the bot cannot carry out (answered to the clicker)
     ├── ItemRefused               a survey response MaestroQA's rules refuse (per item)
+    ├── StoreError                BOT_DB cannot be used: missing folder, not a database,
+    │                             read-only, locked, disk full (one sentence, what to do)
     └── SourceError               a data source could not answer; always names the vendor
         ├── NotConfigured         the vendor's credentials are absent
         ├── VendorAuthError       401/403: credentials refused
@@ -102,6 +104,19 @@ class SlackError(BotError):
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
         self.code = code
+
+
+class StoreError(BotError):
+    """The database file cannot be used; `code` names the trouble, `reason` says what to do.
+
+    `reason` leaves out the path, for places that anyone may read (`/healthz`).
+    """
+
+    def __init__(self, path: str, code: str, reason: str) -> None:
+        super().__init__(f"BOT_DB {path}: {reason}")
+        self.path = path
+        self.code = code
+        self.reason = reason
 
 
 class SourceError(BotError):

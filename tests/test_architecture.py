@@ -23,6 +23,7 @@ LAYERS: list[set[str]] = [
 SIDEWAYS = {  # imports within one layer, each a deliberate exception
     "config": {"errors", "query", "schedule", "timefmt"},  # typed settings read with them
     "slack": {"render"},  # it posts the Message a renderer made
+    "db": {"errors"},  # a database that cannot be used is a StoreError
 }
 APP = LAYERS[-1]
 

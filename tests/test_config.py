@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -381,6 +382,24 @@ def test_file_mistakes(tmp_path: Path, text: str, key: str, expected: str) -> No
     assert [(e.where, e.key) for e in caught.value.errors] == [(env["BOT_CONFIG"], key)]
     assert str(caught.value).startswith(f"{env['BOT_CONFIG']}: {key}: ")
     assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: p.mkdir(), "a file the bot can read (Is a directory)"),
+        (lambda p: p.write_bytes(b'timezone = "\xff\xfe"\n'), "valid TOML ("),
+    ],
+    ids=["a-folder", "not-utf-8"],
+)
+def test_a_file_that_cannot_be_read_is_a_config_error(
+    tmp_path: Path, make: Any, expected: str
+) -> None:
+    path = tmp_path / "bot.toml"
+    make(path)
+    with pytest.raises(ConfigErrors) as caught:
+        load({"BOT_CONFIG": str(path)})
+    assert str(caught.value).startswith(f"{path}: (file): {expected}")
 
 
 def test_timezone_naming_a_region_is_a_config_error(tmp_path: Path) -> None:

@@ -53,6 +53,7 @@ def test_migrations_create_the_documented_tables_and_indexes(fresh_db: Database)
         "finished_at": str, "error": str, "channel": str, "message_ts": str,
         "snapshot_run_id": int,
     }  # fmt: skip
+    assert fresh_db["health"].columns_dict == {"id": int, "written_at": str}
     indexes = {
         table: {(tuple(i.columns), bool(i.unique)) for i in fresh_db[table].indexes}
         for table in ("snapshot_runs", "snapshots", "digest_runs")

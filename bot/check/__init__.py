@@ -1,4 +1,9 @@
-"""`python -m bot check`: every configuration and template problem, with file and line."""
+"""`python -m bot check`: every configuration, database and template problem, with file and line.
+
+`serve` and `socket` run the same checks before they start (`startup_problems`) and refuse
+to start on any: a digest that can never run, a template that cannot render, a database
+that cannot be written would otherwise fail quietly at 9:00 with nobody watching.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import asyncio
 
 from bot.check.samples import contexts
 from bot.config import DEFAULT_TEMPLATES, Settings
-from bot.db import Store
+from bot.db import Store, diagnose
 from bot.errors import BotError, RenderError
 from bot.render import Renderer
 from bot.render.words import FILE as WORDS
@@ -60,6 +65,24 @@ def check_digests(settings: Settings, renderer: Renderer) -> list[str]:
     return problems
 
 
+def startup_problems(settings: Settings) -> list[str]:
+    """What `check` would refuse, one line each, for `serve` and `socket` before they start.
+
+    The built-in templates are proven by the test suite; they are rendered again only when
+    the deployment has a templates folder of its own (which is what can break at start).
+    """
+    found = [f"database error: {problem}"] if (problem := diagnose(settings.db_path)) else []
+    try:
+        renderer = Renderer(settings.templates, settings.timezone)
+    except RenderError as exc:
+        return [*found, f"template error: {exc}"]
+    found += [f"digest error: {p}" for p in check_digests(settings, renderer)]
+    if renderer.folder != DEFAULT_TEMPLATES:
+        custom = {d.template_file: f"digest_{d.kind}.yml.j2" for d in settings.digests}
+        found += [f"template error: {p}" for p in check_templates(renderer, custom)]
+    return found
+
+
 def run_check(settings: Settings) -> int:
     where = (
         settings.config_path
@@ -73,6 +96,8 @@ def run_check(settings: Settings) -> int:
     print(f"digests: {', '.join(d.name for d in settings.digests) or 'none'}")
     if settings.digests and not settings.alerts.channel:
         print("note: no [alerts] channel: drop alerts are off")
+    database = diagnose(settings.db_path)
+    print(f"database error: {database}" if database else f"database: {settings.db_path}: ok")
     try:
         renderer = Renderer(settings.templates, settings.timezone)
     except RenderError as exc:  # a deployment's words.yml that is not YAML
@@ -98,4 +123,4 @@ def run_check(settings: Settings) -> int:
             f"templates: {settings.templates}: "
             f"{len(renderer.templates())} rendered, all valid Block Kit"
         )
-    return 1 if problems or template_problems else 0
+    return 1 if database or problems or template_problems else 0

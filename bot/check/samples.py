@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Digest
+from bot.db import REASONS as DATABASE_CODES
 from bot.errors import UsageError
 from bot.metrics import (
     AWAY,
@@ -407,13 +408,14 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
             )
         ]
         + [{"source": "", "kind": "NotConfigured", "detail": ""}],
-        "internal_error.yml.j2": [{}],
+        "internal_error.yml.j2": [{}, *({"database": code} for code in DATABASE_CODES)],
         "button_error.yml.j2": [
             {"code": "bad_snooze", "details": {"period": "2y", "periods": ["1h", "1d", "1w"]}},
             {"code": "no_alert", "details": {"alert_id": 7}},
             {"code": "unknown_button", "details": {}},
             {"code": "slack", "details": {"slack_code": "channel_not_found"}},
             {"code": "internal", "details": {}},
+            *({"code": "database", "details": {"database": c}} for c in DATABASE_CODES),
         ],
         **digest_contexts(),
         **alert_contexts(),

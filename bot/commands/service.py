@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.commands import grammar
 from bot.commands.grammar import Help
-from bot.errors import SourceError, UsageError
+from bot.errors import SourceError, StoreError, UsageError
 from bot.query import Command, Query
 from bot.render import Message, Renderer
 from bot.sources import Source, Sources, source_of
@@ -81,6 +81,9 @@ class Commands:
         except UsageError as exc:
             log.warning("%s", exc)
             return self.usage(exc)
+        except StoreError as exc:  # `ingested` reads the database
+            log.error("answering %s: %s", plan.query.command, exc)
+            return self.renderer.render("internal_error.yml.j2", database=exc.code)
         except Exception:
             log.exception("answering %s failed", plan.query)
             return self.renderer.render("internal_error.yml.j2")

@@ -18,7 +18,7 @@ from bot.config import Digest
 from bot.db import Store
 from bot.digests import queries
 from bot.digests.attachments import TOP, attach
-from bot.errors import BotError, DigestError
+from bot.errors import BotError, DigestError, StoreError
 from bot.metrics import AgentStatesReport, CsatReport
 from bot.render import Message, Renderer
 from bot.schedule import scheduled_key
@@ -99,14 +99,20 @@ class Digests:
             # a usage problem or a source nobody set up, in the templates' words
             reason = self.renderer.said(exc) if isinstance(exc, BotError) else str(exc)
             if run_id is not None:
-                await self.store(lambda db: queries.finish_run(db, run_id, "failed", reason))
+                try:
+                    await self.store(lambda db: queries.finish_run(db, run_id, "failed", reason))
+                except StoreError as lost:  # the database is the trouble: say both
+                    log.error("digest %s: its failure could not be recorded: %s", name, lost)
             if isinstance(exc, BotError):
                 raise DigestError(reason) from exc
             raise
         if run_id is not None:
-            await self.store(
-                lambda db: queries.finish_run(db, run_id, outcome.status, "", outcome.ts)
-            )
+            try:
+                await self.store(
+                    lambda db: queries.finish_run(db, run_id, outcome.status, "", outcome.ts)
+                )
+            except StoreError as lost:  # posted is posted; it stays claimed, never posted twice
+                log.error("digest %s: %s, but recording it failed: %s", name, outcome.status, lost)
         return outcome
 
     async def _run(self, digest: Digest, digest_run: int | None) -> Outcome:

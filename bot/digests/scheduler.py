@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.digests.run import Digests
+from bot.errors import BotError
 from bot.schedule import catch_up, cron_trigger, last_fire
 
 log = logging.getLogger(__name__)
@@ -64,5 +65,7 @@ class DigestScheduler:
         try:
             outcome = await self.digests.run(name, scheduled)
             log.info("digest %s for %s: %s", name, scheduled, outcome.status)
+        except BotError as exc:  # a reason in words: a traceback would add nothing
+            log.error("digest %s for %s failed: %s", name, scheduled, exc)
         except Exception:
             log.exception("digest %s for %s failed", name, scheduled)

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.alerts.threads import Alerting
-from bot.errors import ActionError, SlackError
+from bot.errors import ActionError, SlackError, StoreError
 from bot.listeners.reply import Reply, send
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,9 @@ async def _apply(respond: Reply, alerting: Alerting, change: Awaitable[Any]) -> 
     except SlackError as exc:
         log.warning("alert button: %s", exc)
         code, details = "slack", {"slack_code": exc.code}
+    except StoreError as exc:
+        log.error("alert button: %s", exc)
+        code, details = "database", {"database": exc.code}
     except Exception:
         log.exception("alert button failed")
         code, details = "internal", {}

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.db import Store
+from bot.errors import StoreError
 from bot.inbound import read_body
 from bot.surveys.items import Action, Item, Stored, parse_document, validate_item
 from bot.surveys.queries import NotStored, save_groups
@@ -106,6 +107,10 @@ def endpoint(
             now = iso_ms(clock())
             try:
                 actions = await writer.save(items, now)
+            except StoreError as exc:
+                log.error("storing %d survey responses failed: %s", len(items), exc)
+                return _refuse(503, f"the responses could not be stored ({exc.code}); "
+                               "nothing was kept, send again")  # fmt: skip
             except Exception:
                 log.exception("storing %d survey responses failed", len(items))
                 return _refuse(

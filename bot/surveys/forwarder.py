@@ -26,12 +26,14 @@ from typing import Any
 import httpx
 
 from bot.db import Store
+from bot.errors import StoreError
 from bot.sources.http import retry_after
 from bot.surveys import queries as outbox
 from bot.surveys.queries import Update
 
 log = logging.getLogger(__name__)
 PATH = "/api/v1/create-customer-feedback"
+STORE_PAUSE = 30.0  # seconds between tries while the database cannot be used
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -182,6 +184,8 @@ class Forwarder:
         try:  # what a previous process sent this minute still counts against the limits
             for moment in await self.store(lambda db: outbox.recent_sends(db, now - span, now)):
                 self.limiter.record(moment)
+        except StoreError as exc:
+            log.error("could not read recent sends; pacing from now on: %s", exc)
         except Exception:
             log.exception("could not read recent sends; pacing from now on")
         while True:
@@ -191,6 +195,9 @@ class Forwarder:
                     await self._idle()
             except asyncio.CancelledError:
                 raise
+            except StoreError as exc:  # nothing to send until the database is usable again
+                log.error("forwarding to MaestroQA paused for %.0f s: %s", STORE_PAUSE, exc)
+                await self.sleep(STORE_PAUSE)
             except Exception:
                 log.exception("forwarding to MaestroQA failed; trying again shortly")
                 await self.sleep(1.0)

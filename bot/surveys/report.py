@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 
 from bot.config import Settings
-from bot.db import Store
+from bot.db import Store, diagnose
 from bot.surveys.queries import (
     STATUSES,
     changed_after_sending,
@@ -21,6 +21,8 @@ from bot.surveys.queries import (
 def run_outbox(settings: Settings, retry: bool = False, now: float | None = None) -> int:
     """Print counts by status, waiting rows and refused responses with their reasons."""
     if not os.path.exists(settings.db_path):
+        if problem := diagnose(settings.db_path):  # a folder that is not there, say
+            raise problem
         print(f"outbox: no database at {settings.db_path}: nothing ingested yet")
         return 0
     store = Store(settings.db_path)

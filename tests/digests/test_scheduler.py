@@ -233,9 +233,10 @@ async def test_a_failing_source_is_recorded_and_the_scheduler_keeps_going(
         )
     ]
     failures = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert [r.getMessage() for r in failures] == [
-        "digest csat-daily for 2026-03-02 09:00:00+01:00 failed"
-    ]
+    assert [(r.getMessage(), r.exc_info) for r in failures] == [
+        ("digest csat-daily for 2026-03-02 09:00:00+01:00 failed: "
+         "LivePerson is unavailable (HTTP 503 after 3 tries)", None)
+    ]  # fmt: skip
     assert bot.store.sync(
         lambda db: db.execute("select count(*) from snapshot_runs").fetchone()
     ) == (0,)

@@ -126,6 +126,37 @@ def test_socket_refuses_to_start_without_the_app_token(tmp_path: Path) -> None:
     assert not db.exists()
 
 
+@pytest.mark.parametrize("verb", ["serve", "socket"])
+def test_start_up_refuses_what_check_refuses(
+    tmp_path: Path, liveperson: SimulatedLivePerson, verb: str
+) -> None:
+    """LivePerson cannot give 7 days, LiveChat is not set up: `check` says so, and so does
+    start-up, instead of starting and failing at 9:00 with nobody watching."""
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        '[[digest]]\nname = "weekly"\nsource = "liveperson"\nchannel = "C1"\n'
+        'cron = "0 9 * * 1"\ntimeframe = "7d"\n\n'
+        '[[digest]]\nname = "chats"\nsource = "livechat"\nchannel = "C1"\ncron = "0 9 * * 1"\n'
+    )
+    env = {**liveperson.env(), "BOT_CONFIG": str(config), "BOT_DB": str(tmp_path / "bot.db"),
+           "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "xapp-x",
+           "PORT": str(free_port())}  # fmt: skip
+    checked = run("check", env=env)
+    started = run(verb, env=env, timeout=30)
+    assert checked.returncode == 1 and started.returncode == 2
+    refused = [line for line in checked.stdout.splitlines() if line.startswith("digest error:")]
+    assert len(refused) == 2
+    assert refused[0].startswith(f"digest error: {config}: digest[0] (weekly): ")
+    assert "24h" in refused[0]
+    assert refused[1].startswith(f"digest error: {config}: digest[1] (chats): LiveChat")
+    assert started.stderr.splitlines() == [
+        *refused,
+        f"{verb} refused to start: the 2 problems above (`python -m bot check` shows them "
+        "with the rest of the set-up)",
+    ]
+    assert not (tmp_path / "bot.db").exists()  # refused before anything was created
+
+
 def test_demo_runs_offline() -> None:
     result = run("demo", timeout=120)
     assert result.returncode == 0, result.stderr

@@ -33,6 +33,7 @@ def test_healthz_reports_sources(bot: RunningBot) -> None:
     assert health.json() == {
         "ok": True,
         "version": "0.1.0",
+        "database": "ok",
         "sources": ["liveperson"],
         "digests": [],
     }

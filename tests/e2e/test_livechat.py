@@ -116,6 +116,7 @@ def test_healthz_lists_livechat_alone(lc_bot: RunningBot) -> None:
     assert lc_bot.http.get("/healthz").json() == {
         "ok": True,
         "version": "0.1.0",
+        "database": "ok",
         "sources": ["livechat"],
         "digests": [],
     }

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.demo.sim.liveperson import SimulatedLivePerson
 from bot.demo.sim.slack import SimulatedSlack, slash_payload
-from tests.fakes.process import ROOT, clean_env
+from bot.timefmt import iso_ms
+from tests.fakes.process import ROOT, clean_env, free_port
 from tests.fakes.socket_mode import SimulatedSocketMode
 
 
@@ -60,3 +65,61 @@ def test_usage_error_over_socket_mode(
     )
     ack = socket_bot.wait_ack(envelope)
     assert "LivePerson reports at most the last 24h" in ack["payload"]["text"]
+
+
+def test_with_an_ingest_token_socket_mode_also_receives_surveys(
+    slack: SimulatedSlack, liveperson: SimulatedLivePerson, tmp_path: Path
+) -> None:
+    """The manifest's default is Socket Mode: a team there can still take survey answers."""
+    port = free_port()
+    with SimulatedSocketMode() as socket:
+        slack.socket_url = socket.url
+        env = clean_env(
+            SLACK_BOT_TOKEN="xoxb-test", SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=slack.api_url,
+            BOT_CONFIG=str(tmp_path / "absent.toml"), BOT_DB=str(tmp_path / "bot.db"),
+            BOT_SCHEDULER="off", BOT_INGEST_TOKEN="survey-token", PORT=str(port),
+            **liveperson.env(),
+        )  # fmt: skip
+        log = tmp_path / "socket.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "socket"], cwd=ROOT, env=env,
+            stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            socket.wait_connected()
+            http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+            health = _when_up(http, proc)
+            assert health.json()["ok"] is True and "ingested" in health.json()["sources"]
+            an_hour_ago = iso_ms(datetime.now(UTC) - timedelta(hours=1))
+            item = {"ticket_id": "S-1", "agent_id": "4242", "score": 5,
+                    "submitted_at": an_hour_ago}  # fmt: skip
+            stored = http.post(
+                "/api/v1/create-customer-feedback",
+                json={"data": [item]},
+                headers={"apiToken": "survey-token"},
+            )
+            assert stored.status_code == 201, stored.text
+            assert stored.json()["results"][0]["status"] == "Created"
+            assert http.post("/slack/events", content=b"x").status_code == 404  # Slack: socket
+            url = slack.response_url()  # and Socket Mode still answers commands
+            envelope = socket.send("slash_commands", slash_payload("/csat", "ingested 7d", url))
+            assert "Ingested surveys" in socket.wait_ack(envelope)["payload"]["text"]
+            (answer,) = slack.wait_for(url.removeprefix(slack.url))
+            assert answer.json()["text"].endswith(" of 1 answers")
+        finally:
+            proc.terminate()
+            code = proc.wait(10)
+            slack.socket_url = ""
+    assert code in (0, -signal.SIGTERM), log.read_text()  # as `serve`: uvicorn's way
+    assert "Traceback" not in log.read_text()
+
+
+def _when_up(http: httpx.Client, proc: subprocess.Popen[bytes]) -> httpx.Response:
+    deadline = time.monotonic() + 20
+    while True:
+        assert proc.poll() is None, "the bot exited"
+        try:
+            return http.get("/healthz")
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "no /healthz on $PORT"
+            time.sleep(0.05)
