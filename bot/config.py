@@ -56,6 +56,7 @@ class LivePersonSettings:
     base_url: str | None = None
     sentinel_url: str | None = None
     domain_api_url: str = "https://api.liveperson.net"
+    token_version: Literal["v1", "v2"] = "v1"  # LIVEPERSON_TOKEN_VERSION: sentinel's token URL
 
     @property
     def uses_oauth2(self) -> bool:
@@ -412,6 +413,9 @@ def _liveperson(
         )
         return None
     use2 = all(oauth2.values())
+    version = (get("LIVEPERSON_TOKEN_VERSION", None) or "v1").strip().lower()
+    if version not in ("v1", "v2", "1", "2"):
+        errors.append(ConfigError(ENV, "LIVEPERSON_TOKEN_VERSION", f"v1 or v2, got {version!r}"))
     return LivePersonSettings(
         account_id=account,
         client_id=oauth2["CLIENT_ID"] if use2 else None,
@@ -425,6 +429,7 @@ def _liveperson(
         domain_api_url=(
             get("LIVEPERSON_DOMAIN_API_URL", None) or "https://api.liveperson.net"
         ).rstrip("/"),
+        token_version="v2" if version in ("v2", "2") else "v1",
     )
 
 

@@ -14,7 +14,9 @@
     └── SourceError               a data source could not answer; always names the vendor
         ├── NotConfigured         the vendor's credentials are absent
         ├── VendorAuthError       401/403: credentials refused
+        │   └── AuthRefused       ... and which auth and token version was tried (LivePerson)
         ├── VendorRejected        400/404/422: the vendor refused the query itself
+        │   └── WrongRegion       LiveChat keeps the license in another region
         ├── VendorRateLimited     429, still after polite retries
         ├── VendorUnavailable     5xx or no connection, still after retries
         ├── VendorTimeout         no answer in time
@@ -132,6 +134,11 @@ class SourceError(BotError):
         self.detail = detail
         self.status = status  # the HTTP status behind it, when there was one
 
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What the template needs to say what to change (a subclass's particulars)."""
+        return {}
+
 
 class NotConfigured(SourceError):
     """No credentials for a source (`source` is its word, "" when no source is set up)."""
@@ -147,8 +154,39 @@ class VendorAuthError(SourceError):
     kind = "refused the bot's credentials"
 
 
+class AuthRefused(VendorAuthError):
+    """Credentials refused, with what was tried: `auth` is `oauth1` or `oauth2`,
+    `token_version` `v1`/`v2` (OAuth 2.0), `stage` `token` (sentinel would not give one)
+    or `data` (a data API refused a token sentinel had just given)."""
+
+    def __init__(
+        self, vendor: str, source: str, detail: str, status: int | None, auth: str,
+        token_version: str = "", stage: str = "data",
+    ) -> None:  # fmt: skip
+        super().__init__(vendor, detail, status)
+        self.source = source  # the source word, for the templates
+        self.auth, self.token_version, self.stage = auth, token_version, stage
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {"auth": self.auth, "token_version": self.token_version, "stage": self.stage}
+
+
 class VendorRejected(SourceError):
     kind = "rejected the request"
+
+
+class WrongRegion(VendorRejected):
+    """LiveChat's `misdirected_request`: the license lives in `region`, served by `api_url`."""
+
+    def __init__(self, vendor: str, source: str, region: str, api_url: str) -> None:
+        super().__init__(vendor, f"misdirected_request: the license is in region {region}")
+        self.source = source  # the source word, for the templates
+        self.region, self.api_url = region, api_url
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {"region": self.region, "api_url": self.api_url}
 
 
 class VendorRateLimited(SourceError):

@@ -104,6 +104,15 @@ def test_liveperson_oauth2(no_file: dict[str, str]) -> None:
     assert settings.liveperson.uses_oauth2
 
 
+@pytest.mark.parametrize(
+    ("given", "version"), [("", "v1"), ("v1", "v1"), ("V2", "v2"), (" 2 ", "v2"), ("1", "v1")]
+)
+def test_liveperson_token_version(no_file: dict[str, str], given: str, version: str) -> None:
+    settings = load({**no_file, **OAUTH2_ENV, "LIVEPERSON_TOKEN_VERSION": given})
+    assert settings.liveperson is not None
+    assert settings.liveperson.token_version == version
+
+
 def test_liveperson_oauth1(no_file: dict[str, str]) -> None:
     settings = load({**no_file, **OAUTH1_ENV})
     assert settings.liveperson == LivePersonSettings(
@@ -164,6 +173,11 @@ def test_liveperson_absent(no_file: dict[str, str]) -> None:
             {**OAUTH1_ENV, "LIVEPERSON_TOKEN_SECRET": ""},
             ["LIVEPERSON_TOKEN_SECRET", "LIVEPERSON_CLIENT_ID"],
             id="legacy-keys-incomplete",
+        ),
+        pytest.param(
+            {**OAUTH2_ENV, "LIVEPERSON_TOKEN_VERSION": "v3"},
+            ["LIVEPERSON_TOKEN_VERSION"],
+            id="token-version",
         ),
         pytest.param({"PORT": "abc"}, ["PORT"], id="port-not-a-number"),
         pytest.param({"PORT": "70000"}, ["PORT"], id="port-too-big"),

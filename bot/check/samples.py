@@ -407,6 +407,28 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
                 "VendorBadResponse",
             )
         ]
+        + [
+            {
+                "source": "liveperson",
+                "kind": "AuthRefused",
+                "detail": "HTTP 401",
+                "facts": {"auth": auth, "token_version": version, "stage": stage},
+            }
+            for auth, version, stage in (
+                ("oauth1", "", "data"),
+                ("oauth2", "v1", "token"),
+                ("oauth2", "v1", "data"),
+                ("oauth2", "v2", "data"),
+            )
+        ]
+        + [
+            {
+                "source": "livechat",
+                "kind": "WrongRegion",
+                "detail": "misdirected_request",
+                "facts": {"region": "fra", "api_url": "https://api-fra.livechatinc.com"},
+            }
+        ]
         + [{"source": "", "kind": "NotConfigured", "detail": ""}],
         "internal_error.yml.j2": [{}, *({"database": code} for code in DATABASE_CODES)],
         "button_error.yml.j2": [

@@ -76,7 +76,7 @@ class Commands:
                 "csat.yml.j2", query=plan.query, report=report, row_limit=ROW_LIMIT
             )
         except SourceError as exc:
-            log.warning("%s", exc)
+            log.warning("%s", self.renderer.said(exc))  # refused credentials: what to change
             return self.vendor_error(exc)
         except UsageError as exc:
             log.warning("%s", exc)

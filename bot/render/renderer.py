@@ -28,7 +28,15 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 from bot.config import DEFAULT_TEMPLATES
-from bot.errors import BotError, NotConfigured, RenderError, SourceError, UsageError
+from bot.errors import (
+    AuthRefused,
+    BotError,
+    NotConfigured,
+    RenderError,
+    SourceError,
+    UsageError,
+    WrongRegion,
+)
 from bot.metrics import AgentStates, CsatRow
 from bot.render.filters import (
     bar,
@@ -116,16 +124,20 @@ class Renderer:
     def vendor_error(self, error: SourceError, source: str) -> Message:
         """A source that could not answer, in the words of `vendor_error.yml.j2`."""
         kind = type(error).__name__
-        return self.render("vendor_error.yml.j2", source=source, kind=kind, detail=error.detail)
+        return self.render(
+            "vendor_error.yml.j2", source=source, kind=kind, detail=error.detail, facts=error.facts
+        )
 
     def said(self, error: BotError) -> str:
-        """One line for the terminal and the log: a usage problem or a source nobody set up
-        in the templates' words (they say what to set), anything else as it stands."""
+        """One line for the terminal and the log: a usage problem, a source nobody set up,
+        refused credentials or a wrong region in the templates' words (they say what to
+        change), with the vendor's detail; anything else as it stands."""
         if isinstance(error, UsageError):
             return self.problem(error)
-        if isinstance(error, NotConfigured):
+        if isinstance(error, NotConfigured | AuthRefused | WrongRegion):
             text = str(self.vendor_error(error, error.source)["text"])
-            return re.sub(r"^:[a-z_]+: ", "", text)  # the emoji is for Slack
+            text = re.sub(r"^:[a-z_]+: ", "", text)  # the emoji is for Slack
+            return text + (f" ({error.detail})" if error.detail else "")
         return str(error)
 
     def problem(self, error: UsageError) -> str:

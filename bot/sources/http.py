@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 
 from bot.errors import (
+    SourceError,
     VendorAuthError,
     VendorBadResponse,
     VendorRateLimited,
@@ -59,7 +60,7 @@ class VendorHTTP:
         client: httpx.AsyncClient,
         policy: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
-        describe: Callable[[httpx.Response], str | None] | None = None,
+        describe: Callable[[httpx.Response], str | SourceError | None] | None = None,
     ) -> None:
         self.vendor = vendor
         self.client = client
@@ -90,6 +91,8 @@ class VendorHTTP:
             if status < 300:
                 return response
             detail = self._describe(response)
+            if isinstance(detail, SourceError):  # the vendor's error has a meaning of its own
+                raise detail
             if status in (401, 403):
                 raise VendorAuthError(self.vendor, detail or f"HTTP {status}", status)
             if status == 429 or detail == RATE_LIMITED:

@@ -6,7 +6,8 @@ Only this module knows LiveChat's URLs and JSON shapes (see docs/vendors.md):
 - a Personal Access Token goes as Basic `base64(account_id:token)`, an OAuth token
   as Bearer;
 - errors come as `{"error": {"type", "message"}}`; `too_many_requests` is retried
-  politely like a 429, `misdirected_request` names the region the license lives in;
+  politely like a 429, `misdirected_request` names the region the license lives in
+  (`WrongRegion`, with that region's API host);
 - days without data are `{}`, and keys may be missing: both count as zero.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from bot.config import LiveChatSettings
-from bot.errors import SourceError, UsageError, VendorBadResponse
+from bot.errors import SourceError, UsageError, VendorBadResponse, WrongRegion
 from bot.metrics import (
     ACCEPTING,
     NOT_ACCEPTING,
@@ -47,10 +49,20 @@ VENDOR = "LiveChat"
 # the reports the bot reads (the Reports API has more: docs/vendors.md)
 CHATS_REPORTS = ("ratings", "ranking", "response_time", "first_response_time")
 AGENTS_REPORTS = ("availability", "performance")
+REGION = re.compile(r"[a-z]{2,8}")  # LiveChat's region ids: dal, fra, ...
+DEFAULT_REGION = "dal"  # the region https://api.livechatinc.com serves
 
 
-def describe_error(response: httpx.Response) -> str | None:
-    """LiveChat's error body in a sentence; RATE_LIMITED for too_many_requests."""
+def region_api(region: str) -> str:
+    """The API host of a LiveChat region: api.livechatinc.com for dal, api-<region>. else."""
+    if region == DEFAULT_REGION:
+        return "https://api.livechatinc.com"
+    return f"https://api-{region}.livechatinc.com"
+
+
+def describe_error(response: httpx.Response) -> str | WrongRegion | None:
+    """LiveChat's error body as a detail; RATE_LIMITED for too_many_requests, WrongRegion
+    for a license kept in another region."""
     try:
         error = response.json().get("error")
     except (ValueError, AttributeError):
@@ -62,10 +74,10 @@ def describe_error(response: httpx.Response) -> str | None:
         return RATE_LIMITED
     if kind == "misdirected_request":
         data = error.get("data")
-        region = (
-            data.get("region", "another region") if isinstance(data, dict) else "another region"
-        )
-        return f"this license lives in region {region}: point LIVECHAT_API_URL at that region"
+        region = data.get("region") if isinstance(data, dict) else None
+        if isinstance(region, str) and REGION.fullmatch(region):
+            return WrongRegion(VENDOR, "livechat", region, region_api(region))
+        return f"{kind}: {message} (no region named)"
     return f"{kind}: {message}" if kind else message or None
 
 

@@ -6,6 +6,10 @@ Only this module knows LivePerson's hosts and JSON shapes (see docs/vendors.md):
 - OAuth 2.0 client credentials: a Bearer token from sentinel, refreshed a minute before
   it expires and once when a call answers 401; legacy OAuth 1.0 keys are signed with
   HMAC-SHA1 by oauthlib;
+- sentinel has two token URLs, V1 (`/sentinel/api/account/{id}/app/token?v=1.0`, which
+  LivePerson's current page labels as for the Connector API only) and V2
+  (`/sentinel/api/v2/account/{id}/app/token`); LIVEPERSON_TOKEN_VERSION picks one (V1 by
+  default). A refusal says which auth and token version was tried (`AuthRefused`);
 - `msgcsatdistribution` answers in `skillsMetrics` or `skillsMetricsPerAgent`, with a
   `csat_score` that is sometimes a fraction and sometimes a percentage, so the score is
   computed from positive/total; skill -1 means conversations without a skill.
@@ -27,7 +31,7 @@ import httpx
 from oauthlib.oauth1 import Client as OAuth1Client
 
 from bot.config import LivePersonSettings
-from bot.errors import UsageError, VendorAuthError, VendorBadResponse
+from bot.errors import AuthRefused, UsageError, VendorAuthError, VendorBadResponse
 from bot.metrics import (
     AWAY,
     BACK_SOON,
@@ -174,17 +178,25 @@ class LivePerson:
             assert token is not None
             return token.value
 
+    def token_path(self) -> str:
+        """sentinel's token URL path for the configured version (as the log shows it)."""
+        account = self.settings.account_id
+        if self.settings.token_version == "v2":
+            return f"/sentinel/api/v2/account/{account}/app/token"
+        return f"/sentinel/api/account/{account}/app/token?v=1.0"
+
     async def _fetch_token(self) -> _Token:
         sentinel = await self.host("sentinel")
-        url = f"{sentinel}/sentinel/api/account/{self.settings.account_id}/app/token"
-        body = await self.http.post_json(
-            url,
-            params={"v": "1.0", "grant_type": "client_credentials"},
-            data={
-                "client_id": self.settings.client_id,
-                "client_secret": self.settings.client_secret,
-            },
-        )
+        path = self.token_path().partition("?")[0]
+        form = {"client_id": self.settings.client_id, "client_secret": self.settings.client_secret}
+        if self.settings.token_version == "v2":  # grant_type in the form, as OAuth 2.0 says
+            params, form = {}, {**form, "grant_type": "client_credentials"}
+        else:  # V1: in the query, as LivePerson's V1 examples send it
+            params = {"v": "1.0", "grant_type": "client_credentials"}
+        try:
+            body = await self.http.post_json(f"{sentinel}{path}", params=params, data=form)
+        except VendorAuthError as exc:
+            raise self._refused(exc, "token") from exc
         value = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(value, str) or not value:
             raise VendorBadResponse(VENDOR, "sentinel gave no access_token")
@@ -196,19 +208,36 @@ class LivePerson:
     async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
         """A data call with whichever auth the account uses; OAuth 2.0 refreshes once on 401."""
         if self._auth is not None:
-            return decode_json(
-                VENDOR, await self.http.request(method, url, auth=self._auth, **kwargs)
-            )
+            try:
+                response = await self.http.request(method, url, auth=self._auth, **kwargs)
+            except VendorAuthError as exc:
+                raise self._refused(exc, "data") from exc
+            return decode_json(VENDOR, response)
         token = await self._bearer()
         try:
             response = await self.http.request(method, url, headers=_auth_header(token), **kwargs)
         except VendorAuthError as exc:
             if exc.status != 401:  # 403: the app lacks permission; a new token won't help
-                raise
+                raise self._refused(exc, "data") from exc
             log.info("LivePerson refused the token; fetching a new one once")
             token = await self._bearer(stale=token)
-            response = await self.http.request(method, url, headers=_auth_header(token), **kwargs)
+            try:
+                response = await self.http.request(
+                    method, url, headers=_auth_header(token), **kwargs
+                )
+            except VendorAuthError as again:  # a token sentinel gave just now: wrong kind
+                raise self._refused(again, "data") from again
         return decode_json(VENDOR, response)
+
+    def _refused(self, exc: VendorAuthError, stage: str) -> AuthRefused:
+        """Credentials refused, saying which auth (and token version) was tried."""
+        if self._auth is not None:
+            tried = "OAuth 1.0 API key"
+            return AuthRefused(VENDOR, self.name, f"{tried}: {exc.detail}", exc.status, "oauth1")
+        version = self.settings.token_version
+        where = "sentinel" if stage == "token" else "the Operations API"
+        detail = f"OAuth 2.0 token {version.upper()} ({self.token_path()}), {where}: {exc.detail}"
+        return AuthRefused(VENDOR, self.name, detail, exc.status, "oauth2", version, stage)
 
     async def _report(
         self,

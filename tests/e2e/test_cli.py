@@ -57,6 +57,53 @@ def test_ask_with_legacy_oauth1_keys(liveperson: SimulatedLivePerson, tmp_path: 
     assert "CSAT · all agents · last 1h 31m" in result.stdout
 
 
+def test_a_data_api_that_refuses_v1_tokens_says_which_was_tried_and_what_to_change(
+    liveperson: SimulatedLivePerson, tmp_path: Path
+) -> None:
+    """LivePerson's V1 token URL is labelled for the Connector API only: with a data API
+    that takes only V2 tokens, the reply and the log name V1 and say to set V2."""
+    env = {**liveperson.env(), "BOT_CONFIG": str(tmp_path / "none.toml")}
+    liveperson.data_accepts = {"v2"}
+    try:
+        refused = run("ask", "/csat skill 11 61m", env=env)
+        answered = run("ask", "/csat skill 11 61m", env={**env, "LIVEPERSON_TOKEN_VERSION": "v2"})
+    finally:
+        liveperson.data_accepts = {"v1", "v2"}
+    assert refused.returncode == 1
+    words = (
+        "LivePerson's data API refused the bot's OAuth 2.0 token, fresh from its sentinel "
+        "(token V1). An admin should set LIVEPERSON_TOKEN_VERSION=v2 and try again"
+    )
+    assert words in refused.stdout  # the reply
+    [logged] = [line for line in refused.stderr.splitlines() if words in line]  # the log
+    assert (
+        f"(OAuth 2.0 token V1 (/sentinel/api/account/{liveperson.account}/app/token?v=1.0)"
+        in logged
+    )
+    assert "Traceback" not in refused.stdout + refused.stderr
+    assert answered.returncode == 0, answered.stdout + answered.stderr
+    assert "CSAT · skill 11 · last 1h 1m" in answered.stdout
+    tokens = [c.path for c in liveperson.calls_to("/app/token")]
+    assert f"/sentinel/api/v2/account/{liveperson.account}/app/token" in tokens
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_retired_legacy_key_says_to_move_to_oauth2(
+    liveperson: SimulatedLivePerson, tmp_path: Path
+) -> None:
+    liveperson.oauth1_retired = True
+    try:
+        legacy = {**liveperson.env("1"), "BOT_CONFIG": str(tmp_path / "none.toml")}
+        result = run("ask", "/csat skill 11 62m", env=legacy)
+    finally:
+        liveperson.oauth1_retired = False
+    assert result.returncode == 1
+    assert (
+        "refused the bot's legacy API key (OAuth 1.0; LivePerson ended those keys" in result.stdout
+    )
+    assert "set LIVEPERSON_CLIENT_ID and LIVEPERSON_CLIENT_SECRET" in result.stderr
+
+
 def test_ask_without_credentials_says_not_configured(tmp_path: Path) -> None:
     result = run("ask", "/csat skill 4", env={"BOT_CONFIG": str(tmp_path / "none.toml")})
     assert result.returncode == 2

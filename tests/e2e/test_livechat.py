@@ -299,8 +299,10 @@ def test_questions_livechat_cannot_answer_are_answered_at_once(
         (
             "4d",
             {"status": 421, "body": error("misdirected_request", "Wrong region", region="fra")},
-            ":no_entry: LiveChat rejected the request. Check the ids and the timeframe.",
-            "Details: this license lives in region fra: point LIVECHAT_API_URL at that region",
+            ":world_map: LiveChat keeps this license in region fra, not in the one the bot "
+            "asked. An admin should set LIVECHAT_API_URL to that region's API "
+            "(https://api-fra.livechatinc.com).",
+            "Details: misdirected_request: the license is in region fra",
         ),
     ],
     ids=["401", "400-validation", "421-misdirected"],

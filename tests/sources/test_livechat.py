@@ -29,6 +29,7 @@ from bot.errors import (
     VendorRateLimited,
     VendorRejected,
     VendorUnavailable,
+    WrongRegion,
 )
 from bot.metrics import (
     AgentStates,
@@ -692,25 +693,38 @@ async def test_400_validation_is_rejected_with_type_and_message() -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("status", [421, 400])
-async def test_misdirected_request_names_the_region(status: int) -> None:
+@pytest.mark.parametrize(
+    ("status", "region", "api"),
+    [(421, "fra", "https://api-fra.livechatinc.com"), (400, "dal", "https://api.livechatinc.com"),
+     (401, "fra", "https://api-fra.livechatinc.com")],
+)  # fmt: skip
+async def test_misdirected_request_names_the_region_in_words(
+    status: int, region: str, api: str
+) -> None:
     vendor = FakeLiveChat(
-        scripted={"ratings": [fail(status, "misdirected_request", "Wrong region", region="fra")]}
+        scripted={"ratings": [fail(status, "misdirected_request", "Wrong region", region=region)]}
     )
-    with pytest.raises(VendorRejected) as caught:
+    with pytest.raises(WrongRegion) as caught:
         await livechat(vendor).report("ratings", week())
-    assert caught.value.detail == (
-        "this license lives in region fra: point LIVECHAT_API_URL at that region"
+    assert isinstance(caught.value, VendorRejected)
+    assert caught.value.facts == {"region": region, "api_url": api}
+    assert len(vendor.requests) == 1  # asking the wrong region again would not help
+    assert Renderer().said(caught.value) == (
+        f"LiveChat keeps this license in region {region}, not in the one the bot asked. An "
+        f"admin should set LIVECHAT_API_URL to that region's API ({api}). "
+        f"(misdirected_request: the license is in region {region})"
     )
-    assert len(vendor.requests) == 1
 
 
 @pytest.mark.anyio
-async def test_misdirected_request_with_odd_data_is_still_rejected() -> None:
-    odd = {"error": {"type": "misdirected_request", "message": "Wrong region", "data": ["fra"]}}
+@pytest.mark.parametrize("data", [["fra"], {"region": "<!channel>"}, {"region": 7}, None])
+async def test_misdirected_request_with_odd_data_is_still_rejected(data: Any) -> None:
+    odd = {"error": {"type": "misdirected_request", "message": "Wrong region", "data": data}}
     vendor = FakeLiveChat(scripted={"ratings": [httpx.Response(421, json=odd)]})
-    with pytest.raises(VendorRejected):
+    with pytest.raises(VendorRejected) as caught:
         await livechat(vendor).report("ratings", week())
+    assert not isinstance(caught.value, WrongRegion)
+    assert caught.value.detail == "misdirected_request: Wrong region (no region named)"
 
 
 @pytest.mark.anyio

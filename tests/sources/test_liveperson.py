@@ -14,13 +14,20 @@ import pytest
 from oauthlib.oauth1.rfc5849 import signature, utils
 
 from bot.config import LivePersonSettings
-from bot.errors import UsageError, VendorAuthError, VendorBadResponse
+from bot.errors import AuthRefused, UsageError, VendorAuthError, VendorBadResponse
 from bot.metrics import CsatCounts, CsatReport, CsatRow, bucket_window
 from bot.query import Query
+from bot.render import Renderer
 from bot.sources.http import BucketCache, VendorHTTP
 from bot.sources.liveperson import LivePerson, parse_csat
 from tests.fakes.clock import FakeClock, no_retry
 from tests.words import said
+
+
+def said_by_renderer(error: AuthRefused) -> str:
+    """What the log and the terminal say about it (the reply's words, with the detail)."""
+    return Renderer().said(error)
+
 
 pytestmark = pytest.mark.anyio
 
@@ -132,6 +139,7 @@ class FakeLivePerson:
         }
     )
     token_body: dict[str, Any] | None = None
+    token_status: int = 200
     requests: list[httpx.Request] = field(default_factory=list)
     tokens: int = 0
 
@@ -142,6 +150,8 @@ class FakeLivePerson:
             service = path.split("/")[-2]
             return httpx.Response(200, json={"service": service, "baseURI": self.hosts[service]})
         if path.endswith("/app/token"):
+            if self.token_status != 200:
+                return httpx.Response(self.token_status, json={"error": "invalid_client"})
             self.tokens += 1
             body = self.token_body or {"expires_in": 3600}
             return httpx.Response(200, json={"access_token": f"tok-{self.tokens}", **body})
@@ -299,13 +309,74 @@ async def test_401_fetches_one_new_token_and_retries() -> None:
     assert vendor.tokens == 2
 
 
-async def test_401_twice_is_an_auth_error() -> None:
+async def test_a_fresh_token_refused_says_which_auth_and_version_was_tried() -> None:
     vendor = FakeLivePerson(data_statuses=[401, 401, 401])
-    with pytest.raises(VendorAuthError) as caught:
+    with pytest.raises(AuthRefused) as caught:
         await liveperson(vendor).csat(SKILL_4)
-    assert (caught.value.vendor, caught.value.detail) == ("LivePerson", "HTTP 401")
-    assert len(vendor.data_requests()) == 2
+    refused = caught.value
+    assert isinstance(refused, VendorAuthError)  # still the vendor refusing credentials
+    assert (refused.vendor, refused.source, refused.status) == ("LivePerson", "liveperson", 401)
+    assert refused.facts == {"auth": "oauth2", "token_version": "v1", "stage": "data"}
+    assert refused.detail == (
+        "OAuth 2.0 token V1 (/sentinel/api/account/123/app/token?v=1.0), "
+        "the Operations API: HTTP 401"
+    )
+    assert len(vendor.data_requests()) == 2  # refreshed once, then refused again
     assert vendor.tokens == 2
+    assert said_by_renderer(refused) == (
+        "LivePerson's data API refused the bot's OAuth 2.0 token, fresh from its sentinel "
+        "(token V1). An admin should set LIVEPERSON_TOKEN_VERSION=v2 and try again; if both "
+        "are refused, the OAuth 2.0 app needs permission for the Operations API. ("
+        + refused.detail
+        + ")"
+    )
+
+
+async def test_the_v2_token_url_and_its_refusal() -> None:
+    vendor = FakeLivePerson()
+    settings = LivePersonSettings("123", client_id="cid", client_secret="csecret",
+                                  token_version="v2")  # fmt: skip
+    await liveperson(vendor, settings).csat(SKILL_4)
+    [token] = [r for r in vendor.requests if r.url.path.endswith("/app/token")]
+    assert (
+        str(token.url) == "https://va.sentinel.liveperson.net/sentinel/api/v2/account/123/app/token"
+    )
+    assert parse_qs(token.content.decode()) == {
+        "client_id": ["cid"], "client_secret": ["csecret"], "grant_type": ["client_credentials"],
+    }  # fmt: skip
+    refusing = FakeLivePerson(data_statuses=[403])
+    with pytest.raises(AuthRefused) as caught:
+        await liveperson(refusing, settings).csat(SKILL_4)
+    assert caught.value.facts == {"auth": "oauth2", "token_version": "v2", "stage": "data"}
+    assert "/sentinel/api/v2/account/123/app/token" in caught.value.detail
+    assert refusing.tokens == 1  # 403: the app lacks permission; a new token would not help
+    assert "set LIVEPERSON_TOKEN_VERSION=v1" in said_by_renderer(caught.value)
+
+
+async def test_sentinel_refusing_the_client_says_check_the_client_id() -> None:
+    vendor = FakeLivePerson(token_status=401)
+    with pytest.raises(AuthRefused) as caught:
+        await liveperson(vendor).csat(SKILL_4)
+    assert caught.value.facts == {"auth": "oauth2", "token_version": "v1", "stage": "token"}
+    assert caught.value.detail.startswith("OAuth 2.0 token V1 (/sentinel/api/account/123/app/"
+                                          "token?v=1.0), sentinel: ")  # fmt: skip
+    assert said_by_renderer(caught.value).startswith(
+        "LivePerson would not give the bot a token (OAuth 2.0, token V1). An admin should check "
+        "LIVEPERSON_CLIENT_ID and LIVEPERSON_CLIENT_SECRET, or try the other token URL with "
+        "LIVEPERSON_TOKEN_VERSION=v2."
+    )
+    assert vendor.data_requests() == []
+
+
+@pytest.mark.filterwarnings("ignore:use sign_hmac_sha1_with_client:DeprecationWarning")
+async def test_a_refused_legacy_key_says_oauth1_is_over() -> None:
+    vendor = FakeLivePerson(data_statuses=[401])
+    with pytest.raises(AuthRefused) as caught:
+        await liveperson(vendor, OAUTH1).csat(SKILL_4)
+    assert caught.value.facts == {"auth": "oauth1", "token_version": "", "stage": "data"}
+    assert caught.value.detail == "OAuth 1.0 API key: HTTP 401"
+    assert "LivePerson ended those keys on 31 May 2026" in said_by_renderer(caught.value)
+    assert vendor.tokens == 0
 
 
 async def test_token_answer_without_access_token_is_a_bad_response() -> None:

@@ -94,7 +94,11 @@ class SimulatedLivePerson(LoopbackServer):
         self.client_id, self.client_secret = client_id, client_secret
         self.oauth1 = oauth1
         self.skills_element = skills_element
-        self.tokens: set[str] = set()
+        self.tokens: dict[str, str] = {}  # token -> the version of the URL that gave it
+        # which tokens the Operations API takes, and whether legacy keys still work: a
+        # LivePerson that moved on (V1 tokens for the Connector API only, OAuth 1 retired)
+        self.data_accepts: set[str] = {"v1", "v2"}
+        self.oauth1_retired = False
         self.overrides: dict[str, Any] = {}  # path fragment -> fixed JSON body
         self.day = 0  # a new day: the same contact center, slightly different numbers
         self.shift: dict[str, float] = {}  # skill -> change in happy share (a drop: -0.3)
@@ -130,7 +134,9 @@ class SimulatedLivePerson(LoopbackServer):
         if m := re.fullmatch(rf"/api/account/{acct}/service/(\w+)/baseURI\.json", call.path):
             return reply(200, {"service": m.group(1), "account": self.account, "baseURI": self.url})
         if re.fullmatch(rf"/sentinel/api/account/{acct}/app/token", call.path):
-            return self._token(call)
+            return self._token(call, "v1")
+        if re.fullmatch(rf"/sentinel/api/v2/account/{acct}/app/token", call.path):
+            return self._token(call, "v2")
         if not call.path.startswith(f"/operations/api/account/{self.account}/"):
             return reply(404, {"error": "unknown account or path"})
         if not self._authorised(call):
@@ -147,25 +153,26 @@ class SimulatedLivePerson(LoopbackServer):
             return self._activity(params)
         return reply(404, {"error": "unknown report"})
 
-    def _token(self, call: Call) -> Reply:
+    def _token(self, call: Call, version: str) -> Reply:
         form = call.form()
-        if call.query.get("grant_type") != "client_credentials":
+        grant = call.query.get("grant_type") if version == "v1" else form.get("grant_type")
+        if grant != "client_credentials" or (version == "v1" and call.query.get("v") != "1.0"):
             return reply(400, {"error": "unsupported_grant_type"})
         if (form.get("client_id"), form.get("client_secret")) != (
             self.client_id,
             self.client_secret,
         ):
             return reply(401, {"error": "invalid_client"})
-        token = f"sim-token-{next(self._issued)}"
-        self.tokens.add(token)
+        token = f"sim-token-{version}-{next(self._issued)}"
+        self.tokens[token] = version
         return reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
 
     def _authorised(self, call: Call) -> bool:
         header = call.headers.get("authorization", "")
         if header.startswith("Bearer "):
-            return header[7:] in self.tokens
+            return self.tokens.get(header[7:]) in self.data_accepts
         if header.startswith("OAuth "):
-            return self._valid_oauth1(call, header)
+            return not self.oauth1_retired and self._valid_oauth1(call, header)
         return False
 
     def _valid_oauth1(self, call: Call, header: str) -> bool:
