@@ -11,6 +11,7 @@ answers an HTML page, is a `SlackError` like any other, never a hung digest or a
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,6 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import SlackError
 from bot.render import Message
 
+_CODE = re.compile(r"[a-z0-9_.]{1,64}")  # what Slack's error codes look like
+_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,12}")  # what a message's ts looks like
 PER_CHANNEL_SECONDS = 1.0
 DEADLINE_SECONDS = 60.0  # one call, its 429 waits and files_upload_v2's three steps included
 REQUEST_SECONDS = 15  # one HTTP request (aiohttp's total time-out)
@@ -107,7 +110,7 @@ class Poster:
 
         response = await self._paced(channel, call)
         ts = response.get("ts")
-        if not isinstance(ts, str) or not ts:
+        if not isinstance(ts, str) or not _TS.fullmatch(ts):
             raise _unreadable(channel, "no ts")
         return ts
 
@@ -151,6 +154,8 @@ def _refused(channel: str, exc: SlackApiError) -> SlackError:
     if not code:
         status = getattr(answer, "status_code", None) or getattr(answer, "status", "?")
         return _unreadable(channel, f"HTTP {status}")
+    if not _CODE.fullmatch(code):  # not Slack's: never repeated in a log line or a message
+        return _unreadable(channel, "an error code that is not Slack's")
     text = FIXABLE.get(code, "Slack refused the message in {channel} (" + code + ").")
     return SlackError(text.format(channel=channel), code)
 

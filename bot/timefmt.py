@@ -13,6 +13,11 @@ from datetime import UTC, datetime
 
 DURATION = re.compile(r"^([0-9]+)\s*(m|min|mins|h|hr|hrs|d|day|days)?$")
 _FACTOR = {"m": 1, "h": 60, "d": 1440}
+LONGEST = 3650 * 1440  # minutes: ten years, beyond any report; past it numbers stop being time
+
+
+class TooLong(ValueError):
+    """A duration beyond `LONGEST`: a number beyond reason, not a timeframe."""
 
 
 def parse_duration(text: str) -> int:
@@ -20,9 +25,14 @@ def parse_duration(text: str) -> int:
     match = DURATION.match(text.strip().lower())
     if not match:
         raise ValueError(f"`{text[:40]}` is not a duration like 45m, 4h or 1d")
-    minutes = int(match.group(1)) * _FACTOR[(match.group(2) or "m")[0]]
+    digits = match.group(1).lstrip("0") or "0"
+    if len(digits) > len(str(LONGEST)):  # never int() thousands of digits
+        raise TooLong(f"`{text[:40]}` is longer than {LONGEST // 1440} days")
+    minutes = int(digits) * _FACTOR[(match.group(2) or "m")[0]]
     if minutes <= 0:
-        raise ValueError(f"`{text}` is not a positive duration")
+        raise ValueError(f"`{text[:40]}` is not a positive duration")
+    if minutes > LONGEST:
+        raise TooLong(f"`{text[:40]}` is longer than {LONGEST // 1440} days")
     return minutes
 
 

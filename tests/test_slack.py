@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +14,10 @@ from slack_sdk.errors import SlackApiError
 from bot import slack
 from bot.demo.sim.slack import SimulatedSlack
 from bot.errors import SlackError
+from bot.render import Renderer
 from bot.slack import Poster
 from tests.fakes.clock import FakeClock
+from tests.fakes.hostile import HOSTILE, pings
 
 MESSAGE = {
     "text": "CSAT digest",
@@ -266,3 +269,45 @@ async def test_a_429_wait_counts_against_the_deadline(sim: SimulatedSlack) -> No
     with pytest.raises(SlackError) as caught:
         await subject.post("C0SLOW429", MESSAGE)
     assert caught.value.code == "timeout"
+
+
+@pytest.mark.parametrize("hostile", HOSTILE[::3], ids=lambda h: repr(h[:20]))
+@pytest.mark.anyio
+async def test_whatever_slack_answers_is_one_clean_sentence(
+    sim: SimulatedSlack, hostile: str
+) -> None:
+    """An error code or a ts that is not Slack's cannot break a log line, a stored run or
+    the message that tells the person who clicked."""
+    sim.fail("/api/chat.postMessage", 200, {"ok": False, "error": hostile})
+    sim.fail("/api/chat.postMessage", 200, {"ok": True, "ts": hostile})
+    time = FakeClock(100.0)  # the second post need not wait a real second
+    web = slack.client("xoxb-test", sim.api_url, retries=0)
+    subject = Poster(web, monotonic=time.monotonic, sleep=time.sleep)
+    errors = []
+    for _ in range(2):
+        try:
+            await subject.post("C0ODD", MESSAGE)
+        except SlackError as exc:
+            errors.append(exc)
+    sim.faults.clear()
+    assert len(errors) == 2 or _is_slacks(hostile)
+    for exc in errors:
+        line = str(exc)
+        assert line.isprintable() and not pings(line), line
+        reply = Renderer().render("button_error.yml.j2", code="slack",
+                                  details={"slack_code": exc.code})  # fmt: skip
+        assert not pings(reply["text"])
+
+
+@pytest.mark.anyio
+async def test_an_answer_without_a_proper_ts_is_unreadable(sim: SimulatedSlack) -> None:
+    for ts in ("<!channel>", "1.2.3", "", "1" * 50):
+        sim.fail("/api/chat.postMessage", 200, {"ok": True, "ts": ts})
+        with pytest.raises(SlackError) as caught:
+            await Poster(slack.client("xoxb-test", sim.api_url)).post("C0TS", MESSAGE)
+        assert caught.value.code == "unreadable"
+
+
+def _is_slacks(text: str) -> bool:
+    """Text that reads as Slack's own error code or ts: passed on as it is."""
+    return bool(re.fullmatch(r"[a-z0-9_.]{1,64}|[0-9]{1,12}\.[0-9]{1,12}", text))

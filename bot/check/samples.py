@@ -321,6 +321,8 @@ def usage_contexts() -> list[dict[str, Any]]:
         UsageError("given_twice", what="unit"),
         UsageError("too_many_durations"),
         UsageError("too_many_durations", "/agent-states"),
+        UsageError("too_long", word="99999999999999999999m", cut=False, limit=3650 * 1440),
+        UsageError("id_too_long", word="9" * 40, limit=254),
         UsageError("ids_without_unit"),
         UsageError("no_such_unit", source="livechat", unit="skill", have=["group", "agent"]),
         UsageError("ids_not_numbers", source="liveperson", unit="skill", id="billing"),

@@ -22,7 +22,7 @@ from typing import Literal, TypeVar
 
 from bot.errors import UsageError
 from bot.query import SOURCES, UNITS, Command, Query
-from bot.timefmt import DURATION, parse_duration
+from bot.timefmt import DURATION, LONGEST, TooLong, parse_duration
 
 DEFAULT_TIMEFRAME = {"/csat": 24 * 60, "/agent-states": 60}
 
@@ -30,6 +30,7 @@ _ID = r"(-?[0-9]+|[\w.+-]+@[\w-]+(\.[\w-]+)+)"  # numeric ids, or LiveChat's age
 _IDS = re.compile(rf"^{_ID}(,{_ID})*$")
 _FREE_IDS = re.compile(r"^[\w.+@-]+(,[\w.+@-]+)*$", re.ASCII)
 _SHOWN = 40  # characters of a word a problem quotes
+LONGEST_ID = 254  # characters: the longest e-mail address, LiveChat's agent ids
 T = TypeVar("T")
 
 
@@ -67,6 +68,10 @@ def parse(command: Command, text: str) -> Query | Help:
         else:
             try:
                 durations.append(parse_duration(low))
+            except TooLong:
+                raise UsageError(
+                    "too_long", command, word=low[:_SHOWN], cut=len(low) > _SHOWN, limit=LONGEST
+                ) from None
             except ValueError:
                 if unit == "agent" and ids is None and _FREE_IDS.match(word):
                     # survey tools name agents freely (agent_id "a1"); sources check their ids
@@ -78,6 +83,9 @@ def parse(command: Command, text: str) -> Query | Help:
                 raise UsageError(
                     problem, command, word=shown, cut=cut, suggestion=_suggest(low)
                 ) from None
+    long = next((i for i in ids or () if len(i) > LONGEST_ID), None) if ids != "all" else None
+    if long is not None:
+        raise UsageError("id_too_long", command, word=long[:_SHOWN], limit=LONGEST_ID)
     return _build(command, source, unit, ids, durations)
 
 

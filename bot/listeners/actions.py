@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable
 from typing import Any
 
@@ -13,6 +14,7 @@ from bot.errors import ActionError, SlackError, StoreError
 from bot.listeners.reply import Reply, send
 
 log = logging.getLogger(__name__)
+_USER = re.compile(r"[UW][A-Z0-9]{1,30}")
 
 
 async def handle_ack(body: dict[str, Any], ack: Reply, respond: Reply, alerting: Alerting) -> None:
@@ -44,6 +46,8 @@ def alert_of(value: object) -> int | None:
     """The alert id a button carries, or None for anything else (a stale or forged value)."""
     if not isinstance(value, str) or not value.isascii() or not value.isdigit():
         return None
+    if len(value.lstrip("0")) > 19:  # past SQLite's integers; never int() thousands of digits
+        return None
     alert_id = int(value)
     return alert_id if 0 < alert_id < 2**63 else None
 
@@ -57,7 +61,8 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
 def _user(body: dict[str, Any]) -> str | None:
     user = body.get("user")
     found = user.get("id") if isinstance(user, dict) else None
-    return found if isinstance(found, str) and found else None
+    # a Slack user id, nothing else: it is stored, and shown as a mention of the clicker
+    return found if isinstance(found, str) and _USER.fullmatch(found) else None
 
 
 async def _apply(respond: Reply, alerting: Alerting, change: Awaitable[Any]) -> None:

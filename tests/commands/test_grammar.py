@@ -5,7 +5,7 @@ import pytest
 from bot.commands.grammar import Help, parse
 from bot.errors import UsageError
 from bot.query import Command, Query
-from bot.timefmt import parse_duration
+from bot.timefmt import LONGEST, parse_duration
 from tests.words import said
 
 
@@ -181,3 +181,37 @@ def test_agents_named_freely_are_ids() -> None:
     with pytest.raises(UsageError) as caught:
         parse("/csat", "skill abc")  # skills stay numbers
     assert said(caught.value).startswith("I don't understand `abc`")
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("99999999999999999999m", "99999999999999999999m"),
+        ("livechat 3651d", "3651d"),
+        ("skill 4 " + "9" * 5000 + "h", "9" * 40),  # never int() of 5,000 digits
+        ("87601h", "87601h"),  # ten years and an hour
+        ("0" * 30 + "5256001", "0" * 30 + "5256001"),  # a minute past, behind zeros
+    ],
+)
+def test_numbers_beyond_reason_are_a_usage_problem(text: str, word: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse("/csat", text)
+    assert (caught.value.problem, caught.value.details["word"]) == ("too_long", word)
+    assert "is longer than the bot can look back: at most 3650 days." in said(caught.value)
+
+
+def test_ten_years_is_the_longest_timeframe() -> None:
+    assert parse("/csat", "livechat 3650d").timeframe == LONGEST == 3650 * 1440  # type: ignore[union-attr]
+    assert parse_duration("0000000000000000000045m") == 45  # leading zeros are not digits
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [("/csat", "skill " + "9" * 300), ("/agent-states", "9" * 300),
+     ("/csat", "livechat agent " + "a" * 250 + "@example.com")],
+)  # fmt: skip
+def test_an_id_longer_than_any_id_is_a_usage_problem(command: Command, text: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(command, text)
+    assert caught.value.problem == "id_too_long"
+    assert said(caught.value).endswith("is too long for an id: ids have at most 254 characters.")

@@ -6,6 +6,7 @@ anything (signature, encoding, shape), and none leaves a traceback in the bot's 
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from urllib.parse import urlencode
@@ -13,6 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.demo.sim.slack import SimulatedSlack, sign, slash_payload
+from tests.fakes.hostile import HOSTILE, pings
 from tests.fakes.process import SECRET, RunningBot
 
 
@@ -95,6 +97,37 @@ def test_bodies_bolt_cannot_read_are_400_without_a_traceback(
 ) -> None:
     answer = bot.http.post("/slack/events", content=body, headers=signed_bytes(body, content_type))
     assert answer.status_code == 400, label
+
+
+FUZZED = [  # where a person's words go, in both commands
+    ("/csat", "{h}"), ("/csat", "skill 4 {h}"), ("/csat", "agent {h}"),
+    ("/agent-states", "all {h}"),
+]  # fmt: skip
+
+
+def test_signed_hostile_commands_are_acked_and_answered_without_pinging(
+    bot: RunningBot, slack: SimulatedSlack
+) -> None:
+    """Through the real entry point: signed slash commands carrying hostile text."""
+    asked: list[tuple[str, str]] = []
+    for hostile in HOSTILE[::5]:
+        for command, text in FUZZED:
+            url = slack.response_url()
+            payload = slash_payload(command, text.format(h=hostile), url)
+            body = urlencode(payload, errors="surrogatepass").encode()  # cut emoji: %ED%A0%BD
+            headers = signed_bytes(body, "application/x-www-form-urlencoded")
+            ack = bot.http.post("/slack/events", content=body, headers=headers)
+            assert ack.status_code == 200, (command, text, hostile[:40], ack.text[:200])
+            said = ack.json()
+            assert said["text"] and not pings(ack.text), (hostile[:40], ack.text[:200])
+            if said["text"].startswith(":hourglass"):
+                asked.append((url, hostile))
+    assert asked  # some of them were questions the bot went to LivePerson with
+    for url, hostile in asked:
+        slack.wait_for(url.removeprefix(slack.url))
+        (answer,) = slack.responses(url)
+        assert "Something went wrong" not in answer.body.decode()
+        assert not pings(json.dumps(answer.json(), ensure_ascii=False)), hostile[:40]
 
 
 def test_no_refusal_left_a_traceback(bot: RunningBot, slack: SimulatedSlack) -> None:

@@ -14,6 +14,8 @@ from bot.db import Store
 from bot.listeners.actions import alert_of, handle_ack, handle_snooze
 from bot.render import Renderer
 from tests.fakes.clock import FakeClock
+from tests.fakes.hostile import HOSTILE as EVERY_HOSTILE
+from tests.fakes.hostile import pings
 
 pytestmark = pytest.mark.anyio
 
@@ -117,6 +119,31 @@ async def test_a_good_click_is_recorded_and_says_nothing(alerting: Alerting) -> 
     assert row == ("U0LEAD", "U0LEAD")
 
 
-@pytest.mark.parametrize(("value", "found"), [("7", 7), ("07", 7), ("0", None), ("7a", None)])
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [("7", 7), ("07", 7), ("0", None), ("7a", None), ("9" * 5000, None), ("0" * 40 + "7", 7)],
+)
 def test_alert_ids(value: str, found: int | None) -> None:
     assert alert_of(value) == found
+
+
+@pytest.mark.parametrize("hostile", EVERY_HOSTILE, ids=lambda h: repr(h[:20]))
+async def test_hostile_buttons_menus_and_users_are_answered_without_pinging(
+    alerting: Alerting, hostile: str
+) -> None:
+    """A value, a menu option or a user id that is not Slack's: answered to the clicker,
+    in words that mention nobody, and nothing stored under a name that is not a user."""
+    replies = Replies()
+    await handle_ack(click(hostile), replies.ack, replies.respond, alerting)
+    for option in (f"1:{hostile}", f"{hostile}:1h", hostile):
+        body = click(selected_option={"value": option})
+        await handle_snooze(body, replies.ack, replies.respond, alerting)
+    await handle_ack(click("1", user=hostile), replies.ack, replies.respond, alerting)
+    assert replies.acks == 5
+    assert len(replies.said) >= 4  # the good-looking cases may be real snoozes of alert 1
+    for said in replies.said:
+        assert said["text"].startswith(":warning: ") and not pings(said["text"])
+    stored = alerting.store.sync(
+        lambda db: db.execute("select acked_by, snoozed_by from alerts").fetchone()
+    )
+    assert stored == (None, "U0LEAD" if stored[1] else None)
