@@ -47,31 +47,57 @@ def plain(text: str) -> str:
     return text
 
 
+_SUSPECT = re.compile(_UNCARRIED.pattern[:-1] + "&<>]")  # anything `escape` would change
+_LEAVES = frozenset({int, float, bool, type(None)})
+_FIELDS: dict[type, tuple[str, ...] | None] = {}  # a dataclass's settable fields, by type
+
+
 def outside(value: Any) -> Any:
-    """`value` with every string in it escaped; the same object where nothing changed."""
-    if isinstance(value, Markup | Enum) or value is None:  # configured markup; the bot's own ids
+    """`value` with every string in it escaped; the same object where nothing changed.
+
+    Large reports go through here whole, so the common cases come first and plain
+    numbers are never looked at twice.
+    """
+    kind = type(value)
+    if kind is str:
+        return Markup(escape(value)) if _SUSPECT.search(value) else value
+    if kind in _LEAVES:
+        return value
+    names = _FIELDS[kind] if kind in _FIELDS else _field_names(kind)
+    if names is not None:
+        changes = {}
+        for name in names:
+            old = getattr(value, name)
+            if type(old) not in _LEAVES and (new := outside(old)) is not old:
+                changes[name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    if kind is tuple or kind is list:
+        items = [v if type(v) in _LEAVES else outside(v) for v in value]
+        same = all(a is b for a, b in zip(items, value, strict=True))
+        return value if same else kind(items)
+    if kind is dict:
+        changed = {k: outside(v) for k, v in value.items()}
+        return value if all(changed[k] is v for k, v in value.items()) else changed
+    return _other(value)
+
+
+def _other(value: Any) -> Any:
+    """The rare kinds: markup, enums, other strings and mappings, named tuples, errors."""
+    if isinstance(value, Markup | Enum):  # configured markup; the bot's own ids
         return value
     if isinstance(value, str):
         safe = escape(value)
         return value if safe == value else Markup(safe)
-    if isinstance(value, int | float | bool):
+    if isinstance(value, int | float):
         return value
     if isinstance(value, Mapping):
         changed = {k: outside(v) for k, v in value.items()}
-        same = all(changed[k] is v for k, v in value.items())
-        return value if same else type(value)(changed) if isinstance(value, dict) else changed
+        return value if all(changed[k] is v for k, v in value.items()) else changed
     if isinstance(value, tuple | list):
         items = [outside(v) for v in value]
         if all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return type(value)(items) if not hasattr(value, "_fields") else type(value)(*items)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: new
-            for f in dataclasses.fields(value)
-            if f.init and (new := outside(old := getattr(value, f.name))) is not old
-        }
-        return dataclasses.replace(value, **changes) if changes else value
     if isinstance(value, BaseException):  # a UsageError's details: what a person typed
         details = getattr(value, "details", None)
         if isinstance(details, dict) and (safe := outside(details)) is not details:
@@ -81,3 +107,12 @@ def outside(value: Any) -> Any:
             return copy
         return value
     return value  # datetimes, zones, paths: nothing a person wrote
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """A dataclass's fields that `replace` can set; None for any other type (remembered)."""
+    found = None
+    if dataclasses.is_dataclass(kind):
+        found = tuple(f.name for f in dataclasses.fields(kind) if f.init)
+    _FIELDS[kind] = found
+    return found

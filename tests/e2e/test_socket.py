@@ -20,6 +20,16 @@ from tests.fakes.process import ROOT, clean_env, free_port
 from tests.fakes.socket_mode import SimulatedSocketMode
 
 
+def start(env: dict[str, str], tmp: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """`python -m bot socket` as production runs it; its log."""
+    log = tmp / "socket.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "socket"], cwd=ROOT, env=env,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    return proc, log
+
+
 @pytest.fixture(scope="module")
 def socket_bot(
     slack: SimulatedSlack, liveperson: SimulatedLivePerson, tmp_path_factory: pytest.TempPathFactory
@@ -32,11 +42,7 @@ def socket_bot(
             SLACK_API_URL=slack.api_url, BOT_CONFIG=str(tmp / "absent.toml"),
             BOT_DB=str(tmp / "bot.db"), BOT_SCHEDULER="off", **liveperson.env(),
         )  # fmt: skip
-        log = tmp / "socket.log"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "socket"], cwd=ROOT, env=env,
-            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        proc, _ = start(env, tmp)
         try:
             socket.wait_connected()
             yield socket
@@ -80,11 +86,7 @@ def test_with_an_ingest_token_socket_mode_also_receives_surveys(
             BOT_SCHEDULER="off", BOT_INGEST_TOKEN="survey-token", PORT=str(port),
             **liveperson.env(),
         )  # fmt: skip
-        log = tmp_path / "socket.log"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "socket"], cwd=ROOT, env=env,
-            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        proc, log = start(env, tmp_path)
         try:
             socket.wait_connected()
             http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
