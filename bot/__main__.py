@@ -109,7 +109,7 @@ async def _ask(settings: config.Settings, line: str) -> int:
     if settings.ingest_token:  # `/csat ingested ...` reads the stored responses
         from bot.db import Store
 
-        store = Store(settings.db_path)
+        store = Store(settings.db_path, writable=False)  # ask only reads
     commands = build_commands(settings, store=store)
     try:
         plan = commands.prepare(command, text)
@@ -180,7 +180,7 @@ async def _digest(settings: config.Settings, name: str, dry_run: bool) -> int:
     logging.getLogger().setLevel(logging.WARNING)  # the outcome line is what matters here
     # a dry run stores nothing: without a database yet, read from an empty one in memory
     db_path = ":memory:" if dry_run and not os.path.exists(settings.db_path) else None
-    parts = build_parts(settings, db_path=db_path)
+    parts = build_parts(settings, db_path=db_path, writes=not dry_run)
     try:
         outcome = await parts.digests.run(name, dry_run=dry_run)
     except BotError as exc:

@@ -109,8 +109,11 @@ class Parts:
         self.store.close()
 
 
-def build_parts(settings: Settings, clock: Clock = utcnow, db_path: str | None = None) -> Parts:
-    store = Store(db_path or settings.db_path)
+def build_parts(
+    settings: Settings, clock: Clock = utcnow, db_path: str | None = None, writes: bool = True
+) -> Parts:
+    """Everything a process runs; `writes=False` for one that only reads (a dry run)."""
+    store = Store(db_path or settings.db_path, writable=writes)
     commands = build_commands(settings, clock, store)
     token = settings.slack.bot_token
     web = slack_api.client(token, settings.slack.api_url) if token else None
@@ -165,11 +168,12 @@ def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
 async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
     """The scheduler for the life of a process (unless BOT_SCHEDULER=off), then cleanup."""
     scheduler = None
-    if parts.settings.scheduler and parts.digests.digests:
-        scheduler = DigestScheduler(parts.digests)
-        scheduler.start()
-    background = await _start_ingestion(parts)
+    background: list[asyncio.Task[None]] = []
     try:
+        if parts.settings.scheduler and parts.digests.digests:
+            scheduler = DigestScheduler(parts.digests)
+            scheduler.start()
+        background = await _start_ingestion(parts)
         yield scheduler
     finally:
         for task in background:

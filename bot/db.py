@@ -260,8 +260,6 @@ _BY_NAME = [  # SQLite's extended error name, by prefix -> code
 
 def trouble(exc: BaseException, path: str) -> StoreError | None:
     """What a SQLite error says is wrong with the database file; None for any other error."""
-    if isinstance(exc, StoreError):
-        return exc
     if not isinstance(exc, sqlite3.Error):
         return None
     name = str(getattr(exc, "sqlite_errorname", "") or "")
@@ -378,10 +376,11 @@ class Store:
                 found = StoreError(self.path, "locked", f"no write went through within "
                                    f"{HEALTH_WAIT_SECONDS:g} s: the database is held by "
                                    "other work or another process")  # fmt: skip
-            except sqlite3.Error as exc:
+            except Exception as exc:  # health says what it is, whatever it is
                 found = StoreError(self.path, "error", f"{REASONS['error']} ({exc})")
             if found is None:  # a small write can reuse freed space on a disk that is full
-                found = _full(self.path, os.path.dirname(os.path.abspath(self.path)))
+                folder = os.path.dirname(os.path.abspath(self.path))
+                found = await asyncio.to_thread(_full, self.path, folder)  # a hung mount
             self._health = (time.monotonic(), found)
             return found
 

@@ -125,8 +125,10 @@ class SourceError(BotError):
     """A vendor could not give an answer; `vendor` is the name shown to people."""
 
     kind = "failed"
+    source = ""  # the source word, where the error itself knows it (the templates need it)
 
     def __init__(self, vendor: str, detail: str = "", status: int | None = None) -> None:
+        detail = _printable(detail)  # a vendor's words: logged and shown as they stand
         super().__init__(
             f"{vendor or 'No source'} {self.kind}" + (f" ({detail})" if detail else "")
         )
@@ -203,3 +205,10 @@ class VendorTimeout(SourceError):
 
 class VendorBadResponse(SourceError):
     kind = "sent an answer the bot cannot read"
+
+
+def _printable(text: str) -> str:
+    """Control characters and lone surrogates written as escapes (`\\x1b`): one log line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)

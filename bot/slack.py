@@ -72,15 +72,16 @@ class Poster:
             wait = self._last.get(channel, -1e9) + PER_CHANNEL_SECONDS - self._monotonic()
             if wait > 0:
                 await self._sleep(wait)
+            limit = asyncio.timeout(self.deadline)
             try:
-                async with asyncio.timeout(self.deadline):
+                async with limit:
                     return await call()
             except SlackApiError as exc:
                 raise _refused(channel, exc) from exc
-            except TimeoutError as exc:
+            except TimeoutError as exc:  # the whole call's deadline, or one request's
+                seconds = self.deadline if limit.expired() else REQUEST_SECONDS
                 raise SlackError(
-                    f"Slack did not answer within {self.deadline:g} s to post in {channel}.",
-                    "timeout",
+                    f"Slack did not answer within {seconds:g} s to post in {channel}.", "timeout"
                 ) from exc
             except aiohttp.ClientError as exc:
                 raise SlackError(

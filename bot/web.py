@@ -1,4 +1,4 @@
-"""The HTTP routes a process serves: Slack's events, health, and the survey endpoint.
+"""`POST /slack/events` before Bolt sees it (the other routes are `app.http_routes`).
 
 `/slack/events` refuses early and cheaply, before Bolt sees anything: a body over
 `MAX_SLACK_BODY` is refused on its declared length (or as soon as it passes the limit),
@@ -56,8 +56,8 @@ def signed(verifier: SignatureVerifier, headers: Mapping[str, str], body: str) -
     """Slack's `v0=` signature over the raw body, with a timestamp within five minutes."""
     timestamp = headers.get("x-slack-request-timestamp", "").strip()
     signature = headers.get("x-slack-signature", "")
-    if not timestamp.isascii() or not timestamp.isdigit() or not signature:
-        return False
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12 or not signature:
+        return False  # twelve digits reach the year 33658: more is no time, and no int()
     return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
 
 

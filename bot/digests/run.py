@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from sqlite_utils import Database
+
 from bot.config import Digest
-from bot.db import Store
+from bot.db import Store, writing
 from bot.digests import queries
 from bot.digests.attachments import TOP, attach
 from bot.errors import BotError, DigestError, StoreError
@@ -143,8 +145,7 @@ class Digests:
                 "taken_at": taken_at,
                 "digest": digest.name,
             }
-            run_id = await self.store(lambda db: snapshots.save_snapshot(db, run, rows))
-            await self.store(lambda db: queries.record_snapshot(db, digest_run, run_id))
+            run_id = await self.store(lambda db: _store_snapshot(db, run, rows, digest_run))
         message = self.renderer.render(
             digest.template_file,
             digest=digest,
@@ -181,3 +182,13 @@ class Digests:
                     )
                 except Exception:
                     log.exception("digest %s: reviewing alerts failed", digest.name)
+
+
+def _store_snapshot(
+    db: Database, run: dict[str, Any], rows: list[dict[str, Any]], digest_run: int
+) -> int:
+    """The snapshot and the digest run's link to it, in one transaction: never one alone."""
+    with writing(db):
+        snapshot = snapshots.save_snapshot(db, run, rows)
+        queries.record_snapshot(db, digest_run, snapshot)
+    return snapshot

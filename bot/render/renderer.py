@@ -12,6 +12,7 @@ every other one comes from the built-in folder (`jinja2.ChoiceLoader`), and its
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import traceback
@@ -59,6 +60,8 @@ MAX_HEADER_TEXT = 150
 MAX_FIELDS = 10
 MAX_FIELD_TEXT = 2000
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
+
+log = logging.getLogger(__name__)
 
 
 class Renderer:
@@ -131,13 +134,17 @@ class Renderer:
     def said(self, error: BotError) -> str:
         """One line for the terminal and the log: a usage problem, a source nobody set up,
         refused credentials or a wrong region in the templates' words (they say what to
-        change), with the vendor's detail; anything else as it stands."""
-        if isinstance(error, UsageError):
-            return self.problem(error)
-        if isinstance(error, NotConfigured | AuthRefused | WrongRegion):
-            text = str(self.vendor_error(error, error.source)["text"])
-            text = re.sub(r"^:[a-z_]+: ", "", text)  # the emoji is for Slack
-            return text + (f" ({error.detail})" if error.detail else "")
+        change), with the vendor's detail; anything else as it stands. Never raises: it is
+        called while handling another error (a deployment's template may not render)."""
+        try:
+            if isinstance(error, UsageError):
+                return self.problem(error)
+            if isinstance(error, NotConfigured | AuthRefused | WrongRegion):
+                text = str(self.vendor_error(error, error.source)["text"])
+                text = re.sub(r"^:[a-z_]+: ", "", text)  # the emoji is for Slack
+                return text + (f" ({error.detail})" if error.detail else "")
+        except Exception as exc:  # the error as it stands beats none
+            log.warning("wording %s failed: %s", type(error).__name__, exc)
         return str(error)
 
     def problem(self, error: UsageError) -> str:

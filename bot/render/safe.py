@@ -24,14 +24,14 @@ _MARKUP = re.compile(r"[&<>]")
 # what neither Slack nor YAML carries: control characters but tab and newline, DEL, C1,
 # lone surrogates (a string cut mid-emoji) and the non-characters
 _UNCARRIED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = re.compile("[\ud800-\udfff]")  # half of a character: a string cut mid-emoji
 
 
 def clean(text: str) -> str:
     """Text Slack and YAML can carry: a lone surrogate becomes U+FFFD, the rest goes."""
     if not _UNCARRIED.search(text):
         return text
-    return _UNCARRIED.sub("", _SURROGATE.sub("\ufffd", text))
+    return _UNCARRIED.sub("", SURROGATE.sub("\ufffd", text))
 
 
 def escape(text: str) -> str:
@@ -42,7 +42,7 @@ def escape(text: str) -> str:
 
 def plain(text: str) -> str:
     """Escaped text for a plain_text field, where Slack shows `&lt;` as it stands."""
-    for raw, entity in ESCAPES.items():
+    for raw, entity in reversed(ESCAPES.items()):  # `&amp;` last: a typed `&lt;` stays so
         text = text.replace(entity, raw)
     return text
 
@@ -76,9 +76,18 @@ def outside(value: Any) -> Any:
         same = all(a is b for a, b in zip(items, value, strict=True))
         return value if same else kind(items)
     if kind is dict:
-        changed = {k: outside(v) for k, v in value.items()}
-        return value if all(changed[k] is v for k, v in value.items()) else changed
+        return _mapping(value)
     return _other(value)
+
+
+def _mapping(value: Mapping[Any, Any]) -> Any:
+    """Keys too: a template looks rows up by an id it was given escaped (`changes.get`)."""
+    pairs = [
+        (k if type(k) in _LEAVES else outside(k), v if type(v) in _LEAVES else outside(v))
+        for k, v in value.items()
+    ]
+    same = all(a is k and b is v for (a, b), (k, v) in zip(pairs, value.items(), strict=True))
+    return value if same else dict(pairs)
 
 
 def _other(value: Any) -> Any:
@@ -91,8 +100,7 @@ def _other(value: Any) -> Any:
     if isinstance(value, int | float):
         return value
     if isinstance(value, Mapping):
-        changed = {k: outside(v) for k, v in value.items()}
-        return value if all(changed[k] is v for k, v in value.items()) else changed
+        return _mapping(value)
     if isinstance(value, tuple | list):
         items = [outside(v) for v in value]
         if all(a is b for a, b in zip(items, value, strict=True)):

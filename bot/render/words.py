@@ -7,12 +7,14 @@ laid over the built-in file key by key. Sentences are not here: they are the tem
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from markupsafe import Markup
 
 from bot.config import DEFAULT_TEMPLATES
 from bot.errors import RenderError
@@ -21,6 +23,7 @@ from bot.metrics import membership
 FILE = "words.yml"
 UNASSIGNED_SKILL = "-1"
 LONGEST_NAME = 80  # characters of a name, label or id a message shows; the rest is "…"
+_HALF_ENTITY = re.compile(r"&[a-z]{0,3}$")  # `&am` left by a cut through `&amp;`
 
 
 class Words:
@@ -94,8 +97,11 @@ class Words:
 
 
 def shown(text: str, limit: int = LONGEST_NAME) -> str:
-    """A name as a message shows it: at most `limit` characters."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A name as a message shows it: at most `limit` characters, never half an entity."""
+    if len(text) <= limit:
+        return text
+    cut = _HALF_ENTITY.sub("", text[: limit - 1])
+    return (Markup(cut) if isinstance(text, Markup) else cut) + "…"
 
 
 def _unknown(mine: Mapping[str, Any], known: Mapping[str, Any], path: str) -> list[str]:

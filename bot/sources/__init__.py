@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Protocol
 
-from bot.errors import AuthRefused, NotConfigured, SourceError, UsageError, WrongRegion
+from bot.errors import NotConfigured, SourceError, UsageError
 from bot.metrics import AgentStatesReport, CsatReport
 from bot.query import Query
 
@@ -18,7 +18,7 @@ VENDOR_NAMES = {"liveperson": "LivePerson", "livechat": "LiveChat", "ingested": 
 
 def source_of(error: SourceError) -> str:
     """The source word of the vendor an error names ("" for none)."""
-    if isinstance(error, NotConfigured | AuthRefused | WrongRegion):
+    if error.source or isinstance(error, NotConfigured):  # "" for no source set up at all
         return error.source
     return next((k for k, v in VENDOR_NAMES.items() if v == error.vendor), "")
 

@@ -47,6 +47,11 @@ class RetryPolicy:
     concurrency: int = 4  # requests in flight to one vendor at once: smooths bursts
     deadline: float = 10.0  # seconds for one whole request, answer included (BOT_VENDOR_TIMEOUT)
 
+    @property
+    def total(self) -> float:
+        """Seconds for a whole call: every attempt, the waits between, a turn in the queue."""
+        return self.attempts * self.deadline + (self.attempts - 1) * self.max_wait
+
 
 RATE_LIMITED = "rate limited"  # what a `describe` hook returns for a throttling error body
 
@@ -72,6 +77,15 @@ class VendorHTTP:
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send with retries; return a 2xx response or raise from the error tree."""
+        total = self.policy.total
+        try:
+            async with asyncio.timeout(total):
+                return await self._attempts(method, url, **kwargs)
+        except TimeoutError:
+            detail = f"no answer from {_host(url)} within {total:g} s"
+            raise VendorTimeout(self.vendor, detail) from None
+
+    async def _attempts(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         policy = self.policy
         for attempt in range(1, policy.attempts + 1):
             last = attempt == policy.attempts

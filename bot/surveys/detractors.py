@@ -21,7 +21,7 @@ from typing import Any
 from markupsafe import Markup
 
 from bot.db import Store
-from bot.errors import BotError
+from bot.errors import BotError, StoreError
 from bot.render import Renderer
 from bot.slack import Poster
 from bot.surveys.items import Item
@@ -150,4 +150,7 @@ class DetractorAlerts:
             log.exception("detractor alert not posted")
             return
         now = iso_ms(datetime.now(UTC))
-        await self.store(lambda db: mark_alerted(db, [d.id for d in group], now))
+        try:
+            await self.store(lambda db: mark_alerted(db, [d.id for d in group], now))
+        except StoreError as exc:  # posted; the next process posts the group again
+            log.error("detractor alert posted, but not recorded as posted: %s", exc)

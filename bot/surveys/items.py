@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from bot.errors import ItemRefused
+from bot.render.safe import SURROGATE
 from bot.timefmt import iso_ms
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def to_five(score: int, low: int, high: int) -> int:
 # --- reading: what JSON can say that no survey answer should ------------------------------
 
 LONGEST_NUMBER = 4000  # digits; Python refuses to read more than 4300 into an int
-_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_DEPTH = 16  # levels of lists and objects in one item; MaestroQA's go three deep
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,9 @@ def _sound(value: Any, repaired: list[str], where: str = "") -> Any:
     if isinstance(value, Unreadable):
         raise ItemRefused(f"{where or 'a value'}: {value.why}")
     if isinstance(value, str):
-        if _SURROGATE.search(value):
+        if SURROGATE.search(value):
             repaired.append(where or "a value")
-            return _SURROGATE.sub("\ufffd", value)
+            return SURROGATE.sub("\ufffd", value)
         return value
     if isinstance(value, dict):
         return {
@@ -146,15 +147,30 @@ def _sound(value: Any, repaired: list[str], where: str = "") -> Any:
 
 def validate_item(raw: Any) -> Item | str:
     """The item, or the reason MaestroQA would give for refusing it."""
+    if _depth(raw) > MAX_DEPTH:  # before anything walks it, stores it or forwards it
+        return f"the item is nested more than {MAX_DEPTH} levels deep"
     try:
         repaired: list[str] = []
         item = _item(_sound(raw, repaired))
     except ItemRefused as exc:
         return str(exc)
     if repaired:
-        log.warning("survey response %s: %s cut mid-character, kept with U+FFFD",
-                    item.ticket_id, ", ".join(repaired))  # fmt: skip
+        log.warning("survey response %r: %s cut mid-character, kept with U+FFFD",
+                    item.ticket_id, ascii(", ".join(repaired)))  # fmt: skip
     return item
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in `value`, counted without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:  # deeper is refused anyway: no need to walk it all
+                todo.extend((child, depth + 1) for child in (
+                    node.values() if isinstance(node, dict) else node))  # fmt: skip
+    return deepest
 
 
 def _item(raw: Any) -> Item:

@@ -110,8 +110,11 @@ def _one_by_one(
                     db.execute(_UPSERT_RESPONSE, response_row(item, now))
                     db.execute(_UPSERT_OUTBOX, (item.id, now, now))
                 except (sqlite3.Error, ValueError, OverflowError) as exc:
+                    if _no_write(exc):  # the disk filled up meanwhile: every request says so
+                        raise
                     db.execute("rollback to item")
-                    found[-1].append(NotStored(f"could not be stored ({exc})"))
+                    log.warning("survey response %r could not be stored: %s", item.ticket_id, exc)
+                    found[-1].append(NotStored(f"could not be stored ({type(exc).__name__})"))
                 else:
                     found[-1].append(action)
                 db.execute("release item")

@@ -25,7 +25,7 @@ def run_outbox(settings: Settings, retry: bool = False, now: float | None = None
             raise problem
         print(f"outbox: no database at {settings.db_path}: nothing ingested yet")
         return 0
-    store = Store(settings.db_path)
+    store = Store(settings.db_path, writable=retry)  # the report only reads
     try:
         if retry:
             queued = store.sync(lambda db: retry_failed(db, now or datetime.now(UTC).timestamp()))

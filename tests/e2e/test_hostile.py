@@ -70,6 +70,15 @@ def command_body(text: str = "skill 11 60m") -> str:
             command_body(),
             401,
         ),
+        *(
+            (
+                f"timestamp of {n} digits",
+                {**sign(SECRET, command_body()), "X-Slack-Request-Timestamp": "9" * n},
+                command_body(),
+                401,
+            )
+            for n in (13, 400, 5000)  # past a float, past int()'s digit limit
+        ),
     ],
 )
 def test_unsigned_and_stale_requests_are_401(

@@ -18,7 +18,9 @@ from bot.check.samples import agent_states_report, alert_contexts, contexts, csa
 from bot.errors import UsageError
 from bot.metrics import AgentStates, AgentStatesReport, CsatReport, CsatRow, StateTime
 from bot.render import Renderer
-from bot.render.safe import clean, escape, outside
+from bot.render.safe import clean, escape, outside, plain
+from bot.render.words import shown
+from bot.snapshots.rows import Change
 from bot.surveys.detractors import Detractor
 from tests.fakes.hostile import HOSTILE, pings
 
@@ -132,3 +134,23 @@ def test_escape_and_outside() -> None:
     assert outside(error).details["word"] == "&lt;!here&gt;"
     assert error.details["word"] == "<!here>"  # the original is left as it was
     assert outside(Markup("<!subteam^S1>")) == "<!subteam^S1>"
+
+
+@pytest.mark.parametrize("odd", ["a&b", "<x>", "tab\there", "U+FFFE\ufffe"])
+def test_rows_are_found_by_the_id_they_came_with(odd: str) -> None:
+    """Escaping reaches the lookup keys as well: a change is still found for an id with
+    `&` or `<` in it (an ingested agent's free-text id), not shown as new."""
+    context = dict(BASE["digest_csat.yml.j2"][0])
+    report = context["report"]
+    row = replace(report.rows[0], id=odd, name=None)
+    report = replace(report, rows=(row, *report.rows[1:]))
+    context |= {"report": report, "changes": {("skill", odd): Change(-7.5, 40)}}
+    lines = [t for t in rendered("digest_csat.yml.j2", context) if "▼ 7.5" in t]
+    assert lines, "the change of the odd id was not found"
+
+
+def test_plain_text_shows_what_was_typed_and_cuts_never_halve_an_entity() -> None:
+    assert plain(escape("typed &lt; and <b> & co")) == "typed &lt; and <b> & co"
+    name = outside("x" * 77 + "&&&&")  # escaped: 77 x and four `&amp;`
+    assert shown(name) == "x" * 77 + "…"
+    assert shown(outside("x" * 70 + "&" * 20)).endswith("&amp;…")

@@ -222,6 +222,25 @@ async def test_an_answer_that_drips_is_cut_at_the_deadline() -> None:
     assert len(vendor.requests) == 1  # a time-out is not retried
 
 
+async def test_a_call_waiting_its_turn_is_bounded_too() -> None:
+    """The per-attempt deadline starts once a request has its slot; the whole call, queue
+    included, has a deadline of its own (attempts x deadline + the waits between)."""
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.15)
+        return httpx.Response(200, json={"ok": True})
+
+    policy = RetryPolicy(attempts=1, deadline=0.2, concurrency=1)
+    assert policy.total == pytest.approx(0.2)
+    http = VendorHTTP("Acme", httpx.AsyncClient(transport=httpx.MockTransport(slow)), policy)
+    first, second = await asyncio.gather(
+        http.get_json(URL), http.get_json(URL), return_exceptions=True
+    )
+    assert first == {"ok": True}
+    assert isinstance(second, VendorTimeout)
+    assert second.detail == "no answer from vendor.example within 0.2 s"
+
+
 async def test_a_prompt_answer_is_untouched_by_the_deadline() -> None:
     body = b'{"ok": true}'
     vendor = always(lambda: httpx.Response(200, stream=Drip(body, 0.001)))

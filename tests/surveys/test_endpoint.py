@@ -71,6 +71,19 @@ async def test_mixed_items_are_answered_in_order_and_the_valid_ones_kept(api: En
     assert [s.action for s in api.stored] == ["create", "create"]
 
 
+async def test_an_item_nested_beyond_reason_fails_alone(api: Endpoint) -> None:
+    deep = '{"x": [' * 300 + '"bottom"' + "]}" * 300  # 600 levels: JSON reads it, a walk would not
+    shallow = json.dumps(item(ticket_id="D1"))
+    nested = json.dumps(item(ticket_id="D2"))[:-1] + ', "extra": ' + deep + "}"
+    answer = await api.post(f'{{"data": [{shallow}, {nested}]}}'.encode())
+    assert answer.status_code == 201
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == [
+        "Created", "Failed: the item is nested more than 16 levels deep",
+    ]  # fmt: skip
+    assert api.count() == 1
+
+
 async def test_sent_again_is_an_update_with_the_same_id(api: Endpoint) -> None:
     first = (await api.post({"data": [item()]})).json()["results"][0]
     again = (await api.post({"data": [item(score=1, comment="worse")]})).json()["results"][0]
