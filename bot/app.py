@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
@@ -35,6 +35,7 @@ from bot.digests.scheduler import DigestScheduler
 from bot.errors import ConfigError
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
+from bot.listeners.reply import AckFirst, Replies
 from bot.render import Renderer
 from bot.sources import Source, Sources
 from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP
@@ -101,8 +102,11 @@ class Parts:
     alerting: Alerting
     forwarder: Forwarder | None = None  # when MaestroQA is configured
     detractors: DetractorAlerts | None = None  # when ingesting, with an alerts channel and Slack
+    replies: Replies = field(default_factory=Replies)  # answers to response_urls
+    ack_first: AckFirst = field(default_factory=AckFirst)  # answers start after the acks
 
     async def aclose(self) -> None:
+        await self.replies.aclose()
         await self.commands.sources.aclose()
         if self.forwarder is not None:
             await self.forwarder.client.aclose()
@@ -157,10 +161,12 @@ def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
     app = AsyncApp(
         signing_secret=slack.signing_secret or "unused-in-socket-mode",
         client=parts.web,
-        process_before_response=False,
+        # listeners only ack and hand their work to `ack_first`: Bolt answers the moment
+        # they return, instead of looking for the ack every 10 ms
+        process_before_response=True,
     )
-    command_listeners.register(app, parts.commands)
-    action_listeners.register(app, parts.alerting)
+    command_listeners.register(app, parts.commands, parts.replies, parts.ack_first)
+    action_listeners.register(app, parts.alerting, parts.ack_first)
     return app
 
 
@@ -176,6 +182,11 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
         background = await _start_ingestion(parts)
         yield scheduler
     finally:
+        try:  # answers already started get a few seconds to go out
+            async with asyncio.timeout(5):
+                await parts.ack_first.drain()
+        except TimeoutError:
+            log.warning("shutting down with answers still being prepared")
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -214,7 +225,9 @@ def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
     """`serve`'s HTTP app: Slack events, health and the CSAT ingestion endpoint."""
     require_slack(settings)
     parts = build_parts(settings, clock)
-    events = web.slack_events(build_bolt(parts), settings.slack.signing_secret or "")
+    events = web.slack_events(
+        build_bolt(parts), settings.slack.signing_secret or "", parts.ack_first
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

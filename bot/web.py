@@ -23,17 +23,29 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from bot.inbound import read_body
+from bot.listeners.reply import AckFirst
 
 log = logging.getLogger(__name__)
 MAX_SLACK_BODY = 512 * 1024
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def slack_events(app: AsyncApp, signing_secret: str) -> Handler:
-    """The Starlette handler for `POST /slack/events`: refuse early, then let Bolt answer."""
+def slack_events(app: AsyncApp, signing_secret: str, ack_first: AckFirst) -> Handler:
+    """The Starlette handler for `POST /slack/events`: refuse early, then let Bolt answer.
+
+    `ack_first` counts the requests not yet answered: the work behind earlier acks waits
+    for them.
+    """
     verifier = SignatureVerifier(signing_secret)
 
     async def handle(request: Request) -> Response:
+        ack_first.arrived()
+        try:
+            return await _handle(request)
+        finally:
+            ack_first.acked()
+
+    async def _handle(request: Request) -> Response:
         body = await read_body(request, MAX_SLACK_BODY)
         if body is None:
             return _refuse(413, f"a body over {MAX_SLACK_BODY // 1024} KiB")

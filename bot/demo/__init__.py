@@ -19,7 +19,7 @@ from bot.app import build_commands, build_parts
 from bot.demo.sim.livechat import SimulatedLiveChat
 from bot.demo.sim.liveperson import SKILLS, SimulatedLivePerson
 from bot.demo.sim.slack import SimulatedSlack
-from bot.listeners.commands import handle_command
+from bot.listeners.commands import answer_command, handle_command
 from bot.render import Message, to_text
 
 FAULT = "fault"  # a step that makes LivePerson fail before the command
@@ -155,7 +155,9 @@ async def run_demo() -> int:
                 async def respond(**message: object) -> None:
                     _print_message("answer (through response_url):", message)
 
-                await handle_command({"command": command, "text": text}, ack, respond, commands)
+                plan = await handle_command({"command": command, "text": text}, ack, commands)
+                if plan.query is not None:
+                    await answer_command(plan, respond, commands)
                 print(
                     f"  vendor calls for this command: {len(lp.calls) + len(lc.calls) - before}\n"
                 )

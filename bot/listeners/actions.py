@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.alerts.threads import Alerting
 from bot.errors import ActionError, SlackError, StoreError
-from bot.listeners.reply import Reply, send
+from bot.listeners.reply import AckFirst, Reply, send
 
 log = logging.getLogger(__name__)
 _USER = re.compile(r"[UW][A-Z0-9]{1,30}")
@@ -90,12 +90,18 @@ async def _tell(respond: Reply, alerting: Alerting, code: str, details: dict[str
     await send(respond, "alert button", **reply, response_type="ephemeral", replace_original=False)
 
 
-def register(app: AsyncApp, alerting: Alerting) -> None:
+async def _acked(**_: Any) -> None:
+    """The ack that went already (the listener acks before its work is started)."""
+
+
+def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
     async def ack_listener(body: dict[str, Any], ack: Reply, respond: Reply) -> None:
-        await handle_ack(body, ack, respond, alerting)
+        await ack()
+        ack_first.later(handle_ack(body, _acked, respond, alerting))
 
     async def snooze_listener(body: dict[str, Any], ack: Reply, respond: Reply) -> None:
-        await handle_snooze(body, ack, respond, alerting)
+        await ack()
+        ack_first.later(handle_snooze(body, _acked, respond, alerting))
 
     app.action("alert_ack")(ack_listener)
     app.action("alert_snooze")(snooze_listener)

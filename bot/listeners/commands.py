@@ -1,36 +1,37 @@
-"""/csat and /agent-states: acknowledge at once, answer through response_url."""
+"""/csat and /agent-states: acknowledge at once, answer through response_url after the acks."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.commands.service import Commands
-from bot.listeners.reply import Reply, send
+from bot.commands.service import Commands, Plan
+from bot.listeners.reply import AckFirst, Replies, Reply, send
 
 COMMANDS = ("/csat", "/agent-states")
-ACK_FLUSH_SECONDS = 0.011
 
 
-async def handle_command(
-    command: dict[str, Any], ack: Reply, respond: Reply, commands: Commands
-) -> None:
-    """Ack within milliseconds (usage, help or 'working'), then fetch and respond."""
+async def handle_command(command: dict[str, Any], ack: Reply, commands: Commands) -> Plan:
+    """Ack within milliseconds: usage, help or 'asking…'. The plan says what to fetch."""
     plan = commands.prepare(command.get("command", "/csat"), command.get("text", ""))
     await ack(**plan.ack)
-    if plan.query is not None:
-        # Bolt returns the ack to Slack from a loop that looks every 10 ms; step aside for
-        # one look so a burst of commands is acknowledged before their vendor work starts
-        await asyncio.sleep(ACK_FLUSH_SECONDS)
-        answer = await commands.answer(plan)
-        await send(respond, plan.query.command, **answer, response_type="ephemeral")
+    return plan
 
 
-def register(app: AsyncApp, commands: Commands) -> None:
-    async def listener(command: dict[str, Any], ack: Reply, respond: Reply) -> None:
-        await handle_command(command, ack, respond, commands)
+async def answer_command(plan: Plan, respond: Reply, commands: Commands) -> None:
+    """Fetch, render and send the answer (never raises: `Commands.answer` words failures)."""
+    assert plan.query is not None
+    answer = await commands.answer(plan)
+    await send(respond, plan.query.command, **answer, response_type="ephemeral")
+
+
+def register(app: AsyncApp, commands: Commands, replies: Replies, ack_first: AckFirst) -> None:
+    async def listener(command: dict[str, Any], ack: Reply) -> None:
+        plan = await handle_command(command, ack, commands)
+        url = command.get("response_url")
+        if plan.query is not None and isinstance(url, str) and url:
+            ack_first.later(answer_command(plan, replies.to(url), commands))
 
     for name in COMMANDS:
         app.command(name)(listener)

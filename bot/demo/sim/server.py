@@ -56,6 +56,12 @@ def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Repl
     return status, {"Content-Type": "application/json", **(headers or {})}, data
 
 
+class _Server(ThreadingHTTPServer):
+    # the default backlog of 5 drops connections when a burst of answers arrives at once,
+    # which no real Slack or vendor does
+    request_queue_size = 256
+
+
 class LoopbackServer:
     """Subclasses implement `route(call) -> Reply`; `start()` serves in a daemon thread."""
 
@@ -95,7 +101,10 @@ class LoopbackServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if not drip:
-                    self.wfile.write(body)
+                    try:
+                        self.wfile.write(body)
+                    except OSError:  # the client went away first: nothing to tell it
+                        self.close_connection = True
                     return
                 try:
                     for i in range(len(body)):
@@ -110,7 +119,7 @@ class LoopbackServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         return self
