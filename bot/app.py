@@ -9,6 +9,7 @@ vendor and one cache.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -84,10 +85,15 @@ def _client(settings: Settings) -> httpx.AsyncClient:
 
 
 def build_commands(
-    settings: Settings, clock: Clock = utcnow, store: Store | None = None
+    settings: Settings,
+    clock: Clock = utcnow,
+    store: Store | None = None,
+    ack_first: AckFirst | None = None,
 ) -> Commands:
+    """`ack_first`: answers render only when the acks in flight are out (`serve`, `socket`)."""
     renderer = Renderer(settings.templates, settings.timezone)
-    return Commands(build_sources(settings, clock, store), renderer)
+    turn = ack_first.turn if ack_first is not None else None
+    return Commands(build_sources(settings, clock, store), renderer, turn)
 
 
 @dataclass
@@ -118,7 +124,8 @@ def build_parts(
 ) -> Parts:
     """Everything a process runs; `writes=False` for one that only reads (a dry run)."""
     store = Store(db_path or settings.db_path, writable=writes)
-    commands = build_commands(settings, clock, store)
+    ack_first = AckFirst()
+    commands = build_commands(settings, clock, store, ack_first)
     token = settings.slack.bot_token
     web = slack_api.client(token, settings.slack.api_url) if token else None
     poster = slack_api.Poster(web) if web else None
@@ -140,7 +147,8 @@ def build_parts(
     channel, mention = settings.alerts.channel, settings.alerts.mention
     if settings.ingest_token and channel and poster is not None:
         detractors = DetractorAlerts(store, commands.renderer, poster, channel, mention)
-    return Parts(settings, commands, store, digests, web, alerting, forwarder, detractors)
+    return Parts(settings, commands, store, digests, web, alerting, forwarder, detractors,
+                 ack_first=ack_first)  # fmt: skip
 
 
 def require_slack(settings: Settings, *, socket_mode: bool = False) -> None:
@@ -232,6 +240,9 @@ def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with running(parts):
+            # what start-up made lives as long as the process: the collector need not
+            # walk it again and again while a burst of commands waits for its acks
+            gc.freeze()
             yield
 
     routes = [Route("/slack/events", events, methods=["POST"]), *http_routes(parts, clock)]

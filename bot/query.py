@@ -27,8 +27,16 @@ class Query:
     interval: int | None = None  # minutes, /agent-states only
 
     @property
+    def canonical_ids(self) -> Ids | None:
+        """The ids sorted (numbers as numbers) without repeats: `5,4,4` asks what `4,5` does."""
+        if self.ids is None or self.ids == "all":
+            return self.ids
+        return tuple(sorted(set(self.ids), key=lambda i: (len(i), i)))
+
+    @property
     def ids_text(self) -> str:
-        """The ids as a vendor query parameter: `all` or `4,15,3`."""
-        if self.ids is None:
+        """The ids as a vendor query parameter, canonical: `all` or `3,4,15`."""
+        ids = self.canonical_ids
+        if ids is None:
             return ""
-        return "all" if self.ids == "all" else ",".join(self.ids)
+        return "all" if ids == "all" else ",".join(ids)

@@ -15,7 +15,7 @@ from pathlib import Path
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
 LAYERS: list[set[str]] = [
-    {"errors", "timefmt", "query", "metrics", "schedule", "config", "db"},  # core
+    {"errors", "timefmt", "query", "metrics", "schedule", "config", "db", "recent"},  # core
     {"render", "slack", "sources", "snapshots", "inbound"},  # services the features share
     {"commands", "digests", "alerts", "surveys"},  # features
     {"listeners", "app", "web", "check", "demo", "__main__", "__init__"},  # wiring, entry points

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -10,6 +11,7 @@ from bot.commands.service import Commands, Plan
 from bot.listeners.reply import AckFirst, Replies, Reply, send
 
 COMMANDS = ("/csat", "/agent-states")
+Turn = Callable[[], Awaitable[None]]
 
 
 async def handle_command(command: dict[str, Any], ack: Reply, commands: Commands) -> Plan:
@@ -19,10 +21,14 @@ async def handle_command(command: dict[str, Any], ack: Reply, commands: Commands
     return plan
 
 
-async def answer_command(plan: Plan, respond: Reply, commands: Commands) -> None:
+async def answer_command(
+    plan: Plan, respond: Reply, commands: Commands, turn: Turn | None = None
+) -> None:
     """Fetch, render and send the answer (never raises: `Commands.answer` words failures)."""
     assert plan.query is not None
     answer = await commands.answer(plan)
+    if turn is not None:  # the POST is a millisecond of work too: after the acks in flight
+        await turn()
     await send(respond, plan.query.command, **answer, response_type="ephemeral")
 
 
@@ -31,7 +37,7 @@ def register(app: AsyncApp, commands: Commands, replies: Replies, ack_first: Ack
         plan = await handle_command(command, ack, commands)
         url = command.get("response_url")
         if plan.query is not None and isinstance(url, str) and url:
-            ack_first.later(answer_command(plan, replies.to(url), commands))
+            ack_first.later(answer_command(plan, replies.to(url), commands, ack_first.turn))
 
     for name in COMMANDS:
         app.command(name)(listener)

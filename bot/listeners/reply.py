@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -19,20 +20,31 @@ import httpx
 
 log = logging.getLogger(__name__)
 Reply = Callable[..., Awaitable[Any]]
-MAX_DEFER_SECONDS = 0.25  # a steady stream of commands still gets its answers
+MAX_DEFER_SECONDS = 0.25  # the longest a busy stretch holds answers back
+POSTS_AT_ONCE = 8  # answers being posted at the same time
 
 
 class AckFirst:
-    """Counts the Slack requests not yet acknowledged; work waits for none to be left."""
+    """Counts the Slack requests not yet acknowledged; the work behind answers waits its turn.
+
+    `turn()` lets one caller at a time through, after the loop has read what arrived and
+    once no request is waiting for its ack. A busy stretch holds work back for at most
+    `max_defer` seconds; after that, turns and acks alternate, so a steady stream of
+    commands still gets its answers.
+    """
 
     def __init__(self, max_defer: float = MAX_DEFER_SECONDS) -> None:
         self.max_defer = max_defer
         self.in_flight = 0
+        self._busy_since = 0.0
         self._quiet = asyncio.Event()
         self._quiet.set()
+        self._turns = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def arrived(self) -> None:
+        if self.in_flight == 0:
+            self._busy_since = time.monotonic()
         self.in_flight += 1
         self._quiet.clear()
 
@@ -41,18 +53,26 @@ class AckFirst:
         if self.in_flight == 0:
             self._quiet.set()
 
+    async def turn(self) -> None:
+        """Return when the caller may do a step of CPU work without delaying an ack."""
+        async with self._turns:
+            await asyncio.sleep(0)  # the loop reads the sockets: new requests count first
+            left = self._busy_since + self.max_defer - time.monotonic()
+            if self.in_flight and left > 0:
+                try:
+                    async with asyncio.timeout(left):
+                        await self._quiet.wait()
+                except TimeoutError:
+                    pass
+
     def later(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run `work` once the acks in flight are out (kept referenced, errors logged)."""
-        task = asyncio.get_running_loop().create_task(self._after_acks(work))
+        """Run `work` from its turn on (kept referenced, errors logged)."""
+        task = asyncio.get_running_loop().create_task(self._in_turn(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _after_acks(self, work: Coroutine[Any, Any, None]) -> None:
-        try:
-            async with asyncio.timeout(self.max_defer):
-                await self._quiet.wait()
-        except TimeoutError:
-            pass
+    async def _in_turn(self, work: Coroutine[Any, Any, None]) -> None:
+        await self.turn()
         try:
             await work
         except Exception:
@@ -65,16 +85,24 @@ class AckFirst:
 
 
 class Replies:
-    """Answers to response_urls through one shared HTTP client."""
+    """Answers to response_urls through one shared HTTP client, a few at a time.
 
-    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+    A burst of answers would otherwise be hundreds of requests stepping through the
+    client's pool at once, each step a turn of the loop the next acks wait behind.
+    """
+
+    def __init__(
+        self, client: httpx.AsyncClient | None = None, at_once: int = POSTS_AT_ONCE
+    ) -> None:
         self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(15.0))
+        self._slots = asyncio.Semaphore(at_once)
 
     def to(self, url: str) -> Reply:
         """A `respond` for one response_url, like Bolt's, on the shared client."""
 
         async def respond(**message: Any) -> httpx.Response:
-            return await self.client.post(url, json=message)
+            async with self._slots:
+                return await self.client.post(url, json=message)
 
         return respond
 

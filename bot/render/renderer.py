@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -39,6 +39,7 @@ from bot.errors import (
     WrongRegion,
 )
 from bot.metrics import AgentStates, CsatRow
+from bot.recent import Recent
 from bot.render.filters import (
     bar,
     delta_duration,
@@ -59,6 +60,8 @@ MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_FIELDS = 10
 MAX_FIELD_TEXT = 2000
+CHECKED_ENTRIES = 512  # rendered messages remembered, least recently used out
+CHECKED_MAX_CHARS = 16_000  # bigger ones (digests) are rendered once anyway
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,9 @@ class Renderer:
         self.folders = [folder] if folder == DEFAULT_TEMPLATES else [folder, DEFAULT_TEMPLATES]
         self.timezone = timezone or ZoneInfo("UTC")
         self.words = Words.load(folder)
+        # rendered text -> its message as JSON: YAML and Block Kit checks cost ~10x the
+        # Jinja render, and the acks and the answers to repeated queries render the same text
+        self._checked: Recent[str, str] = Recent(CHECKED_ENTRIES)
         self.env = jinja2.Environment(
             loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in self.folders]),
             undefined=jinja2.StrictUndefined,
@@ -192,6 +198,11 @@ class Renderer:
         except (jinja2.TemplateError, TypeError, ValueError) as exc:
             # |tojson on an undefined value raises TypeError, not UndefinedError
             raise RenderError(*_template_line(name), str(exc)) from exc
+        known = self._checked.get(source)
+        if known is not None:  # rendered to these very characters before: read and checked
+            return cast(
+                Message, json.loads(known)
+            )  # a fresh copy: callers may change their message
         try:
             message = yaml.load(source, Loader=_LOADER)
         except yaml.YAMLError as exc:
@@ -203,7 +214,19 @@ class Renderer:
         problems = check_message(message)
         if problems:
             raise RenderError(name, None, "; ".join(problems))
+        if len(source) <= CHECKED_MAX_CHARS:
+            self._remember(source, message)
         return message
+
+    def _remember(self, source: str, message: Message) -> None:
+        """Keep a message whose JSON reads back as the same message (YAML may make dates
+        or number keys, which JSON would not give back as they were)."""
+        try:
+            known = json.dumps(message)
+        except (TypeError, ValueError):
+            return
+        if json.loads(known) == message:
+            self._checked.put(source, known)
 
 
 def _yaml_json(value: Any, **kwargs: Any) -> str:

@@ -30,6 +30,7 @@ from bot.errors import (
     VendorTimeout,
     VendorUnavailable,
 )
+from bot.recent import Recent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -170,30 +171,40 @@ class BucketCache:
 
     The vendors aggregate into 5-minute buckets, so asking again inside a bucket cannot
     return fresher data. Concurrent callers await the same task; a failure is shared by
-    those already waiting but not remembered, so the next caller tries again.
+    those already waiting but not remembered, so the next caller tries again. Only the
+    current bucket is kept, and of it the `size` queries asked last: each look-up is one
+    dict access however many queries a bucket sees. Keys are canonical (the sources sort
+    and de-duplicate ids), so `4,5` and `5,4` are one call.
     """
 
-    def __init__(self, clock: Callable[[], datetime], bucket_seconds: int = 300) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime], bucket_seconds: int = 300, size: int = 256
+    ) -> None:
         self._clock = clock
         self._bucket_seconds = bucket_seconds
-        self._tasks: dict[tuple[int, Hashable], asyncio.Task[Any]] = {}
+        self._current = -1
+        self._tasks: Recent[tuple[int, Hashable], asyncio.Task[Any]] = Recent(size)
 
     def bucket(self) -> int:
         return int(self._clock().timestamp()) // self._bucket_seconds
 
+    def __len__(self) -> int:
+        return len(self._tasks)
+
     async def get(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
         bucket = self.bucket()
-        for old in [k for k in self._tasks if k[0] < bucket]:
-            del self._tasks[old]
+        if bucket != self._current:  # a new bucket: what the old one fetched is stale
+            self._tasks.clear()
+            self._current = bucket
         slot = (bucket, key)
         task = self._tasks.get(slot)
         if task is None:
             task = asyncio.ensure_future(fetch())
-            self._tasks[slot] = task
+            self._tasks.put(slot, task)
             task.add_done_callback(lambda t: self._forget_failure(slot, t))
         # shield: one impatient caller must not cancel the call the others wait for
         return await asyncio.shield(task)
 
     def _forget_failure(self, slot: tuple[int, Hashable], task: asyncio.Task[Any]) -> None:
         if (task.cancelled() or task.exception() is not None) and self._tasks.get(slot) is task:
-            del self._tasks[slot]
+            self._tasks.pop(slot)

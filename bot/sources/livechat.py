@@ -167,7 +167,7 @@ class LiveChat:
         return answer
 
     def _filters(self, query: Query, now: datetime) -> Filters:
-        ids = () if query.ids in (None, "all") else tuple(query.ids or ())
+        ids = () if query.ids in (None, "all") else tuple(query.canonical_ids or ())
         start = now - timedelta(minutes=query.timeframe)
         if query.unit == "group":
             return Filters(start, now, groups=tuple(int(i) for i in ids))
@@ -183,7 +183,7 @@ class LiveChat:
         Parsing happens inside the shared fetch: an unreadable answer is a failure the
         next caller retries, not a result kept for the rest of the bucket.
         """
-        key = (self.name, reports, query.unit, query.ids, query.timeframe)
+        key = (self.name, reports, query.unit, query.canonical_ids, query.timeframe)
 
         async def fetch() -> tuple[datetime, T]:
             now = self.clock()

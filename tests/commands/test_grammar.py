@@ -116,6 +116,7 @@ def test_parse_rejects(command: Command, text: str, message: str) -> None:
 
 def test_query_ids_text() -> None:
     assert Query("/csat", unit="skill", ids=("4", "15")).ids_text == "4,15"
+    assert Query("/csat", unit="skill", ids=("15", "4", "15", "3")).ids_text == "3,4,15"
     assert Query("/csat", unit="agent", ids="all").ids_text == "all"
     assert Query("/csat").ids_text == ""
 

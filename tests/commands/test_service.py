@@ -86,3 +86,47 @@ def test_no_source_configured() -> None:
     plan = subject.prepare("/csat", "")
     assert plan.query is None
     assert plan.ack["text"].startswith(":electric_plug: No data source is set up for this bot yet")
+
+
+class CountingRenderer(Renderer):
+    """Counts renders by template."""
+
+    def __init__(self) -> None:
+        super().__init__(DEFAULT_TEMPLATES)
+        self.rendered: list[str] = []
+
+    def render(self, name: str, **context: object) -> dict[str, object]:
+        self.rendered.append(name)
+        return super().render(name, **context)
+
+
+@pytest.mark.anyio
+async def test_the_same_report_is_not_rendered_twice_and_each_answer_is_its_own() -> None:
+    report = csat_report()
+    renderer = CountingRenderer()
+    turns: list[int] = []
+
+    async def turn() -> None:
+        turns.append(1)
+
+    subject = Commands(Sources({"liveperson": FakeSource(report)}), renderer, turn)
+    first = await subject.answer(subject.prepare("/csat", "skill all 60m"))
+    first["text"] = "changed by a caller"
+    second = await subject.answer(subject.prepare("/csat", "skill all 60m"))
+    assert second["text"] != "changed by a caller"
+    assert renderer.rendered.count("csat.yml.j2") == 1
+    assert renderer.rendered.count("working.yml.j2") == 1  # the ack of a query, once
+    assert len(turns) == 2  # every answer waited for its turn before rendering
+
+
+@pytest.mark.anyio
+async def test_a_different_report_for_the_same_query_is_rendered_again() -> None:
+    report = csat_report()
+    renderer = CountingRenderer()
+    source = FakeSource(report)
+    subject = Commands(Sources({"liveperson": source}), renderer)
+    first = await subject.answer(subject.prepare("/csat", "skill all 60m"))
+    source.outcome = CsatReport(**{**report.__dict__, "rows": report.rows[:1]})
+    second = await subject.answer(subject.prepare("/csat", "skill all 60m"))
+    assert renderer.rendered.count("csat.yml.j2") == 2
+    assert first != second

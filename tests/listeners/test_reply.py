@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -9,7 +10,7 @@ import aiohttp
 import pytest
 from slack_sdk.webhook import WebhookResponse
 
-from bot.listeners.reply import send
+from bot.listeners.reply import AckFirst, send
 
 pytestmark = pytest.mark.anyio
 
@@ -54,3 +55,37 @@ async def test_an_expired_response_url_is_one_line(caplog: pytest.LogCaptureFixt
     assert [r.getMessage() for r in caplog.records] == [
         "alert button: Slack refused the answer (HTTP 404 'expired_url')"
     ]
+
+
+async def test_a_turn_waits_for_the_acks_in_flight() -> None:
+    ack_first = AckFirst(max_defer=5)
+    ack_first.arrived()
+    turn = asyncio.ensure_future(ack_first.turn())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not turn.done()
+    ack_first.acked()
+    await asyncio.wait_for(turn, 1)
+
+
+async def test_a_long_busy_stretch_holds_work_back_only_so_long() -> None:
+    ack_first = AckFirst(max_defer=0.05)
+    ack_first.arrived()  # never acked: the turn still comes
+    await asyncio.wait_for(ack_first.turn(), 1)
+    await asyncio.wait_for(ack_first.turn(), 0.04)  # and later turns do not wait again
+
+
+async def test_later_runs_its_work_and_logs_a_failure(caplog: pytest.LogCaptureFixture) -> None:
+    ack_first, done = AckFirst(), []
+
+    async def work() -> None:
+        done.append(1)
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    ack_first.later(work())
+    ack_first.later(broken())
+    await ack_first.drain()
+    assert done == [1]
+    assert "work after an ack failed" in caplog.text

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -354,3 +354,24 @@ def test_to_text_unescapes_and_drops_link_syntax() -> None:
         ],
     }
     assert to_text(message) == "Bold <tag> & the site\n\nquiet\n"
+
+
+def test_a_message_rendered_again_is_an_equal_copy() -> None:
+    renderer = Renderer(DEFAULT_TEMPLATES)
+    context = {"command": "/csat", "sources": ("liveperson",), "default_source": "liveperson"}
+    first = renderer.render("help.yml.j2", **context)
+    first["blocks"].clear()  # a caller changing its message changes no other
+    second = renderer.render("help.yml.j2", **context)
+    assert second == renderer.render("help.yml.j2", **context)
+    assert second["blocks"]
+
+
+def test_yaml_that_json_cannot_give_back_is_not_kept(tmp_path: Path) -> None:
+    (tmp_path / "dated.yml.j2").write_text(
+        "text: hi\nblocks:\n  - type: section\n    text: {type: mrkdwn, text: hi}\n"
+        "when: 2026-12-02\n"
+    )
+    renderer = Renderer(tmp_path)
+    first = renderer.render("dated.yml.j2")
+    assert first == renderer.render("dated.yml.j2")
+    assert first["when"] == date(2026, 12, 2)

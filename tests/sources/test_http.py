@@ -383,6 +383,27 @@ async def test_cancelling_one_waiter_keeps_the_fetch_for_others() -> None:
     assert await cache.get("key", fetch) == "data-1"  # the completed fetch is still kept
 
 
+async def test_the_cache_keeps_the_queries_asked_last() -> None:
+    cache = BucketCache(FakeClock(), size=3)
+    fetches = {key: Fetch(key) for key in "abcd"}
+    for key in "abcd":
+        await cache.get(key, fetches[key])
+    assert len(cache) == 3
+    assert await cache.get("d", fetches["d"]) == "d-1"  # kept
+    assert await cache.get("a", fetches["a"]) == "a-2"  # the oldest went first
+    assert len(cache) == 3
+
+
+async def test_a_new_bucket_lets_go_of_the_old_one() -> None:
+    clock = FakeClock()
+    cache = BucketCache(clock)
+    for key in "abc":
+        await cache.get(key, Fetch(key))
+    clock.now += timedelta(minutes=5)
+    await cache.get("d", Fetch("d"))
+    assert len(cache) == 1
+
+
 @pytest.mark.parametrize(
     ("value", "seconds"),
     [

@@ -479,6 +479,15 @@ async def test_concurrent_identical_queries_share_one_call() -> None:
     assert vendor.tokens == 1
 
 
+async def test_ids_in_another_order_or_repeated_share_one_call() -> None:
+    vendor = FakeLivePerson()
+    source = liveperson(vendor)
+    for ids in (("4", "15"), ("15", "4"), ("15", "4", "15")):
+        await source.csat(Query("/csat", "liveperson", "skill", ids, 60))
+    [data] = vendor.data_requests()
+    assert data.url.params["skillIds"] == "4,15"
+
+
 async def test_unreadable_answer_through_the_client() -> None:
     vendor = FakeLivePerson(csat_body=["not", "an", "object"])
     with pytest.raises(VendorBadResponse) as caught:
