@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,10 +31,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.errors import StoreError
+
+# sqlite-utils imports numpy whenever it can, only to map numpy's scalar types to column
+# types. The bot never stores a numpy value, and numpy would add about 10 MiB and a tenth
+# of a second to every process's start, so sqlite-utils loads here with numpy hidden:
+# importing a name that `sys.modules` maps to None fails (the import system's documented
+# way to block one). Nothing sqlite-utils imports looks for numpy; the charts load it
+# later. This works when this module is the first to import sqlite-utils: app.py imports
+# it first, and tests/test_imports.py checks that `serve` starts without numpy.
+if "numpy" not in sys.modules:
+    sys.modules["numpy"] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils  # noqa: F401
+    finally:
+        del sys.modules["numpy"]
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
-
-from bot.errors import StoreError
 
 T = TypeVar("T")
 migrations = Migrations("csat-bot")
