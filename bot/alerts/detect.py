@@ -11,8 +11,11 @@ How sure: a CSAT drop must clear three bars before it pages anyone —
 Availability: logged-in time well below the mean of recent snapshots (by `drop_share`,
 and at least two standard deviations), or the Away share well above it (`away_points`).
 
-Every evaluation says why as a `Reason`: a code and its numbers, worded by the templates
-(`_alert_macros.j2`). Whether to tell anyone is `alerts.decide`.
+An entity's history comes as its `Past` (`snapshots.queries.series_past` reduces the
+earlier runs in SQLite, `summarize` does the same from rows), so a review holds one small
+tuple per entity, not every earlier row. Every evaluation says why as a `Reason`: a code
+and its numbers, worded by the templates (`_alert_macros.j2`). Whether to tell anyone is
+`alerts.decide`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.config import Rule
+from bot.snapshots.queries import Past
 from bot.snapshots.rows import away_share
 
 Z95 = 1.959963984540054
@@ -59,7 +63,7 @@ class Metric(StrEnum):
     AWAY_SHARE = "away_share"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reason:
     """Why an evaluation came out as it did: a code and its numbers, never a sentence.
 
@@ -96,7 +100,7 @@ class Reason:
         return cls(code, found)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     """One entity and metric: firing (True/False) or unknown (None), and the numbers why."""
 
@@ -121,10 +125,49 @@ def _csat_counts(row: dict[str, Any]) -> tuple[int, int]:
     return int(row.get("positive") or 0), int(row.get("answers") or 0)
 
 
+def summarize(history: list[dict[str, Any]], baseline_runs: int) -> Past | None:
+    """Earlier snapshot rows (newest first) reduced to the `Past` the evaluations use.
+
+    What `snapshots.queries.series_past` computes in SQLite, here from rows: for callers
+    that hold the rows anyway, and as the reference the tests hold the query to.
+    """
+    if not history:
+        return None
+    first, recent = history[0], history[:baseline_runs]
+    counts = [_csat_counts(r) for r in recent]
+    logged = [float(r.get("logged_in") or 0) for r in recent]
+    shares = [s for s in (away_share(r) for r in recent) if s is not None]
+    return Past(
+        runs=len(recent),
+        positive=first.get("positive"),
+        answers=first.get("answers"),
+        score=first.get("score"),
+        positive_sum=sum(x for x, _ in counts),
+        answers_sum=sum(n for _, n in counts),
+        logged_mean=statistics.fmean(logged),
+        logged_spread=statistics.pstdev(logged),
+        shares=len(shares),
+        share_mean=statistics.fmean(shares) if shares else None,
+        share_spread=statistics.pstdev(shares) if shares else None,
+    )
+
+
 def evaluate_csat(
     row: dict[str, Any], history: list[dict[str, Any]], rule: Rule, tests: int = 1
 ) -> Evaluation:
-    """A CSAT drop for one entity: `history` is its earlier snapshot rows, newest first.
+    """A CSAT drop for one entity: `history` is its earlier snapshot rows, newest first."""
+    return csat_against(row, summarize(history, rule.baseline_runs), rule, tests)
+
+
+def evaluate_availability(
+    row: dict[str, Any], history: list[dict[str, Any]], rule: Rule
+) -> list[Evaluation]:
+    """Availability for one entity: `history` is its earlier snapshot rows, newest first."""
+    return availability_against(row, summarize(history, rule.baseline_runs), rule)
+
+
+def csat_against(row: dict[str, Any], past: Past | None, rule: Rule, tests: int = 1) -> Evaluation:
+    """A CSAT drop for one entity against its `Past` (None: nothing earlier).
 
     `tests` is how many entities the same snapshot checks: the bar is divided by it
     (Bonferroni), so checking 500 skills at once does not page for one chance dip.
@@ -139,25 +182,22 @@ def evaluate_csat(
         current=x / n if n else None,
         interval=wilson(x, n) if n else None,
     )
-    if n < rule.min_answers:
+    if n < rule.min_answers or n == 0:  # min_answers = 0 still needs an answer
         why = Reason("few_answers", {"answers": n, "needed": rule.min_answers})
         return Evaluation(**base, firing=None, reason=why)
     alpha = (1 - rule.confidence) / max(1, tests)
-    candidates = []
-    if history:
-        candidates.append([history[0]])
-    if len(history) > 1:
-        candidates.append(history[: rule.baseline_runs])
+    candidates: list[tuple[int, int, int]] = []  # positive, answers, snapshots pooled
+    if past is not None:  # the previous snapshot, and the baseline when it pools more
+        candidates.append((int(past.positive or 0), int(past.answers or 0), 1))
+        if past.runs > 1:
+            candidates.append((past.positive_sum, past.answers_sum, past.runs))
     best: Evaluation | None = None
-    for rows in candidates:
-        xb = sum(_csat_counts(r)[0] for r in rows)
-        nb = sum(_csat_counts(r)[1] for r in rows)
+    for xb, nb, runs in candidates:
         if nb == 0:
             continue
         drop = (xb / nb - x / n) * 100
         p = drop_p_value(x, n, xb, nb)
         firing = drop >= rule.drop_points and p < alpha
-        runs = len(rows)
         if firing:
             why = Reason("drop", {"points": drop, "runs": runs, "p": p})
         elif drop <= 0:
@@ -187,26 +227,22 @@ def evaluate_csat(
     return best
 
 
-def evaluate_availability(
-    row: dict[str, Any], history: list[dict[str, Any]], rule: Rule
-) -> list[Evaluation]:
+def availability_against(row: dict[str, Any], past: Past | None, rule: Rule) -> list[Evaluation]:
     """Logged-in time well below, or the Away share well above, recent snapshots."""
     base = dict(
         entity_kind=row["entity_kind"],
         entity_id=row["entity_id"],
         name=row.get("entity_name"),
     )
-    recent = history[: rule.baseline_runs]
-    if len(recent) < 3:
-        why = Reason("few_snapshots", {"snapshots": len(recent)})
+    runs = past.runs if past is not None else 0
+    if past is None or runs < 3:
+        why = Reason("few_snapshots", {"snapshots": runs})
         return [
             Evaluation(**base, metric=m, firing=None, reason=why)
             for m in (Metric.LOGGED_IN, Metric.AWAY_SHARE)
         ]
-    runs = len(recent)
     out = []
-    logged = [float(r.get("logged_in") or 0) for r in recent]
-    mean, spread = statistics.fmean(logged), statistics.pstdev(logged)
+    mean, spread = past.logged_mean, past.logged_spread
     now = float(row.get("logged_in") or 0)
     share = (mean - now) / mean if mean else 0.0
     firing = share >= rule.drop_share and (mean - now) >= 2 * spread
@@ -224,10 +260,9 @@ def evaluate_availability(
             ),
         )
     )
-    shares = [s for s in (away_share(r) for r in recent) if s is not None]
     current_share = away_share(row)
-    if current_share is not None and len(shares) >= 3:
-        mean_s, spread_s = statistics.fmean(shares), statistics.pstdev(shares)
+    if current_share is not None and past.shares >= 3 and past.share_mean is not None:
+        mean_s, spread_s = past.share_mean, past.share_spread or 0.0
         points = (current_share - mean_s) * 100
         firing = points >= rule.away_points and (current_share - mean_s) >= 2 * spread_s
         out.append(

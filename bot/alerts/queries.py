@@ -7,6 +7,7 @@ as JSON), and go in the same way.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,6 +39,15 @@ def insert_alert(db: Database, alert: dict[str, Any]) -> int:
 
 def update_alert(db: Database, alert_id: int, changes: dict[str, Any]) -> None:
     db.table("alerts").update(alert_id, _written(changes))
+
+
+def posted(db: Database, alert_ids: Iterable[int]) -> dict[int, str]:
+    """The `ts` of those of these alerts whose top message is known to have gone out."""
+    found = db.execute(
+        "select id, ts from alerts where ts is not null and id in (select value from json_each(?))",
+        [json.dumps(list(alert_ids))],
+    )
+    return {alert_id: ts for alert_id, ts in found.fetchall()}
 
 
 def _read(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -4,51 +4,62 @@ A problem is (source, kind, entity, metric). The first credible drop opens a top
 message that calls in the configured team leads; while it persists, updates go into its
 thread without pinging anyone; when it recovers the thread says so and the top message
 is updated to show it resolved. Acknowledge and Snooze are recorded here (buttons in
-`listeners/actions.py`). Decisions are `decide.decide`; this module only acts on them.
+`listeners/actions.py`). Decisions are `decide.judge`; this module only acts on them.
+
+A review decides and records, then posts in the background: the `alerts` table says what
+happened before Slack hears of it, so the next review never decides the same thing twice,
+and the digest that asked is not held while dozens of alerts go out at Slack's pace
+(`slack.Poster`: one message a second per channel). Each alert's posts are one task, after
+the alert's earlier task; `drain()` waits for them at shutdown.
+
+A new alert is stored without `ts`; `ts` is stored the moment Slack answers with it. A
+firing alert without `ts` that no task of this process is posting never went out (a
+restart, a Slack that refused, a shutdown that could not wait): the next review posts it,
+calling the team leads then, if the drop persists, and closes it without a word if it
+has recovered. So an alert is never lost; it is posted twice only if the process dies
+in the instant between Slack's answer and storing its `ts`, or Slack took a message it
+timed out on. Updates in a thread are told once: recorded first, a failed one is logged.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup
+from sqlite_utils import Database
 
-from bot.alerts import detect
-from bot.alerts.decide import Action, AlertState, decide
-from bot.alerts.detect import Evaluation, Metric
-from bot.alerts.queries import get_alert, insert_alert, latest_alerts, update_alert
+from bot.alerts.decide import Action, Verdict, judge
+from bot.alerts.detect import Evaluation
+from bot.alerts.queries import get_alert, insert_alert, latest_alerts, posted, update_alert
 from bot.config import AlertRules, Rule
-from bot.db import Store
-from bot.errors import ActionError
-from bot.metrics import membership
+from bot.db import Store, writing
+from bot.errors import ActionError, BotError
 from bot.render import Renderer
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
-from bot.snapshots.rows import TOTAL
 from bot.timefmt import now_iso
 
 log = logging.getLogger(__name__)
+Known = dict[str, dict[str, Any]]  # the latest alert of each problem, by problem key
 SNOOZES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "1w": timedelta(weeks=1)}
 
 
-def problem_key(source: str, kind: str, ev: Evaluation) -> str:
-    return f"{source}|{kind}|{ev.entity_kind}:{ev.entity_id}|{ev.metric}"
+@dataclass(frozen=True)
+class Post:
+    """What one background task tells Slack about one alert, as recorded before it starts."""
 
-
-def _state(row: dict[str, Any] | None) -> AlertState | None:
-    if row is None:
-        return None
-    until = row.get("snoozed_until")
-    return AlertState(
-        row["status"],
-        row.get("opened_drop"),
-        row.get("acked_by"),
-        datetime.fromisoformat(until) if until else None,
-    )
+    problem: str
+    opens: bool  # a top message calling in the leads, then the why in its thread
+    alert: dict[str, Any]  # the row as recorded
+    evaluation: Evaluation
+    action: Action
+    why: str
 
 
 class Alerting:
@@ -67,6 +78,10 @@ class Alerting:
         self.poster = poster
         self.renderer = renderer
         self.clock = clock
+        self._reviewing = asyncio.Lock()  # one review decides at a time: no problem opened twice
+        self._tasks: set[asyncio.Task[str | None]] = set()  # kept here until done
+        self._latest: dict[int, asyncio.Task[str | None]] = {}  # alert id -> its newest task
+        self._unrecorded: dict[int, str] = {}  # alert id -> ts Slack gave but the store refused
 
     def rule(self, entity_kind: str, entity_id: str) -> Rule:
         return self.rules.rule_for(entity_kind, entity_id)
@@ -80,136 +95,157 @@ class Alerting:
         rows: list[dict[str, Any]],
         digest: str,
     ) -> list[tuple[Action, Evaluation]]:
-        """Evaluate a stored snapshot's rows against their history and act on each problem."""
-        if not self.rules.channel or self.poster is None:
-            return []
-        runs = self.rules.baseline_runs
-        history = await self.store(lambda db: snapshots.series_history(db, series, run_id, runs))
-        evaluations: list[Evaluation] = []
-        tests = sum(
-            1
-            for r in rows
-            if (r.get("answers") or 0) >= self.rule(r["entity_kind"], r["entity_id"]).min_answers
-        )
-        for row in rows:
-            key = (row["entity_kind"], row["entity_id"])
-            rule = self.rule(*key)
-            if kind == "csat":
-                evaluations.append(detect.evaluate_csat(row, history.get(key, []), rule, tests))
-            else:
-                evaluations += detect.evaluate_availability(row, history.get(key, []), rule)
-        movers = _movers(rows, history)
-        # one read for every problem, not one store round trip per agent
-        known = await self.store(lambda db: latest_alerts(db, source, kind))
-        judged = []
-        for ev in evaluations:
-            problem = problem_key(source, kind, ev)
-            latest = known.get(problem)
-            if latest is not None and latest["status"] == "firing":
-                rule = self.rule(ev.entity_kind, ev.entity_id)
-                ev = detect.still_firing(ev, latest.get("opened_against"), rule)
-            if ev.entity_kind == TOTAL and ev.metric == Metric.CSAT:
-                ev = replace(ev, movers=movers)
-            judged.append((problem, latest, ev))
-        firing = {(e.entity_kind, e.entity_id, e.metric) for _, _, e in judged if e.firing}
-        done = []
-        for problem, latest, ev in judged:
-            # one problem, one thread: a drop inside a dropping parent is told in the
-            # parent's thread (as what moved it), not as an alert of its own
-            folded = any((*p, ev.metric) in firing for p in _ancestors(ev))
-            action = await self._act(problem, latest, source, kind, ev, digest, may_open=not folded)
-            done.append((action, ev))
-        return done
+        """Evaluate a stored snapshot against its history, record what to do, start posting.
 
-    async def _act(
-        self,
-        problem: str,
-        row: dict[str, Any] | None,
-        source: str,
-        kind: str,
-        ev: Evaluation,
-        digest: str,
-        may_open: bool = True,
-    ) -> Action:
-        rule = self.rule(ev.entity_kind, ev.entity_id)
-        action, why = decide(_state(row), ev, self.clock(), rule)
-        if action == Action.OPEN and not may_open:
-            action, why = Action.NONE, "folded into its parent's alert"
-        log.info("alert %s: %s (%s)", problem, action, why)
-        if action == Action.OPEN:
-            await self._open(problem, source, kind, ev, digest, why)
-        elif action in (Action.THREAD, Action.WORSE, Action.RESOLVE) and row is not None:
-            await self._follow(row, ev, action, why, digest)
-        elif action == Action.SILENT and row is not None:
-            await self._record(row["id"], ev)
-        return action
+        Returns once the decisions are stored, with the action on each problem that fires
+        or has an alert open (`none` where it is folded into its parent's); the posts go
+        out in the background.
+        """
+        channel, rules = self.rules.channel, self.rules
+        if not channel or self.poster is None:
+            return []
+        limits = {key: rule.baseline_runs for key, rule in rules.thresholds.items()}
+
+        def read(db: Database) -> tuple[dict[tuple[str, str], snapshots.Past], Known]:
+            past = snapshots.series_past(
+                db, series, run_id, rules.baseline_runs, rules.rule.baseline_runs, limits
+            )
+            return past, latest_alerts(db, source, kind)
+
+        async with self._reviewing:
+            past, known = await self.store(read)
+            now = self.clock()
+            verdicts = await asyncio.to_thread(judge, rows, past, known, source, kind, rules, now)
+            del past, known
+            todo = [v for v in verdicts if v.action != Action.NONE]
+            busy, unrecorded = frozenset(self._latest), dict(self._unrecorded)
+            posts: list[Post] = []
+            changed: dict[str, Action] = {}
+            if todo or unrecorded:  # most reviews of a calm day write nothing
+                posts, changed = await self.store(
+                    lambda db: _record(db, todo, busy, unrecorded, (source, kind, channel), now)
+                )
+            for alert_id in unrecorded:
+                self._unrecorded.pop(alert_id, None)
+            for post in posts:
+                self._start(post, digest)
+        return [(changed.get(v.problem, v.action), v.evaluation) for v in verdicts]
+
+    @property
+    def posting(self) -> int:
+        """Alert tasks not finished yet."""
+        return len(self._tasks)
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for every alert being posted (each Slack call has its own deadline).
+
+        After `timeout` seconds the rest is cancelled: an alert whose top message had not
+        gone out is posted by the next review if the drop persists.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self._tasks:
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                break
+            await asyncio.wait(set(self._tasks), timeout=left)
+        if self._tasks:
+            log.warning("alerts: %d still being posted after %g s; stopped", len(self._tasks),
+                        timeout)  # fmt: skip
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _start(self, post: Post, digest: str) -> None:
+        alert_id = post.alert["id"]
+        after = self._latest.get(alert_id)  # the alert's posts stay in order
+        job = self._open(post, digest, after) if post.opens else self._follow(post, digest, after)
+        task = asyncio.get_running_loop().create_task(job, name=f"alert {alert_id}")
+        self._tasks.add(task)
+        self._latest[alert_id] = task
+        task.add_done_callback(functools.partial(self._finished, alert_id))
+
+    def _finished(self, alert_id: int, task: asyncio.Task[str | None]) -> None:
+        self._tasks.discard(task)
+        if self._latest.get(alert_id) is task:
+            del self._latest[alert_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("alert %d: posting failed", alert_id, exc_info=task.exception())
 
     async def _open(
-        self, problem: str, source: str, kind: str, ev: Evaluation, digest: str, why: str
-    ) -> None:
-        assert self.poster is not None and self.rules.channel is not None
-        now = now_iso(self.clock())
-        alert = {
-            "problem": problem,
-            "source": source,
-            "kind": kind,
-            "entity_kind": ev.entity_kind,
-            "entity_id": ev.entity_id,
-            "entity_name": ev.name,
-            "metric": str(ev.metric),
-            "status": "firing",
-            "opened_at": now,
-            "channel": self.rules.channel,
-            "opened_drop": ev.drop,
-            "opened_against": ev.against,
-            "last_drop": ev.drop,
-            "last_reason": ev.reason,
-            "updates": 0,
-        }
-        alert_id = await self.store(lambda db: insert_alert(db, alert))
-        alert["id"] = alert_id
-        top = self.renderer.render(
-            "alert.yml.j2",
-            alert=alert,
-            evaluation=ev,
-            digest=digest,
-            mention=Markup(self.rules.mention),  # configured: it may ping
-            fresh=True,
-        )
-        ts = await self.poster.post(self.rules.channel, top)
-        await self.store(lambda db: update_alert(db, alert_id, {"ts": ts}))
-        detail = self.renderer.render(
-            "alert_update.yml.j2", alert=alert, evaluation=ev, action="open", why=why, digest=digest
-        )
-        await self.poster.post(self.rules.channel, detail, thread_ts=ts)
+        self, post: Post, digest: str, after: asyncio.Task[str | None] | None
+    ) -> str | None:
+        """The top message (it calls in the leads), its `ts` stored, then why in its thread."""
+        assert self.poster is not None
+        if after is not None:
+            await after
+        alert, ev = post.alert, post.evaluation
+        channel = alert.get("channel") or self.rules.channel or ""
+        try:
+            top = self.renderer.render(
+                "alert.yml.j2",
+                alert=alert,
+                evaluation=ev,
+                digest=digest,
+                mention=Markup(self.rules.mention),  # configured: it may ping
+                fresh=True,
+            )
+            ts = await self.poster.post(channel, top)
+        except Exception as exc:
+            _failed(post, "its message", exc, "the next review posts it if the drop persists")
+            return None
+        try:  # shielded: a shutdown that stops this task still lets the write land
+            await asyncio.shield(self.store(lambda db: update_alert(db, alert["id"], {"ts": ts})))
+        except Exception as exc:
+            self._unrecorded[alert["id"]] = ts  # the next review stores it: never posted twice
+            _failed(post, f"storing ts {ts}", exc, "the next review stores it")
+        alert = {**alert, "ts": ts}
+        try:
+            detail = self.renderer.render(
+                "alert_update.yml.j2",
+                alert=alert,
+                evaluation=ev,
+                action="open",
+                why=post.why,
+                digest=digest,
+            )
+            await self.poster.post(channel, detail, thread_ts=ts)
+        except Exception as exc:
+            _failed(post, "the why in its thread", exc, "the top message says it")
+        return ts
 
     async def _follow(
-        self, row: dict[str, Any], ev: Evaluation, action: Action, why: str, digest: str
-    ) -> None:
+        self, post: Post, digest: str, after: asyncio.Task[str | None] | None
+    ) -> str | None:
+        """An update in the alert's thread; a resolved alert's top message redrawn."""
         assert self.poster is not None
-        update = self.renderer.render(
-            "alert_update.yml.j2",
-            alert=row,
-            evaluation=ev,
-            action=str(action),
-            why=why,
-            digest=digest,
-        )
-        await self.poster.post(row["channel"], update, thread_ts=row["ts"])
-        changes: dict[str, Any] = {
-            "last_drop": ev.drop,
-            "last_reason": ev.reason,
-            "updates": (row.get("updates") or 0) + 1,
-        }
-        if action == Action.RESOLVE:
-            changes |= {"status": "resolved", "resolved_at": now_iso(self.clock())}
-        await self.store(lambda db: update_alert(db, row["id"], changes))
-        if action == Action.RESOLVE:
-            await self._refresh({**row, **changes})
-
-    async def _record(self, alert_id: int, ev: Evaluation) -> None:
-        changes = {"last_drop": ev.drop, "last_reason": ev.reason}
-        await self.store(lambda db: update_alert(db, alert_id, changes))
+        ts: str | None = post.alert.get("ts")
+        if after is not None:
+            ts = await after or ts
+        if not ts:
+            log.warning("alert %s: its message never went out, so this %s is not posted; the "
+                        "next review posts the alert if the drop persists", post.problem,
+                        post.action)  # fmt: skip
+            return None
+        alert = {**post.alert, "ts": ts}
+        try:
+            update = self.renderer.render(
+                "alert_update.yml.j2",
+                alert=alert,
+                evaluation=post.evaluation,
+                action=str(post.action),
+                why=post.why,
+                digest=digest,
+            )
+            await self.poster.post(alert["channel"], update, thread_ts=ts)
+        except Exception as exc:
+            _failed(post, f"the {post.action} in its thread", exc, "it is recorded")
+        if post.action == Action.RESOLVE:
+            try:
+                await self._refresh(alert)
+            except Exception as exc:
+                _failed(post, "marking its message resolved", exc, "it is recorded")
+        return ts
 
     async def _refresh(self, row: dict[str, Any]) -> None:
         """Re-render the top message (resolved, acknowledged, snoozed); no one is pinged."""
@@ -247,42 +283,92 @@ class Alerting:
         return row
 
 
-def _ancestors(ev: Evaluation) -> list[tuple[str, str]]:
-    """The entities an entity rolls up into: an agent in a skill -> the skill -> the total."""
-    if ev.entity_kind == TOTAL:
-        return []
-    within = membership(ev.entity_kind, ev.entity_id)
-    if within is not None:
-        unit, outer, _ = within
-        return [(unit, outer), (TOTAL, "")]
-    return [(TOTAL, "")]
+def _failed(post: Post, what: str, exc: Exception, then: str) -> None:
+    """One log line for a post that did not go out; a traceback only for the unexpected."""
+    if isinstance(exc, BotError):
+        log.error("alert %s: %s failed (%s); %s", post.problem, what, exc, then)
+    else:
+        log.exception("alert %s: %s failed; %s", post.problem, what, then)
 
 
-def _movers(
-    rows: list[dict[str, Any]], history: dict[tuple[str, str], list[dict[str, Any]]]
-) -> tuple[dict[str, Any], ...]:
-    """The entities that pulled the total down most: lost positive answers vs before."""
-    moved = []
-    for row in rows:
-        before = history.get((row["entity_kind"], row["entity_id"]))
-        if row["entity_kind"] == TOTAL or membership(row["entity_kind"], row["entity_id"]):
-            continue
-        if not before or not row.get("answers"):
-            continue
-        old = before[0]
-        if not old.get("answers") or row.get("score") is None or old.get("score") is None:
-            continue
-        points = (row["score"] - old["score"]) * 100
-        weight = row["answers"] * (row["score"] - old["score"])  # positives lost at this volume
-        moved.append(
-            {
-                "entity_kind": row["entity_kind"],
-                "entity_id": row["entity_id"],
-                "entity_name": row.get("entity_name"),
-                "points": points,
-                "answers": row["answers"],
-                "weight": weight,
-            }
-        )
-    moved.sort(key=lambda m: m["weight"])
-    return tuple(m for m in moved[:5] if m["points"] < 0)
+def _record(
+    db: Database,
+    verdicts: list[Verdict],
+    busy: Collection[int],
+    unrecorded: Mapping[int, str],
+    where: tuple[str, str, str],
+    now: datetime,
+) -> tuple[list[Post], dict[str, Action]]:
+    """Store every decision of a review in one transaction; what to post, and changed actions.
+
+    `where` is the review's source, kind and channel. `busy` are the alerts a task of this
+    process is still posting; `unrecorded` the `ts` of top messages the store refused then.
+    An alert with neither and no `ts` stored (read again here: a task may have stored it
+    since the review read it) never went out.
+    """
+    posts: list[Post] = []
+    changed: dict[str, Action] = {}
+    when = now_iso(now)
+    with writing(db):
+        for alert_id, ts in unrecorded.items():
+            update_alert(db, alert_id, {"ts": ts})
+        unsure = [
+            v.alert["id"] for v in verdicts
+            if v.alert is not None and not v.alert.get("ts") and v.alert["id"] not in busy
+        ]  # fmt: skip
+        shown: dict[int, str] = dict(unrecorded)
+        if unsure:
+            shown |= posted(db, unsure)
+        for v in verdicts:
+            ev, row = v.evaluation, v.alert
+            latest = {"last_drop": ev.drop, "last_reason": ev.reason}
+            if v.action == Action.OPEN:
+                alert = _new_alert(v, *where, when)
+                alert["id"] = insert_alert(db, alert)
+                posts.append(Post(v.problem, True, alert, ev, v.action, v.why))
+                continue
+            if row is None or v.action == Action.NONE:
+                continue
+            row = {**row, "ts": row.get("ts") or shown.get(row["id"])}
+            if v.action == Action.SILENT:
+                update_alert(db, row["id"], latest)
+            elif row["ts"] or row["id"] in busy:  # told in its thread (after its open)
+                changes = latest | {"updates": (row.get("updates") or 0) + 1}
+                if v.action == Action.RESOLVE:
+                    changes |= {"status": "resolved", "resolved_at": when}
+                update_alert(db, row["id"], changes)
+                posts.append(Post(v.problem, False, row | changes, ev, v.action, v.why))
+            elif v.action == Action.RESOLVE:  # recovered before anyone saw it: closed quietly
+                update_alert(db, row["id"], latest | {"status": "resolved", "resolved_at": when})
+                log.info("alert %s: its message never went out; recovered, closed", v.problem)
+            elif v.folded:  # its parent's thread tells it now
+                update_alert(db, row["id"], latest)
+                changed[v.problem] = Action.SILENT
+            else:  # still firing: post it now
+                update_alert(db, row["id"], latest)
+                why = "its message had not gone out"
+                posts.append(Post(v.problem, True, row | latest, ev, Action.OPEN, why))
+                changed[v.problem] = Action.OPEN
+                log.info("alert %s: its message never went out; posting it now", v.problem)
+    return posts, changed
+
+
+def _new_alert(v: Verdict, source: str, kind: str, channel: str, when: str) -> dict[str, Any]:
+    ev = v.evaluation
+    return {
+        "problem": v.problem,
+        "source": source,
+        "kind": kind,
+        "entity_kind": ev.entity_kind,
+        "entity_id": ev.entity_id,
+        "entity_name": ev.name,
+        "metric": str(ev.metric),
+        "status": "firing",
+        "opened_at": when,
+        "channel": channel,
+        "opened_drop": ev.drop,
+        "opened_against": ev.against,
+        "last_drop": ev.drop,
+        "last_reason": ev.reason,
+        "updates": 0,
+    }
