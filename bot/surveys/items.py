@@ -7,6 +7,7 @@ submitted_at)` is the key, and a refused item says why in MaestroQA's words.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -25,6 +26,7 @@ from bot.timefmt import iso_ms
 log = logging.getLogger(__name__)
 Action = Literal["create", "update"]
 _INT_TEXT = re.compile(r"^-?[0-9]+$")
+_AS_STORED = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,17 @@ class Item:
     def id(self) -> str:
         """The stable `_id`: the same `(ticket_id, submitted_at)` always gets the same one."""
         return response_id(self.ticket_id, self.submitted_at)
+
+    @cached_property
+    def row(self) -> tuple[Any, ...]:
+        """What `responses` keeps of it, in `surveys/queries.py`'s column order, but for
+        when it arrived: worked out once, as it is validated, so a write only binds it."""
+        return (
+            self.id, self.ticket_id, self.submitted_at, self.agent_id, self.agent_email,
+            self.agent, self.score, self.min_score, self.max_score, self.score5, self.comment,
+            self.score_label, _ANSWERS_JSON(list(self.clarifying_answers)),
+            _RAW_JSON(self.raw),  # forwarded as it is: compact, strict JSON
+        )  # fmt: skip
 
     @property
     def agent(self) -> str:
@@ -71,6 +84,12 @@ class Stored:
     action: Action
 
 
+# what json.dumps(value, allow_nan=False) and json.dumps(raw, separators=(",", ":"),
+# allow_nan=False) write, without building an encoder for each item
+_ANSWERS_JSON = json.JSONEncoder(allow_nan=False).encode
+_RAW_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
 def response_id(ticket_id: str, submitted_at: str) -> str:
     return hashlib.sha256(f"{ticket_id}\x1f{submitted_at}".encode()).hexdigest()[:20]
 
@@ -88,6 +107,7 @@ def to_five(score: int, low: int, high: int) -> int:
 
 LONGEST_NUMBER = 4000  # digits; Python refuses to read more than 4300 into an int
 MAX_DEPTH = 16  # levels of lists and objects in one item; MaestroQA's go three deep
+_NESTING = (dict, list)
 
 
 @dataclass(frozen=True)
@@ -104,6 +124,49 @@ def parse_document(body: bytes | str) -> Any:
     """The request body as JSON, with `Unreadable` in place of the numbers no item can keep,
     so one bad item does not cost the others."""
     return json.loads(body, parse_int=_int, parse_float=_float, parse_constant=_constant)
+
+
+# `\uD800`-`\uDFFF` written as an escape: half of a character, or one half of a pair
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def read_document(body: bytes) -> tuple[Any, bool]:
+    """The body as `parse_document` reads it, and whether it is sound as it came.
+
+    Sound: strict UTF-8 without a surrogate escape, and no `Unreadable` read, so no item
+    holds anything `validate_item` would repair or refuse on that account and it can skip
+    its walk over every value (`sound=True`). Anything else is read the same way and
+    walked as before.
+    """
+    text: bytes | str = body
+    sound = False
+    if json.detect_encoding(body) == "utf-8":
+        try:
+            text = body.decode("utf-8")  # strict: an encoded surrogate is an error here
+        except UnicodeDecodeError:
+            pass
+        else:
+            sound = _SURROGATE_ESCAPE.search(text) is None
+    unreadable: list[Unreadable] = []
+
+    def parse_int(digits: str) -> Any:
+        if len(digits) > LONGEST_NUMBER:  # `-` counted: `_int` looks again
+            return _seen(_int(digits), unreadable)
+        return int(digits)
+
+    document = json.loads(
+        text,
+        parse_int=parse_int,
+        parse_float=lambda t: _seen(_float(t), unreadable),
+        parse_constant=lambda t: _seen(_constant(t), unreadable),
+    )
+    return document, sound and not unreadable
+
+
+def _seen(value: Any, unreadable: list[Unreadable]) -> Any:
+    if isinstance(value, Unreadable):
+        unreadable.append(value)
+    return value
 
 
 def _int(text: str) -> int | Unreadable:
@@ -145,32 +208,44 @@ def _sound(value: Any, repaired: list[str], where: str = "") -> Any:
 # --- validation: MaestroQA's rules --------------------------------------------------------
 
 
-def validate_item(raw: Any) -> Item | str:
-    """The item, or the reason MaestroQA would give for refusing it."""
-    if _depth(raw) > MAX_DEPTH:  # before anything walks it, stores it or forwards it
+def validate_item(raw: Any, *, sound: bool = False) -> Item | str:
+    """The item, or the reason MaestroQA would give for refusing it.
+
+    `sound`: `read_document` found nothing to repair or refuse in any value, so the walk
+    that would is skipped. The item's `row` (its JSON encoded) is worked out here, once,
+    where it is validated (off the event loop for a large body), not in the transaction.
+    """
+    if _too_deep(raw):  # before anything walks it, stores it or forwards it
         return f"the item is nested more than {MAX_DEPTH} levels deep"
     try:
         repaired: list[str] = []
-        item = _item(_sound(raw, repaired))
+        item = _item(raw if sound else _sound(raw, repaired))
     except ItemRefused as exc:
         return str(exc)
     if repaired:
         log.warning("survey response %r: %s cut mid-character, kept with U+FFFD",
                     item.ticket_id, ascii(", ".join(repaired)))  # fmt: skip
+    # cached, so the write transaction only binds it; a value no JSON holds (only a caller
+    # in Python can pass one) fails again when the item is stored, and fails alone
+    with contextlib.suppress(ValueError):
+        _ = item.row
     return item
 
 
-def _depth(value: Any) -> int:
-    """How deeply lists and objects nest in `value`, counted without recursion."""
-    deepest, todo = 0, [(value, 1)]
+def _too_deep(value: Any) -> bool:
+    """Whether lists and objects nest more than `MAX_DEPTH` levels in `value`, found
+    without recursion and without looking further than that."""
+    if not isinstance(value, _NESTING):
+        return False
+    todo = [(value, 1)]
     while todo:
         node, depth = todo.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, depth)
-            if depth <= MAX_DEPTH:  # deeper is refused anyway: no need to walk it all
-                todo.extend((child, depth + 1) for child in (
-                    node.values() if isinstance(node, dict) else node))  # fmt: skip
-    return deepest
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, _NESTING):
+                if depth == MAX_DEPTH:
+                    return True
+                todo.append((child, depth + 1))
+    return False
 
 
 def _item(raw: Any) -> Item:
@@ -206,6 +281,8 @@ def _moment(value: Any) -> str:
         raise ItemRefused(problem)
     try:
         moment = datetime.fromisoformat(value.strip())
+        if _AS_STORED.fullmatch(value):  # already spelled as `iso_ms` spells it
+            return value
         return iso_ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     except (ValueError, OverflowError):  # year 1 at +01:00 is before year 1 in UTC
         raise ItemRefused(problem) from None

@@ -12,7 +12,6 @@ Every function takes the `Database` and runs on the store's thread (`await store
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -127,13 +126,8 @@ def _no_write(exc: Exception) -> bool:
 
 
 def response_row(item: Item, now: str) -> tuple[Any, ...]:
-    return (
-        item.id, item.ticket_id, item.submitted_at, item.agent_id, item.agent_email, item.agent,
-        item.score, item.min_score, item.max_score, item.score5, item.comment, item.score_label,
-        json.dumps(list(item.clarifying_answers), allow_nan=False),
-        json.dumps(item.raw, separators=(",", ":"), allow_nan=False),  # forwarded: strict JSON
-        now, now,
-    )  # fmt: skip
+    """The values of `_UPSERT_RESPONSE`: the item's `row`, received and updated `now`."""
+    return (*item.row, now, now)
 
 
 def distribution(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from bot.db import open_db
+from bot.check.samples import agent_states_report, csat_report, livechat_report
+from bot.db import inserted, open_db, writing
 from bot.snapshots import queries as snapshots
+from bot.snapshots.rows import csat_rows, states_rows
 from tests.fakes.process import ROOT, clean_env
 from tests.snapshots.sample import SERIES, csat_row, run_for, states_row
 
@@ -32,6 +35,62 @@ def test_save_snapshot_stores_the_run_and_every_row(fresh_db: Database) -> None:
         for i, row in enumerate(rows, start=1)
     }  # fmt: skip
     assert snapshots.run_rows(fresh_db, run_id) == expected
+
+
+def insert_all(db: Database, run: dict[str, Any], rows: list[dict[str, Any]]) -> int:
+    """How `save_snapshot` wrote through sqlite-utils before: what it must still write."""
+    with writing(db):
+        run_id = inserted(db, "snapshot_runs", run)
+        db.table("snapshots").insert_all(
+            ({**row, "run_id": run_id} for row in rows), batch_size=500
+        )
+    return run_id
+
+
+ODD = 'O\'Brien "Bob" Ñ 😀'  # quotes, beyond ASCII, beyond the BMP
+MIXED = [
+    csat_row("", 100, 80), states_row("7", 60, 6), csat_row("11", 60, 50),
+    {"entity_kind": "agent", "entity_id": ODD, "entity_name": ODD, "score": None},
+    {"entity_id": "9", "entity_kind": "skill", "answers": 2**62},  # the same keys, reordered
+    {**csat_row("12", 5, 5), "run_id": 999}, csat_row("13", 7, 1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param(csat_rows(csat_report(rows=40, agents=7)), id="csat by skill"),
+        pytest.param(csat_rows(livechat_report()), id="good and bad"),
+        pytest.param(states_rows(agent_states_report(agents=30)), id="availability"),
+        pytest.param(MIXED, id="shapes mixed, a row's own run_id"),
+        pytest.param([csat_row(str(i), 10 + i, i) for i in range(1200)], id="past a batch"),
+    ],
+)
+def test_save_snapshot_writes_what_sqlite_utils_wrote_column_for_column(
+    rows: list[dict[str, Any]],
+) -> None:
+    mine, theirs = open_db(":memory:"), open_db(":memory:")
+    try:
+        run = run_for("2026-03-02T08:00:00+00:00")
+        insert_all(theirs, run, [csat_row("0", 1, 1)])  # not the first run in either file
+        snapshots.save_snapshot(mine, run, [csat_row("0", 1, 1)])
+        assert snapshots.save_snapshot(mine, run, iter(rows)) == insert_all(theirs, run, rows)
+        select = "select *, typeof(score), typeof(answers) from snapshots order by id"
+        assert mine.execute(select).fetchall() == theirs.execute(select).fetchall()
+        assert not mine.conn.in_transaction
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_a_key_the_table_has_no_column_for_is_refused_and_nothing_kept(
+    fresh_db: Database,
+) -> None:
+    rows = [csat_row("11", 60, 50), {**csat_row("12", 5, 5), "mood": "fine"}]
+    with pytest.raises(sqlite3.OperationalError, match="no column named mood"):
+        snapshots.save_snapshot(fresh_db, run_for("2026-03-02T08:00:00+00:00"), rows)
+    assert fresh_db.execute("select count(*) from snapshot_runs").fetchone() == (0,)
+    assert fresh_db.execute("select count(*) from snapshots").fetchone() == (0,)
 
 
 def test_run_rows_decode_states_and_reasons(fresh_db: Database) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +222,57 @@ async def test_hostile_strings_in_any_field_fail_only_their_item(
     stored = api.store.sync(lambda db: db.execute("select raw from responses").fetchall())
     for (raw,) in stored:  # what will be forwarded is strict JSON, whatever came in
         json.loads(raw, parse_constant=lambda c: pytest.fail(f"{c} in a forwarded body"))
+
+
+async def test_bodies_are_read_on_the_stores_thread_and_share_its_transaction(
+    api: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading and validating 100 items takes milliseconds: not on the loop that acks Slack."""
+    threads: list[str] = []
+    real = endpoint.checked
+
+    def checked(body: bytes) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(body)
+
+    monkeypatch.setattr(endpoint, "checked", checked)
+    bodies = [
+        {"data": [item(ticket_id="S1"), item(score=9)]},
+        {"data": [item(ticket_id=f"L{i}", comment="Fine. " * 30) for i in range(99)]
+         + [item(score=9)]},
+        {"data": "not a list"},
+        {"data": [item(score=9)]},
+    ]  # fmt: skip
+    answers = await asyncio.gather(*(api.post(body) for body in bodies))
+    assert len(threads) == 4 and all(name.startswith("store") for name in threads)
+    for answer, body in zip(answers[:2], bodies[:2], strict=True):
+        assert answer.status_code == 201
+        results = answer.json()["results"]
+        assert [r["success"] for r in results] == [d.get("score") != 9 for d in body["data"]]
+        assert results[-1]["status"] == "Failed: score 9 is outside 0..5"
+    assert answers[2].status_code == 400
+    assert answers[3].status_code == 201 and not answers[3].json()["results"][0]["success"]
+    assert api.count() == 100
+
+
+async def test_a_failed_transaction_is_503_for_its_requests_and_not_for_a_bad_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = Endpoint(tmp_path)
+
+    def full(db: Any, groups: Any) -> Any:
+        exc = sqlite3.OperationalError("database or disk is full")
+        exc.sqlite_errorname = "SQLITE_FULL"  # as SQLite names it
+        raise exc
+
+    monkeypatch.setattr(endpoint, "save_groups", full)
+    try:
+        answers = await asyncio.gather(api.post({"data": [item()]}), api.post(b"{not json"),
+                                       api.post({"data": [item(score=9)]}))  # fmt: skip
+        assert [a.status_code for a in answers] == [503, 400, 201]
+        assert answers[0].json()["error"] == (
+            "the responses could not be stored (disk_full); nothing was kept, send again"
+        )
+        assert api.count() == 0
+    finally:
+        await api.aclose()

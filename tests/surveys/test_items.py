@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from bot.surveys.items import Item, parse_document, response_id, to_five, validate_item
-from tests.surveys.responses import BASE, DROP, item
+from bot.surveys.items import (
+    MAX_DEPTH,
+    Item,
+    parse_document,
+    read_document,
+    response_id,
+    to_five,
+    validate_item,
+)
+from bot.timefmt import iso_ms
+from tests.surveys.responses import BASE, BODIES, DROP, item
 
 
 def test_the_documents_example_is_valid() -> None:
@@ -192,3 +202,73 @@ def test_a_document_of_ordinary_numbers_reads_as_json_does() -> None:
     assert parse_document('{"data": [{"score": 5, "x": 1.5, "y": -3}]}') == {
         "data": [{"score": 5, "x": 1.5, "y": -3}]
     }
+
+
+# --- the endpoint's way: a sound document is not walked again ------------------------------
+
+
+@pytest.mark.parametrize(("body", "sound"), list(BODIES.values()), ids=list(BODIES))
+def test_read_document_reads_as_parse_document_and_items_come_out_the_same(
+    body: bytes, sound: bool
+) -> None:
+    """What the endpoint does (`read_document`, then `validate_item(sound=...)`) gives
+    exactly what reading and walking every value gave: the same items, the same rows."""
+    document, found_sound = read_document(body)
+    assert found_sound is sound
+    assert document == parse_document(body)
+    before = [validate_item(raw) for raw in parse_document(body)["data"]]
+    now = [validate_item(raw, sound=found_sound) for raw in document["data"]]
+    assert now == before
+    for mine, theirs in zip(now, before, strict=True):
+        if isinstance(mine, Item) and isinstance(theirs, Item):
+            assert (mine.id, mine.row) == (theirs.id, theirs.row)
+
+
+def test_a_row_is_what_was_stored_before() -> None:
+    """`Item.row` encodes the JSON columns exactly as the writes did before."""
+    for body, _ in BODIES.values():
+        document, sound = read_document(body)
+        for raw in document["data"]:
+            found = validate_item(raw, sound=sound)
+            if isinstance(found, Item):
+                assert found.row == (
+                    found.id, found.ticket_id, found.submitted_at, found.agent_id,
+                    found.agent_email, found.agent, found.score, found.min_score,
+                    found.max_score, found.score5, found.comment, found.score_label,
+                    json.dumps(list(found.clarifying_answers), allow_nan=False),
+                    json.dumps(found.raw, separators=(",", ":"), allow_nan=False),
+                )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["2021-10-05T14:48:00.000Z", "1000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z",
+     "0999-12-31T23:59:59.999Z", "2024-02-29T12:00:00.000Z", "2021-10-05T14:48:00.000+00:00",
+     "2021-10-05T14:48:00.1234Z", " 2021-10-05T14:48:00.000Z"],
+)  # fmt: skip
+def test_a_moment_already_spelled_as_stored_is_kept_as_iso_ms_would_spell_it(moment: str) -> None:
+    found = validate_item(item(submitted_at=moment))
+    assert isinstance(found, Item)
+    assert found.submitted_at == iso_ms(datetime.fromisoformat(moment.strip()))
+
+
+def test_a_moment_spelled_as_stored_must_still_be_a_moment() -> None:
+    found = validate_item(item(submitted_at="2021-02-30T00:00:00.000Z"))
+    assert isinstance(found, str) and found.startswith("submitted_at must be an ISO 8601")
+
+
+def nested(levels: int) -> Any:
+    value: Any = "bottom"
+    for level in range(levels):
+        value = [value] if level % 2 else {"x": value}
+    return value
+
+
+@pytest.mark.parametrize("sound", [True, False])
+def test_nesting_up_to_the_limit_is_kept_and_past_it_refused(sound: bool) -> None:
+    """The item is one level; `extra` adds the rest."""
+    kept = validate_item({**item(), "extra": nested(MAX_DEPTH - 1)}, sound=sound)
+    assert isinstance(kept, Item)
+    refused = validate_item({**item(), "extra": nested(MAX_DEPTH)}, sound=sound)
+    assert refused == f"the item is nested more than {MAX_DEPTH} levels deep"
+    assert validate_item(nested(MAX_DEPTH + 1), sound=sound) == refused

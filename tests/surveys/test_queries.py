@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,8 +12,9 @@ import pytest
 
 from bot.db import open_db
 from bot.surveys import queries
+from bot.surveys.items import Item, read_document, validate_item
 from bot.surveys.queries import NotStored, save_groups
-from tests.surveys.responses import DROP, save_items, valid
+from tests.surveys.responses import BODIES, DROP, save_items, valid
 
 
 @pytest.fixture
@@ -80,3 +82,32 @@ def test_an_item_that_cannot_be_written_fails_alone_and_the_rest_are_stored(db: 
     stored = {row[0] for row in db.execute("select ticket_id from responses")}
     assert stored == {"G1", "G2"}
     assert db.execute("select count(*) from outbox").fetchone() == (2,)
+
+
+def test_the_rows_stored_are_the_ones_stored_before_column_for_column(db: Any) -> None:
+    """The JSON columns are encoded where the item is validated now; what is stored is
+    what the write encoded itself before."""
+    items = [
+        found
+        for body, _ in BODIES.values()
+        for document, sound in [read_document(body)]
+        for found in (validate_item(raw, sound=sound) for raw in document["data"])
+        if isinstance(found, Item)
+    ]
+    now = "2026-03-02T10:00:00.000Z"
+    save_items(db, items, now)
+    before = {
+        item.id: (
+            item.id, item.ticket_id, item.submitted_at, item.agent_id, item.agent_email,
+            item.agent, item.score, item.min_score, item.max_score, item.score5, item.comment,
+            item.score_label, json.dumps(list(item.clarifying_answers), allow_nan=False),
+            json.dumps(item.raw, separators=(",", ":"), allow_nan=False), now, now,
+        )
+        for item in items  # a later item with the same id updates an earlier one
+    }  # fmt: skip
+    stored = db.execute(
+        "select id, ticket_id, submitted_at, agent_id, agent_email, agent, score, min_score, "
+        "max_score, score5, comment, score_label, clarifying_answers, raw, received_at, "
+        "updated_at from responses"
+    ).fetchall()
+    assert {row[0]: row for row in stored} == before
