@@ -46,6 +46,7 @@ import asyncio
 import contextlib
 import json
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -565,8 +566,11 @@ def main() -> None:
     began = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="write-bench-"))
     print(f"write bench: {args.runs} runs; ratios are the bot's rate over plain SQLite's")
-    for name in args.parts:
-        PARTS[name](args, tmp)
+    try:
+        for name in args.parts:
+            PARTS[name](args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the endpoint's files reach a gigabyte or more
     print(f"\nbench took {time.perf_counter() - began:.0f} s")
 
 
