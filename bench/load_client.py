@@ -2,8 +2,9 @@
 
     python -m bench.load_client < spec.json > latencies.json
 
-The spec is `{"port": N, "bursts": [[request, ...], ...]}`, each request the whole HTTP
-request as text (signed beforehand). For each burst the client opens one connection per
+The spec is `{"port": N, "bursts": [[request, ...], ...], "every": seconds}`, each
+request the whole HTTP request as text (signed beforehand); with `every`, burst n
+starts n * every seconds after the first. For each burst the client opens one connection per
 request first (not timed), then writes every request at once and times each from its
 write to the last byte of its answer. It prints `{"seconds": [[...], ...], "statuses":
 [[...], ...]}`, one list per burst. Nothing else runs in this process: no simulator, no
@@ -48,8 +49,12 @@ async def _burst(port: int, requests: list[bytes]) -> tuple[list[float], list[in
 
 async def _main(spec: dict[str, object]) -> dict[str, list[list[float]] | list[list[int]]]:
     port = int(spec["port"])  # type: ignore[call-overload]
+    every = float(spec.get("every", 0))  # type: ignore[arg-type]  # seconds from burst to burst
     seconds, statuses = [], []
-    for burst in spec["bursts"]:  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    for n, burst in enumerate(spec["bursts"]):  # type: ignore[attr-defined]
+        if every:  # bursts at a steady pace, whatever each took
+            await asyncio.sleep(max(0.0, start + n * every - time.perf_counter()))
         took, codes = await _burst(port, [r.encode() for r in burst])
         seconds.append(took)
         statuses.append(codes)

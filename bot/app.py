@@ -9,15 +9,17 @@ vendor and one cache.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import httpx
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
@@ -25,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+import bot.db  # noqa: F401  # first, so that sqlite-utils loads without numpy (see there)
 from bot import __version__, web
 from bot import slack as slack_api
 from bot.alerts.threads import Alerting
@@ -32,11 +35,11 @@ from bot.commands.service import Commands
 from bot.config import Settings
 from bot.db import Store
 from bot.digests.run import Digests
-from bot.digests.scheduler import DigestScheduler
 from bot.errors import ConfigError
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.listeners.reply import AckFirst, Replies
+from bot.offloop import share_the_gil
 from bot.render import Renderer
 from bot.sources import Source, Sources
 from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP
@@ -47,9 +50,16 @@ from bot.surveys.detractors import Detractor, DetractorAlerts
 from bot.surveys.forwarder import Forwarder, Policy
 from bot.surveys.items import Stored
 from bot.surveys.source import Ingested
+from bot.worker import DigestWorker
+
+if TYPE_CHECKING:  # Socket Mode's client and APScheduler load only where they run
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.digests.scheduler import DigestScheduler
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+ALERTS_DRAIN_SECONDS = 60.0
 
 
 def utcnow() -> datetime:
@@ -81,7 +91,13 @@ def build_sources(settings: Settings, clock: Clock = utcnow, store: Store | None
 def _client(settings: Settings) -> httpx.AsyncClient:
     """One connection pool per vendor, with the configured time-out on every call."""
     timeout = httpx.Timeout(settings.vendor_timeout, connect=min(5.0, settings.vendor_timeout))
-    return httpx.AsyncClient(timeout=timeout, headers={"User-Agent": _agent()})
+    return httpx.AsyncClient(timeout=timeout, headers={"User-Agent": _agent()}, verify=_tls())
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's TLS context, made once: each client's own would load the CA bundle again."""
+    return httpx.create_ssl_context()
 
 
 def build_commands(
@@ -112,6 +128,8 @@ class Parts:
     ack_first: AckFirst = field(default_factory=AckFirst)  # answers start after the acks
 
     async def aclose(self) -> None:
+        # alerts still being posted get a minute; the next review posts what did not go out
+        await self.alerting.drain(ALERTS_DRAIN_SECONDS)
         await self.replies.aclose()
         await self.commands.sources.aclose()
         if self.forwarder is not None:
@@ -147,8 +165,9 @@ def build_parts(
     channel, mention = settings.alerts.channel, settings.alerts.mention
     if settings.ingest_token and channel and poster is not None:
         detractors = DetractorAlerts(store, commands.renderer, poster, channel, mention)
+    replies = Replies(httpx.AsyncClient(timeout=httpx.Timeout(15.0), verify=_tls()))
     return Parts(settings, commands, store, digests, web, alerting, forwarder, detractors,
-                 ack_first=ack_first)  # fmt: skip
+                 replies, ack_first)  # fmt: skip
 
 
 def require_slack(settings: Settings, *, socket_mode: bool = False) -> None:
@@ -167,6 +186,7 @@ def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
     slack = parts.settings.slack
     assert parts.web is not None
     app = AsyncApp(
+        name="app.py",  # Bolt's default (this file's name), given: finding it reads the stack
         signing_secret=slack.signing_secret or "unused-in-socket-mode",
         client=parts.web,
         # listeners only ack and hand their work to `ack_first`: Bolt answers the moment
@@ -181,13 +201,22 @@ def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
 @asynccontextmanager
 async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
     """The scheduler for the life of a process (unless BOT_SCHEDULER=off), then cleanup."""
-    scheduler = None
+    scheduler, worker = None, None
     background: list[asyncio.Task[None]] = []
     try:
         if parts.settings.scheduler and parts.digests.digests:
-            scheduler = DigestScheduler(parts.digests)
+            from bot.digests.scheduler import DigestScheduler
+
+            # scheduled digests run in the digest process, away from the acks (worker.py)
+            worker = DigestWorker(parts.settings, parts.digests.digests)
+            worker.start()
+            scheduler = DigestScheduler(worker)
             scheduler.start()
         background = await _start_ingestion(parts)
+        share_the_gil()  # worker threads hand the loop the GIL within a millisecond
+        # what start-up made lives as long as the process: the collector need not walk
+        # it again and again while a burst of commands waits for its acks
+        gc.freeze()
         yield scheduler
     finally:
         try:  # answers already started get a few seconds to go out
@@ -202,6 +231,8 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
             await parts.detractors.aclose()
         if scheduler is not None:
             scheduler.shutdown()
+        if worker is not None:
+            worker.shutdown()
         await parts.aclose()
 
 
@@ -240,9 +271,6 @@ def build_asgi(settings: Settings, clock: Clock = utcnow) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with running(parts):
-            # what start-up made lives as long as the process: the collector need not
-            # walk it again and again while a burst of commands waits for its acks
-            gc.freeze()
             yield
 
     routes = [Route("/slack/events", events, methods=["POST"]), *http_routes(parts, clock)]

@@ -15,10 +15,19 @@ from pathlib import Path
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
 LAYERS: list[set[str]] = [
-    {"errors", "timefmt", "query", "metrics", "schedule", "config", "db", "recent"},  # core
+    {"errors", "timefmt", "query", "metrics", "schedule", "config", "db", "recent", "offloop"},
     {"render", "slack", "sources", "snapshots", "inbound"},  # services the features share
     {"commands", "digests", "alerts", "surveys"},  # features
-    {"listeners", "app", "web", "check", "demo", "__main__", "__init__"},  # wiring, entry points
+    {
+        "listeners",
+        "app",
+        "web",
+        "worker",
+        "check",
+        "demo",
+        "__main__",
+        "__init__",
+    },  # wiring, entry points
 ]
 SIDEWAYS = {  # imports within one layer, each a deliberate exception
     "config": {"errors", "query", "schedule", "timefmt"},  # typed settings read with them

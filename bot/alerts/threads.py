@@ -40,6 +40,7 @@ from bot.alerts.queries import get_alert, insert_alert, latest_alerts, posted, u
 from bot.config import AlertRules, Rule
 from bot.db import Store, writing
 from bot.errors import ActionError, BotError
+from bot.offloop import off_loop
 from bot.render import Renderer
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
@@ -115,7 +116,7 @@ class Alerting:
         async with self._reviewing:
             past, known = await self.store(read)
             now = self.clock()
-            verdicts = await asyncio.to_thread(judge, rows, past, known, source, kind, rules, now)
+            verdicts = await off_loop(judge, rows, past, known, source, kind, rules, now)
             del past, known
             todo = [v for v in verdicts if v.action != Action.NONE]
             busy, unrecorded = frozenset(self._latest), dict(self._unrecorded)

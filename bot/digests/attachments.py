@@ -17,6 +17,7 @@ from typing import Any
 from bot.config import Digest
 from bot.db import Store
 from bot.metrics import AgentStatesReport, CsatCounts, CsatReport, membership
+from bot.offloop import off_loop
 from bot.render.words import Words
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
@@ -45,11 +46,13 @@ async def attach(
         if r["entity_kind"] != TOTAL and membership(r["entity_kind"], r["entity_id"]) is None
     )
     if shown > TOP:
+        names = report.labels if isinstance(report, AgentStatesReport) else {}
+        csv_bytes = await off_loop(table, rows, words, names)  # 20,000 rows: off the loop
         await poster.upload(
             digest.channel,
             ts,
             f"{digest.name}.csv",
-            table(rows, words, report.labels if isinstance(report, AgentStatesReport) else {}),
+            csv_bytes,
             words("files.table", digest=digest.name, rows=entities),
         )
     if not isinstance(report, CsatReport):  # availability: no charts

@@ -22,6 +22,7 @@ from bot.digests import queries
 from bot.digests.attachments import TOP, attach
 from bot.errors import BotError, DigestError, StoreError
 from bot.metrics import AgentStatesReport, CsatReport
+from bot.offloop import off_loop
 from bot.render import Message, Renderer
 from bot.schedule import scheduled_key
 from bot.slack import Poster
@@ -122,18 +123,19 @@ class Digests:
         dry_run = digest_run is None
         query, source = self.sources.resolve(digest.query())
         report: CsatReport | AgentStatesReport
+        # the CPU work of a big account (rows, comparison, message) runs off the loop
         if digest.kind == "csat":
             report = csat = await source.csat(query)
-            rows = csat_rows(csat)
+            rows = await off_loop(csat_rows, csat)
         else:
             report = states = await source.agent_states(query)
-            rows = states_rows(states)
+            rows = await off_loop(states_rows, states)
         taken_at = now_iso(report.fetched_at or datetime.now(UTC))
         previous = await self.store(lambda db: queries.last_shown(db, digest.name))
         before = (
             await self.store(lambda db: snapshots.run_rows(db, previous["id"])) if previous else {}
         )
-        changes = compare(rows, before)
+        changes = await off_loop(compare, rows, before)
         if digest_run is not None:
             run = {
                 "series": digest.series,
@@ -146,7 +148,8 @@ class Digests:
                 "digest": digest.name,
             }
             run_id = await self.store(lambda db: _store_snapshot(db, run, rows, digest_run))
-        message = self.renderer.render(
+        message = await off_loop(
+            self.renderer.render,
             digest.template_file,
             digest=digest,
             query=query,

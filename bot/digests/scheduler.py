@@ -1,4 +1,4 @@
-"""APScheduler wiring only: one cron job per digest, in the loop that serves Slack.
+"""APScheduler wiring only: one cron job per digest; the runs happen where `Runs` says.
 
 The schedule maths is in `schedule.py`; the exactly-once record is in SQLite (`Digests.run`
 claims each scheduled time), so a restart, a catch-up and a cron firing for the same time
@@ -11,19 +11,29 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.digests.run import Digests
+from bot.config import Digest
+from bot.digests.run import Outcome
 from bot.errors import BotError
 from bot.schedule import catch_up, cron_trigger, last_fire
 
 log = logging.getLogger(__name__)
 
 
+class Runs(Protocol):
+    """What runs the digests: `Digests` itself, or the digest process (`bot/worker.py`)."""
+
+    digests: dict[str, Digest]
+
+    async def run(self, name: str, scheduled_for: datetime | None = None) -> Outcome: ...
+
+
 class DigestScheduler:
     def __init__(
-        self, digests: Digests, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, digests: Runs, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
         self.digests = digests
         self.clock = clock

@@ -40,6 +40,7 @@ from bot.metrics import (
     exact_window,
     weighted_mean,
 )
+from bot.offloop import off_loop
 from bot.query import Query
 from bot.sources.http import RATE_LIMITED, BucketCache, VendorHTTP
 
@@ -189,7 +190,7 @@ class LiveChat:
             now = self.clock()
             filters = self._filters(query, now)
             answers = await asyncio.gather(*(self._optional(r, filters) for r in reports))
-            return now, parse(list(answers))
+            return now, await off_loop(parse, list(answers))  # a big account: off the loop
 
         return await self.cache.get(key, fetch)
 

@@ -154,3 +154,14 @@ def test_plain_text_shows_what_was_typed_and_cuts_never_halve_an_entity() -> Non
     name = outside("x" * 77 + "&&&&")  # escaped: 77 x and four `&amp;`
     assert shown(name) == "x" * 77 + "…"
     assert shown(outside("x" * 70 + "&" * 20)).endswith("&amp;…")
+
+
+def test_dataclasses_of_numbers_are_leaves_and_text_beside_them_is_still_escaped() -> None:
+    from bot.render.safe import _LEAVES
+
+    agent = AgentStates("<@U1>", "<!here>", StateTime(5, 1), (("away", StateTime(2)),))
+    safe = outside(agent)
+    assert StateTime in _LEAVES
+    assert (safe.id, safe.name) == ("&lt;@U1&gt;", "&lt;!here&gt;")
+    assert safe.logged_in is agent.logged_in  # numbers: the same object, not walked
+    assert AgentStates not in _LEAVES

@@ -1,0 +1,236 @@
+"""Acks while a big digest runs, in `serve`: p99 beside idle, answer -> post, peak memory.
+
+    python -m bench.digest_acks [--runs 3] [--agents 5000 20000] [--skills 500]
+                                [--burst 20] [--every 0.1] [--window 10]
+
+For each account size, `python -m bot serve` runs as a process with two digests that fire
+every minute (CSAT by skill for all agents, availability of all agents, 24 h), against
+the simulated Slack and a simulated LivePerson whose 24-hour answers are generated for
+that many agents (`bench/digest_bench.py`'s generators, in LivePerson's shapes; 13 MB
+of JSON for availability at 20,000 agents). Each run has two windows of `--window`
+seconds, measured the same way from `bench/load_client.py` (a process of its own): a
+burst of `--burst` signed `/csat` commands every `--every` seconds. The digest window
+starts half a second before the minute, when both digests fire; the idle window starts
+25 s into the minute, when they are done. Printed per run: p50 and p99 of the acks in
+each window and the p99 ratio; then medians and the min-max of the ratios.
+
+Vendor asked -> posted: from LivePerson receiving the digest's request (it answers at
+once) to Slack receiving the digest's chat.postMessage; this includes the transfer,
+decoding, parsing, snapshot, comparison, rendering. Memory: `serve`'s VmRSS before the
+first measured run and its VmHWM (peak RSS) after the last, and the peak of the digest
+process it starts (`bot/worker.py`), where the digests run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.digest_bench import activity_body, csat_body
+from bot.demo.sim.liveperson import SimulatedLivePerson
+from bot.demo.sim.server import Call, Reply, reply
+from bot.demo.sim.slack import SimulatedSlack, sign, slash_command
+from tests.fakes.process import ROOT, SECRET, RunningBot
+
+CHANNEL = "C0DIGEST"
+DIGESTS = ("csat-skills", "availability")
+CONFIG = f"""\
+timezone = "UTC"
+
+[[digest]]
+name = "{DIGESTS[0]}"
+kind = "csat"
+channel = "{CHANNEL}"
+cron = "* * * * *"
+skills = "all"
+timeframe = "24h"
+
+[[digest]]
+name = "{DIGESTS[1]}"
+kind = "availability"
+channel = "{CHANNEL}"
+cron = "* * * * *"
+agents = "all"
+timeframe = "24h"
+"""
+
+
+class BigLivePerson(SimulatedLivePerson):
+    """The generated answers for the digests' 24-hour queries; the usual ones otherwise."""
+
+    def __init__(self, bodies: dict[str, bytes]) -> None:
+        super().__init__()
+        self.bodies = bodies
+
+    def route(self, call: Call) -> Reply:
+        params = call.query if call.method == "GET" else {}
+        if params.get("timeframe") == "1440" and self._authorised(call):
+            for fragment, body in self.bodies.items():
+                if call.path.endswith(fragment):
+                    return reply(200, body)
+        return super().route(call)
+
+
+def requests(burst: int, bursts: int, answers: str) -> list[list[str]]:
+    """Signed /csat commands, one query for all: its answer is cached after the first."""
+    out = []
+    for _ in range(bursts):
+        made = []
+        for _ in range(burst):
+            body = slash_command("/csat", "skill 11 45m", answers)
+            headers = {**sign(SECRET, body), "Host": "bot",
+                       "Content-Length": str(len(body.encode()))}  # fmt: skip
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            made.append(f"POST /slack/events HTTP/1.1\r\n{head}\r\n{body}")
+        out.append(made)
+    return out
+
+
+def fire(port: int, bursts: list[list[str]], every: float) -> list[float]:
+    spec = json.dumps({"port": port, "bursts": bursts, "every": every})
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.load_client"], input=spec, capture_output=True,
+        text=True, cwd=ROOT, timeout=600, check=True,
+    )  # fmt: skip
+    result = json.loads(done.stdout)
+    bad = [s for codes in result["statuses"] for s in codes if s != 200]
+    assert not bad, f"{len(bad)} requests were not acknowledged: {bad[:5]}"
+    return [s for burst in result["seconds"] for s in burst]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def status(pid: int, key: str) -> float:
+    """A /proc/<pid>/status figure in MiB (VmRSS, VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    """The process's children (the digest process, multiprocessing's resource tracker)."""
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in found]
+
+
+def sleep_until_second(second: float) -> None:
+    """Sleep until `second` past a wall-clock minute (the next one if already past)."""
+    left = (second - time.time() % 60) % 60
+    time.sleep(left if left > 1 else left + 60)
+
+
+def one_size(args: argparse.Namespace, agents: int) -> dict[str, Any]:
+    rng = random.Random(7)
+    bodies = {
+        "/msgcsatdistribution": json.dumps(csat_body(rng, args.skills, agents)).encode(),
+        "/agentactivity": json.dumps(activity_body(rng, agents, 24 * 3600)).encode(),
+    }
+    mb = {k.strip("/"): round(len(v) / 1e6, 1) for k, v in bodies.items()}
+    bursts = round(args.window / args.every)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-digest-acks-"))
+    figures: dict[str, Any] = {"runs": [], "mb": mb}
+    with SimulatedSlack() as slack, BigLivePerson(bodies) as lp:
+        env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
+               "SLACK_API_URL": slack.api_url, "BOT_SCHEDULER": "on", **lp.env()}  # fmt: skip
+        sleep_until_second(20)  # start between two digests
+        bot = RunningBot(env, tmp, config=CONFIG)
+        try:
+            fire(
+                bot.port, requests(3, 1, slack.response_url()), 0
+            )  # warm: token, Domain API, the cached query
+            time.sleep(2)
+            # the scheduler caught up both digests at start: RSS before the measured runs
+            figures["idle_rss"] = status(bot.proc.pid, "VmRSS")
+            for run in range(1, args.runs + 1):
+                posted_before = len(slack.posts(CHANNEL))
+                asked_before = {d: len(lp.calls_to(f)) for d, f in
+                                zip(DIGESTS, bodies, strict=True)}  # fmt: skip
+                sleep_until_second(59.5)
+                during = fire(
+                    bot.port, requests(args.burst, bursts, slack.response_url()), args.every
+                )
+                slack.wait_for("/chat.postMessage", posted_before + 2, timeout=60)
+                took = {}
+                posts = slack.posts(CHANNEL)[posted_before:]
+                post_calls = [c for c in slack.calls_to("/chat.postMessage")
+                              if c.data().get("channel") == CHANNEL][posted_before:]  # fmt: skip
+                for digest, fragment in zip(DIGESTS, bodies, strict=True):
+                    asked = lp.calls_to(fragment)[asked_before[digest] :]
+                    asked = [c for c in asked if c.query.get("timeframe") == "1440"]
+                    which = [c for c, p in zip(post_calls, posts, strict=True)
+                             if digest in json.dumps(p)]  # fmt: skip
+                    if asked and which:
+                        took[digest] = which[0].at - asked[0].at
+                sleep_until_second(25)
+                idle = fire(
+                    bot.port, requests(args.burst, bursts, slack.response_url()), args.every
+                )
+                result = {
+                    "during": (pct(during, 0.5), pct(during, 0.99)),
+                    "idle": (pct(idle, 0.5), pct(idle, 0.99)),
+                    "took": took,
+                }
+                result["ratio"] = result["during"][1] / result["idle"][1]
+                figures["runs"].append(result)
+                posted = ", ".join(f"{d} {t * 1e3:,.0f} ms" for d, t in took.items())
+                print(f"  {agents:6,} agents run {run}: acks during the digests p50 "
+                      f"{result['during'][0] * 1e3:5.1f} p99 {result['during'][1] * 1e3:6.1f} "
+                      f"ms; idle p50 {result['idle'][0] * 1e3:5.1f} p99 "
+                      f"{result['idle'][1] * 1e3:6.1f} ms; ratio {result['ratio']:.2f}x; "
+                      f"asked -> posted {posted}", flush=True)  # fmt: skip
+            figures["peak_rss"] = status(bot.proc.pid, "VmHWM")
+            figures["child_peak"] = max(
+                (status(c, "VmHWM") for c in children(bot.proc.pid)), default=0.0
+            )
+        finally:
+            bot.stop()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--agents", type=int, nargs="+", default=[5000, 20000])
+    parser.add_argument("--skills", type=int, default=500)
+    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--every", type=float, default=0.1)
+    parser.add_argument("--window", type=float, default=10.0)
+    args = parser.parse_args()
+    print(f"acks during digests in serve: {args.runs} runs per size; bursts of {args.burst} "
+          f"/csat every {args.every:g} s for {args.window:g} s per window", flush=True)  # fmt: skip
+    for agents in args.agents:
+        f = one_size(args, agents)
+        runs = f["runs"]
+        ratios = [r["ratio"] for r in runs]
+        during = statistics.median(r["during"][1] for r in runs) * 1e3
+        idle = statistics.median(r["idle"][1] for r in runs) * 1e3
+        worst = max(r["during"][1] for r in runs) * 1e3
+        print(f"  {agents:6,} agents: answers {f['mb']} MB; ack p99 during {during:.1f} ms "
+              f"(worst run {worst:.1f}; goal <= 250), idle {idle:.1f} ms; ratio median "
+              f"{statistics.median(ratios):.2f}x (min {min(ratios):.2f}, max {max(ratios):.2f}; "
+              "goal <= 1.5x)")  # fmt: skip
+        for digest in DIGESTS:
+            took = [r["took"][digest] for r in runs if digest in r["took"]]
+            if took:
+                print(f"  {agents:6,} agents: {digest} asked -> posted median "
+                      f"{statistics.median(took) * 1e3:,.0f} ms (min {min(took) * 1e3:,.0f}, "
+                      f"max {max(took) * 1e3:,.0f}; goal <= 1,000)")  # fmt: skip
+        print(f"  {agents:6,} agents: serve's RSS before the runs {f['idle_rss']:.0f} MiB, "
+              f"peak {f['peak_rss']:.0f} MiB; the digest process's peak "
+              f"{f['child_peak']:.0f} MiB (goal < 200)", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The digest process: scheduled digests run in a process of their own.
+
+A digest for 20,000 agents is seconds of pure-Python work (13 MB of JSON, a million
+objects, the rows, the comparison, the message, the CSV). In a worker thread it holds
+the GIL the loop that acks Slack needs: measured, acks during such a digest took 3-4x
+their idle p99 (`docs/benchmarks.md`). So `serve` and `socket` hand each scheduled run
+to one child process (`ProcessPoolExecutor`, spawned, started with the scheduler), which
+builds its own parts from the same settings and keeps an event loop of its own in a
+thread: the digest, its snapshot, its alerts and their posting happen there. Across
+the process boundary go only the digest's name and time, and the `Outcome`.
+
+The two processes share the SQLite file (WAL; a writer waits its turn, `db.py`), so
+exactly-once claims, snapshots and alerts work as before. They do not share the bucket
+cache: a slash command asking exactly what a digest asks, in the same five minutes, is
+a second vendor call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from bot.config import Digest, Settings
+from bot.digests.run import Outcome
+from bot.errors import BotError, DigestError
+from bot.offloop import collector_paused
+
+log = logging.getLogger(__name__)
+STARTUP_SECONDS = 120.0  # a child that cannot start within this is a failed run
+CHILD_NICENESS = 10  # the digest process yields the CPU to serve's loop
+
+
+class DigestWorker:
+    """`Digests.run` for the scheduler, in the digest process."""
+
+    def __init__(self, settings: Settings, digests: dict[str, Digest]) -> None:
+        self.settings = settings
+        self.digests = digests
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Spawn the child now, so the first digest does not wait for its imports."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_child_start,
+                initargs=(self.settings,),
+            )
+            self._pool.submit(_child_ready)
+
+    async def run(
+        self, name: str, scheduled_for: datetime | None = None, dry_run: bool = False
+    ) -> Outcome:
+        self.start()
+        assert self._pool is not None
+        loop = asyncio.get_running_loop()
+        kind, value = await loop.run_in_executor(
+            self._pool, _child_run, name, scheduled_for, dry_run
+        )
+        if kind == "outcome":
+            assert isinstance(value, Outcome)
+            return value
+        if kind == "bot":
+            raise DigestError(str(value))
+        raise RuntimeError(f"the digest process failed: {value}")
+
+    def shutdown(self) -> None:
+        """Stop taking runs; one that is running finishes before the process exits."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+# --- in the child --------------------------------------------------------------------
+
+_child: tuple[asyncio.AbstractEventLoop, Any] | None = None
+
+
+def _child_start(settings: Settings) -> None:
+    """Logging as the parent's, a loop in a thread, the parts built in it."""
+    global _child
+    # a small machine's cores go to the acks first: the digests can wait a little
+    os.nice(CHILD_NICENESS)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from bot.app import build_parts  # the wiring: imported here, in the child only
+
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="digest-loop", daemon=True).start()
+
+    async def build() -> Any:
+        return build_parts(settings)
+
+    parts = asyncio.run_coroutine_threadsafe(build(), loop).result(STARTUP_SECONDS)
+    _child = (loop, parts)
+    atexit.register(_child_stop)
+    log.info("digest process ready")
+
+
+def _child_stop() -> None:
+    """On the way out: alerts still being posted get their time, then the parts close."""
+    if _child is not None:
+        loop, parts = _child
+        asyncio.run_coroutine_threadsafe(parts.aclose(), loop).result()
+
+
+def _child_ready() -> bool:
+    return _child is not None
+
+
+def _child_run(name: str, scheduled_for: datetime | None, dry_run: bool) -> tuple[str, object]:
+    """One digest in the child's loop: ("outcome", Outcome), ("bot", reason) or ("error", ...).
+
+    Errors travel as text: an exception with its own constructor may not unpickle.
+    """
+    assert _child is not None, "the digest process did not start"
+    loop, parts = _child
+
+    async def run() -> tuple[str, object]:
+        try:
+            # a million objects made and dropped: collections would cost more than the work
+            with collector_paused():
+                return "outcome", await parts.digests.run(name, scheduled_for, dry_run)
+        except BotError as exc:
+            return "bot", str(exc)
+        except Exception as exc:
+            log.exception("digest %s failed", name)
+            return "error", f"{type(exc).__name__}: {exc}"
+
+    return asyncio.run_coroutine_threadsafe(run(), loop).result()

@@ -1,0 +1,41 @@
+"""The digest process: a scheduled digest runs in a child process and posts once."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot import config
+from bot.demo.sim.liveperson import SimulatedLivePerson
+from bot.demo.sim.slack import SimulatedSlack
+from bot.errors import DigestError
+from bot.worker import DigestWorker
+from tests.digests.test_run import MONDAY_9, config_text
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]  # it starts a process
+
+
+async def test_a_digest_runs_in_the_child_and_its_failure_comes_back_as_words(
+    tmp_path: Path, liveperson: SimulatedLivePerson
+) -> None:
+    with SimulatedSlack() as slack:
+        (tmp_path / "bot.toml").write_text(config_text("C0DIGEST"), encoding="utf-8")
+        env = {**liveperson.env(), "SLACK_BOT_TOKEN": "xoxb-test",
+               "SLACK_API_URL": slack.api_url, "BOT_CONFIG": str(tmp_path / "bot.toml"),
+               "BOT_DB": str(tmp_path / "bot.db")}  # fmt: skip
+        settings = config.load(env)
+        worker = DigestWorker(settings, {d.name: d for d in settings.digests})
+        try:
+            outcome = await worker.run("csat-daily", MONDAY_9)
+            again = await worker.run("csat-daily", MONDAY_9)
+            with pytest.raises(DigestError, match="No digest named 'nope'"):
+                await worker.run("nope", MONDAY_9)
+        finally:
+            worker.shutdown()
+    assert outcome.status == "posted" and outcome.ts
+    assert again.status == "skipped"  # claimed in the shared database: posted once
+    assert len(slack.posts("C0DIGEST")) == 1
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        assert db.execute("select status from digest_runs").fetchall() == [("posted",)]
