@@ -8,11 +8,12 @@ see it; but "since the previous digest" means the last digest that was posted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from sqlite_utils import Database
 
@@ -123,32 +124,30 @@ class Digests:
         dry_run = digest_run is None
         query, source = self.sources.resolve(digest.query())
         report: CsatReport | AgentStatesReport
-        # the CPU work of a big account (rows, comparison, message) runs off the loop
-        if digest.kind == "csat":
-            report = csat = await source.csat(query)
-            rows = await off_loop(csat_rows, csat)
-        else:
-            report = states = await source.agent_states(query)
-            rows = await off_loop(states_rows, states)
+
+        async def shown_before() -> tuple[dict[str, Any] | None, dict[Any, Any]]:
+            previous = await self.store(lambda db: queries.last_shown(db, digest.name))
+            if previous is None:
+                return None, {}
+            return previous, await self.store(lambda db: snapshots.run_rows(db, previous["id"]))
+
+        # what people saw last is read while the vendor answers; the CPU work of a big
+        # account (rows, comparison, message) runs off the loop
+        earlier = asyncio.ensure_future(shown_before())
+        try:
+            if digest.kind == "csat":
+                report = csat = await source.csat(query)
+                rows = await off_loop(csat_rows, csat)
+            else:
+                report = states = await source.agent_states(query)
+                rows = await off_loop(states_rows, states)
+        except BaseException:
+            earlier.add_done_callback(lambda t: t.cancelled() or t.exception())  # not wanted
+            raise
         taken_at = now_iso(report.fetched_at or datetime.now(UTC))
-        previous = await self.store(lambda db: queries.last_shown(db, digest.name))
-        before = (
-            await self.store(lambda db: snapshots.run_rows(db, previous["id"])) if previous else {}
-        )
+        previous, before = await earlier
         changes = await off_loop(compare, rows, before)
-        if digest_run is not None:
-            run = {
-                "series": digest.series,
-                "source": report.source,
-                "kind": digest.kind,
-                "scope": query.unit,
-                "window_start": now_iso(report.window.start),
-                "window_end": now_iso(report.window.end),
-                "taken_at": taken_at,
-                "digest": digest.name,
-            }
-            run_id = await self.store(lambda db: _store_snapshot(db, run, rows, digest_run))
-        message = await off_loop(
+        rendering = off_loop(
             self.renderer.render,
             digest.template_file,
             digest=digest,
@@ -159,6 +158,26 @@ class Digests:
             top=TOP,
             total_key=(TOTAL, ""),
         )
+        if digest_run is None:
+            message = await rendering
+        else:
+            run = {
+                "series": digest.series,
+                "source": report.source,
+                "kind": digest.kind,
+                "scope": query.unit,
+                "window_start": now_iso(report.window.start),
+                "window_end": now_iso(report.window.end),
+                "taken_at": taken_at,
+                "digest": digest.name,
+            }
+            # stored (on the store's thread) while the message renders; both before posting
+            storing = self.store(lambda db: _store_snapshot(db, run, rows, digest_run))
+            stored, rendered = await asyncio.gather(storing, rendering, return_exceptions=True)
+            for failed in (stored, rendered):  # as before: a store failure is told first
+                if isinstance(failed, BaseException):
+                    raise failed
+            run_id, message = cast(int, stored), cast(Message, rendered)
         if dry_run:
             return Outcome("dry-run", message, rows=len(rows))
         try:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 Reply = Callable[..., Awaitable[Any]]
 MAX_DEFER_SECONDS = 0.25  # the longest a busy stretch holds answers back
 POSTS_AT_ONCE = 8  # answers being posted at the same time
+SETTLE_SECONDS = 0.002  # quiet that ends a burst
 
 
 class AckFirst:
@@ -37,18 +38,21 @@ class AckFirst:
         self.max_defer = max_defer
         self.in_flight = 0
         self._busy_since = 0.0
+        self._last = 0.0  # when a request last arrived or was acked
         self._quiet = asyncio.Event()
         self._quiet.set()
         self._turns = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def arrived(self) -> None:
+        self._last = time.monotonic()
         if self.in_flight == 0:
-            self._busy_since = time.monotonic()
+            self._busy_since = self._last
         self.in_flight += 1
         self._quiet.clear()
 
     def acked(self) -> None:
+        self._last = time.monotonic()
         self.in_flight = max(0, self.in_flight - 1)
         if self.in_flight == 0:
             self._quiet.set()
@@ -57,13 +61,19 @@ class AckFirst:
         """Return when the caller may do a step of CPU work without delaying an ack."""
         async with self._turns:
             await asyncio.sleep(0)  # the loop reads the sockets: new requests count first
-            left = self._busy_since + self.max_defer - time.monotonic()
-            if self.in_flight and left > 0:
-                try:
-                    async with asyncio.timeout(left):
-                        await self._quiet.wait()
-                except TimeoutError:
-                    pass
+            while (left := self._busy_since + self.max_defer - time.monotonic()) > 0:
+                if self.in_flight:
+                    try:
+                        async with asyncio.timeout(left):
+                            await self._quiet.wait()
+                    except TimeoutError:
+                        return
+                # a request read in this turn of the loop is counted in the next: a burst
+                # is over once nothing has arrived or been acked for SETTLE_SECONDS
+                settle = self._last + SETTLE_SECONDS - time.monotonic()
+                if settle <= 0 and not self.in_flight:
+                    return
+                await asyncio.sleep(max(0.0, min(settle, left)))
 
     def later(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` from its turn on (kept referenced, errors logged)."""

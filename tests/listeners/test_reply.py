@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from slack_sdk.webhook import WebhookResponse
 
-from bot.listeners.reply import AckFirst, send
+from bot.listeners.reply import SETTLE_SECONDS, AckFirst, send
 
 pytestmark = pytest.mark.anyio
 
@@ -89,3 +89,13 @@ async def test_later_runs_its_work_and_logs_a_failure(caplog: pytest.LogCaptureF
     await ack_first.drain()
     assert done == [1]
     assert "work after an ack failed" in caplog.text
+
+
+async def test_a_turn_waits_for_the_burst_to_settle_after_its_last_ack() -> None:
+    ack_first = AckFirst(max_defer=5)
+    ack_first.arrived()
+    ack_first.acked()  # in_flight is 0 again, but a request may be read in this very turn
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await ack_first.turn()
+    assert loop.time() - began >= SETTLE_SECONDS * 0.9
