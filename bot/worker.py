@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any
 
@@ -62,9 +63,18 @@ class DigestWorker:
         self.start()
         assert self._pool is not None
         loop = asyncio.get_running_loop()
-        kind, value = await loop.run_in_executor(
-            self._pool, _child_run, name, scheduled_for, dry_run
-        )
+        try:
+            kind, value = await loop.run_in_executor(
+                self._pool, _child_run, name, scheduled_for, dry_run
+            )
+        except BrokenProcessPool:
+            # the child died (killed, out of memory): this run is lost, the next ones are not
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            self.start()
+            raise DigestError(
+                f"the digest process stopped while running {name}; a new one has started"
+            ) from None
         if kind == "outcome":
             assert isinstance(value, Outcome)
             return value

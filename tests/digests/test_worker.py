@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from concurrent.futures.process import BrokenProcessPool
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,27 @@ async def test_a_digest_runs_in_the_child_and_its_failure_comes_back_as_words(
     assert len(slack.posts("C0DIGEST")) == 1
     with sqlite3.connect(tmp_path / "bot.db") as db:
         assert db.execute("select status from digest_runs").fetchall() == [("posted",)]
+
+
+async def test_a_digest_process_that_dies_is_replaced_for_the_next_run(
+    tmp_path: Path, liveperson: SimulatedLivePerson
+) -> None:
+    with SimulatedSlack() as slack:
+        (tmp_path / "bot.toml").write_text(config_text("C0DIGEST"), encoding="utf-8")
+        env = {**liveperson.env(), "SLACK_BOT_TOKEN": "xoxb-test",
+               "SLACK_API_URL": slack.api_url, "BOT_CONFIG": str(tmp_path / "bot.toml"),
+               "BOT_DB": str(tmp_path / "bot.db")}  # fmt: skip
+        settings = config.load(env)
+        worker = DigestWorker(settings, {d.name: d for d in settings.digests})
+        try:
+            worker.start()
+            assert worker._pool is not None
+            dying = worker._pool.submit(os._exit, 9)  # the child goes, as if killed
+            with pytest.raises(BrokenProcessPool):
+                dying.result(60)
+            with pytest.raises(DigestError, match="digest process stopped"):
+                await worker.run("csat-daily", MONDAY_9)
+            outcome = await worker.run("csat-daily", MONDAY_9 + timedelta(days=1))
+        finally:
+            worker.shutdown()
+    assert outcome.status == "posted"
