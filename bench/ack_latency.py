@@ -36,21 +36,27 @@ from tests.fakes.process import ROOT, SECRET, RunningBot
 _queries = itertools.count(1)
 
 
-def request(slack: SimulatedSlack, text: str) -> tuple[str, str]:
-    """A signed /csat as Slack posts it (the whole HTTP request), and its response_url."""
-    url = slack.response_url()
+def signed(text: str, url: str) -> str:
+    """A signed /csat as Slack posts it: the whole HTTP request, as the load client sends it."""
     body = slash_command("/csat", text, url)
     headers = {**sign(SECRET, body), "Host": "bot", "Content-Length": str(len(body.encode()))}
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    return f"POST /slack/events HTTP/1.1\r\n{head}\r\n{body}", url
+    return f"POST /slack/events HTTP/1.1\r\n{head}\r\n{body}"
 
 
-def fire(port: int, bursts: list[list[str]]) -> list[list[float]]:
-    """The bursts, from the load client's own process; seconds per request."""
-    spec = json.dumps({"port": port, "bursts": bursts})
+def request(slack: SimulatedSlack, text: str) -> tuple[str, str]:
+    """A signed /csat with a response_url of its own, and that url."""
+    url = slack.response_url()
+    return signed(text, url), url
+
+
+def fire(port: int, bursts: list[list[str]], every: float = 0.0) -> list[list[float]]:
+    """The bursts, from the load client's own process (one every `every` s if given);
+    seconds per request, burst by burst."""
+    spec = json.dumps({"port": port, "bursts": bursts, "every": every})
     done = subprocess.run(
         [sys.executable, "-m", "bench.load_client"], input=spec, capture_output=True,
-        text=True, cwd=ROOT, timeout=300, check=True,
+        text=True, cwd=ROOT, timeout=600, check=True,
     )  # fmt: skip
     result = json.loads(done.stdout)
     bad = [s for codes in result["statuses"] for s in codes if s != 200]

@@ -32,8 +32,6 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -41,14 +39,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench.ack_latency import fire, signed
 from bench.digest_bench import activity_body, csat_body
 from bot.db import open_db
 from bot.demo.sim.liveperson import SimulatedLivePerson
 from bot.demo.sim.server import Call, Reply, reply
-from bot.demo.sim.slack import SimulatedSlack, sign, slash_command
+from bot.demo.sim.slack import SimulatedSlack
 from bot.digests.queries import claim_run
 from bot.schedule import scheduled_key
-from tests.fakes.process import ROOT, SECRET, RunningBot
+from tests.fakes.process import SECRET, RunningBot
 
 CHANNEL = "C0DIGEST"
 DIGESTS = ("csat-skills", "availability")
@@ -92,29 +91,12 @@ class BigLivePerson(SimulatedLivePerson):
 
 def requests(burst: int, bursts: int, answers: str) -> list[list[str]]:
     """Signed /csat commands, one query for all: its answer is cached after the first."""
-    out = []
-    for _ in range(bursts):
-        made = []
-        for _ in range(burst):
-            body = slash_command("/csat", "skill 11 45m", answers)
-            headers = {**sign(SECRET, body), "Host": "bot",
-                       "Content-Length": str(len(body.encode()))}  # fmt: skip
-            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            made.append(f"POST /slack/events HTTP/1.1\r\n{head}\r\n{body}")
-        out.append(made)
-    return out
+    return [[signed("skill 11 45m", answers) for _ in range(burst)] for _ in range(bursts)]
 
 
-def fire(port: int, bursts: list[list[str]], every: float) -> list[float]:
-    spec = json.dumps({"port": port, "bursts": bursts, "every": every})
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.load_client"], input=spec, capture_output=True,
-        text=True, cwd=ROOT, timeout=600, check=True,
-    )  # fmt: skip
-    result = json.loads(done.stdout)
-    bad = [s for codes in result["statuses"] for s in codes if s != 200]
-    assert not bad, f"{len(bad)} requests were not acknowledged: {bad[:5]}"
-    return [s for burst in result["seconds"] for s in burst]
+def fire_all(port: int, bursts: list[list[str]], every: float) -> list[float]:
+    """Every ack's seconds, the bursts one after another."""
+    return [s for burst in fire(port, bursts, every) for s in burst]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -192,16 +174,16 @@ def one_size(args: argparse.Namespace, agents: int) -> dict[str, Any]:
             skip_catch_up(tmp / "bot.db")
             bot = RunningBot(env, tmp, config=CONFIG)
             try:
-                fire(bot.port, requests(3, 1, slack.response_url()), 0)  # warm: token, hosts
+                fire_all(bot.port, requests(3, 1, slack.response_url()), 0)  # warm: token, hosts
                 time.sleep(2)
                 figures["idle_rss"] = max(figures["idle_rss"], status(bot.proc.pid, "VmRSS"))
                 sleep_until_second(59.5)
                 began = time.monotonic()  # the simulators' clock: Call.at
-                during = fire(bot.port, requests(args.burst, bursts, slack.response_url()),
+                during = fire_all(bot.port, requests(args.burst, bursts, slack.response_url()),
                               args.every)  # fmt: skip
                 took = vendor_to_slack(lp, slack, began)
                 sleep_until_second(25)
-                idle = fire(bot.port, requests(args.burst, bursts, slack.response_url()),
+                idle = fire_all(bot.port, requests(args.burst, bursts, slack.response_url()),
                             args.every)  # fmt: skip
                 figures["peak_rss"] = max(figures["peak_rss"], status(bot.proc.pid, "VmHWM"))
                 figures["child_peak"] = max(

@@ -253,7 +253,7 @@ async def digest_runs(
 # --- snapshot rows per second -----------------------------------------------------------
 
 
-def _run_row(kind: str) -> dict[str, Any]:
+def run_row(kind: str) -> dict[str, Any]:
     now = now_iso()
     return {"series": "bench", "source": "liveperson", "kind": kind, "scope": "skill",
             "window_start": now, "window_end": now, "taken_at": now, "digest": "bench"}  # fmt: skip
@@ -263,7 +263,7 @@ def via_save_snapshot(path: Path, kind: str, rows: list[dict[str, Any]]) -> floa
     db = open_db(str(path))
     try:
         start = time.perf_counter()
-        save_snapshot(db, _run_row(kind), rows)
+        save_snapshot(db, run_row(kind), rows)
         return time.perf_counter() - start
     finally:
         db.close()
@@ -278,7 +278,7 @@ def via_executemany(path: Path, kind: str, rows: list[dict[str, Any]]) -> float:
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute("PRAGMA foreign_keys=ON")
         columns = list(dict.fromkeys(c for row in rows for c in row))
-        run = _run_row(kind)
+        run = run_row(kind)
         insert_run = (
             f"INSERT INTO snapshot_runs ({', '.join(run)}) VALUES ({', '.join('?' * len(run))})"
         )

@@ -59,6 +59,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.digest_bench import run_row, via_save_snapshot
 from bot.db import LOCK_WAIT_SECONDS, open_db
 from bot.metrics import (
     AgentStates,
@@ -69,7 +70,6 @@ from bot.metrics import (
     StateTime,
     Window,
 )
-from bot.snapshots.queries import save_snapshot
 from bot.snapshots.rows import csat_rows, states_rows
 from bot.surveys.endpoint import MAX_ITEMS, Writer
 from bot.surveys.items import Item, read_document, validate_item
@@ -166,22 +166,6 @@ def snapshot_rows(kind: str, rows: int, rng: random.Random) -> list[dict[str, An
     )
     assert len(made) == rows, (kind, len(made), rows)
     return made
-
-
-def run_row(kind: str) -> dict[str, Any]:
-    now = iso_ms(datetime.now(UTC))
-    return {"series": "bench", "source": "liveperson", "kind": kind, "scope": "skill",
-            "window_start": now, "window_end": now, "taken_at": now, "digest": "bench"}  # fmt: skip
-
-
-def via_save_snapshot(path: Path, kind: str, rows: list[dict[str, Any]]) -> float:
-    db = open_db(str(path))
-    try:
-        start = time.perf_counter()
-        save_snapshot(db, run_row(kind), rows)
-        return time.perf_counter() - start
-    finally:
-        db.close()
 
 
 def via_executemany(path: Path, kind: str, rows: list[dict[str, Any]]) -> float:

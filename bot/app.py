@@ -208,7 +208,7 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
             from bot.digests.scheduler import DigestScheduler
 
             # scheduled digests run in the digest process, away from the acks (worker.py)
-            worker = DigestWorker(parts.settings, parts.digests.digests)
+            worker = DigestWorker(parts.settings)
             worker.start()
             scheduler = DigestScheduler(worker)
             scheduler.start()

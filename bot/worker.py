@@ -41,9 +41,9 @@ CHILD_NICENESS = 10  # the digest process yields the CPU to serve's loop
 class DigestWorker:
     """`Digests.run` for the scheduler, in the digest process."""
 
-    def __init__(self, settings: Settings, digests: dict[str, Digest]) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.digests = digests
+        self.digests: dict[str, Digest] = {d.name: d for d in settings.digests}
         self._pool: ProcessPoolExecutor | None = None
 
     def start(self) -> None:

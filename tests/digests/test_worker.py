@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot import config
+from bot.config import Settings
 from bot.demo.sim.liveperson import SimulatedLivePerson
 from bot.demo.sim.slack import SimulatedSlack
 from bot.errors import DigestError
@@ -20,16 +21,19 @@ from tests.digests.test_run import MONDAY_9, config_text
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]  # it starts a process
 
 
+def settings(tmp: Path, slack: SimulatedSlack, liveperson: SimulatedLivePerson) -> Settings:
+    """A deployment with the `csat-daily` digest posting to C0DIGEST."""
+    (tmp / "bot.toml").write_text(config_text("C0DIGEST"), encoding="utf-8")
+    env = {**liveperson.env(), "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url,
+           "BOT_CONFIG": str(tmp / "bot.toml"), "BOT_DB": str(tmp / "bot.db")}  # fmt: skip
+    return config.load(env)
+
+
 async def test_a_digest_runs_in_the_child_and_its_failure_comes_back_as_words(
     tmp_path: Path, liveperson: SimulatedLivePerson
 ) -> None:
     with SimulatedSlack() as slack:
-        (tmp_path / "bot.toml").write_text(config_text("C0DIGEST"), encoding="utf-8")
-        env = {**liveperson.env(), "SLACK_BOT_TOKEN": "xoxb-test",
-               "SLACK_API_URL": slack.api_url, "BOT_CONFIG": str(tmp_path / "bot.toml"),
-               "BOT_DB": str(tmp_path / "bot.db")}  # fmt: skip
-        settings = config.load(env)
-        worker = DigestWorker(settings, {d.name: d for d in settings.digests})
+        worker = DigestWorker(settings(tmp_path, slack, liveperson))
         try:
             outcome = await worker.run("csat-daily", MONDAY_9)
             again = await worker.run("csat-daily", MONDAY_9)
@@ -48,12 +52,7 @@ async def test_a_digest_process_that_dies_is_replaced_for_the_next_run(
     tmp_path: Path, liveperson: SimulatedLivePerson
 ) -> None:
     with SimulatedSlack() as slack:
-        (tmp_path / "bot.toml").write_text(config_text("C0DIGEST"), encoding="utf-8")
-        env = {**liveperson.env(), "SLACK_BOT_TOKEN": "xoxb-test",
-               "SLACK_API_URL": slack.api_url, "BOT_CONFIG": str(tmp_path / "bot.toml"),
-               "BOT_DB": str(tmp_path / "bot.db")}  # fmt: skip
-        settings = config.load(env)
-        worker = DigestWorker(settings, {d.name: d for d in settings.digests})
+        worker = DigestWorker(settings(tmp_path, slack, liveperson))
         try:
             worker.start()
             assert worker._pool is not None
