@@ -79,11 +79,12 @@ class Commands:
             return Plan(self.usage(exc))
         except SourceError as exc:
             return Plan(self.vendor_error(exc))
-        ack = self._acks.get(query)
-        if ack is None:
-            ack = json.dumps(self.renderer.render("working.yml.j2", query=query))
-            self._acks.put(query, ack)
-        return Plan(json.loads(ack), query, source)
+        known = self._acks.get(query)
+        if known is not None:
+            return Plan(json.loads(known), query, source)  # a fresh copy
+        ack = self.renderer.render("working.yml.j2", query=query)
+        self._acks.put(query, json.dumps(ack))
+        return Plan(ack, query, source)
 
     async def answer(self, plan: Plan) -> Message:
         """The reply for a prepared plan; never raises."""

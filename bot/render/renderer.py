@@ -52,6 +52,7 @@ from bot.render.filters import (
     spark,
 )
 from bot.render.safe import outside, plain
+from bot.render.shapes import Shapes
 from bot.render.text import Message
 from bot.render.words import Words, shown
 
@@ -82,6 +83,7 @@ class Renderer:
         # rendered text -> its message as JSON: YAML and Block Kit checks cost ~10x the
         # Jinja render, and the acks and the answers to repeated queries render the same text
         self._checked: Recent[str, str] = Recent(CHECKED_ENTRIES)
+        self._shapes = Shapes()  # and by their text without strings: the rest differ there
         self.env = jinja2.Environment(
             loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in self.folders]),
             undefined=jinja2.StrictUndefined,
@@ -90,6 +92,7 @@ class Renderer:
             keep_trailing_newline=True,
             autoescape=False,
             finalize=_printable,
+            auto_reload=False,  # read once per process: no stat of each file at every render
         )
         # emoji as themselves: YAML cannot read JSON's surrogate-pair escapes
         self.env.policies["json.dumps_function"] = _yaml_json
@@ -198,13 +201,16 @@ class Renderer:
         except (jinja2.TemplateError, TypeError, ValueError) as exc:
             # |tojson on an undefined value raises TypeError, not UndefinedError
             raise RenderError(*_template_line(name), str(exc)) from exc
+        small = len(source) <= CHECKED_MAX_CHARS
         known = self._checked.get(source)
         if known is not None:  # rendered to these very characters before: read and checked
             return cast(
                 Message, json.loads(known)
             )  # a fresh copy: callers may change their message
+        if small and (same_shape := self._shapes.fill(source)) is not None:
+            return same_shape  # only the strings differ from a message checked before
         try:
-            message = yaml.load(source, Loader=_LOADER)
+            message = _read(source)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f" (rendered line {mark.line + 1})" if mark else ""
@@ -214,8 +220,9 @@ class Renderer:
         problems = check_message(message)
         if problems:
             raise RenderError(name, None, "; ".join(problems))
-        if len(source) <= CHECKED_MAX_CHARS:
+        if small:
             self._remember(source, message)
+            self._shapes.learn(source, message, _read)
         return message
 
     def _remember(self, source: str, message: Message) -> None:
@@ -227,6 +234,10 @@ class Renderer:
             return
         if json.loads(known) == message:
             self._checked.put(source, known)
+
+
+def _read(source: str) -> Any:
+    return yaml.load(source, Loader=_LOADER)
 
 
 def _yaml_json(value: Any, **kwargs: Any) -> str:
