@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 BUCKET_MINUTES = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CsatCounts:
     """Answers per score 1..5, as counted by the vendor."""
 
@@ -48,7 +48,7 @@ class CsatCounts:
 Counts = TypeVar("Counts", "CsatCounts", "GoodBad")  # a 1-5 distribution, or thumbs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CsatRow(Generic[Counts]):
     """One skill, agent or group with its counts; a skill may carry its agents."""
 
@@ -144,7 +144,7 @@ def _natural(text: str) -> tuple[str | tuple[int, str], ...]:
 # --- ratings without a 1-5 scale (LiveChat's thumbs) -------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GoodBad:
     """Good and bad ratings; CSAT is good / (good + bad)."""
 
@@ -170,7 +170,7 @@ class GoodBad:
         return GoodBad(self.good + other.good, self.bad + other.bad, self.chats + other.chats)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResponseTimes:
     """Average first response and response time over the window, in seconds."""
 
@@ -189,7 +189,7 @@ def weighted_mean(pairs: list[tuple[float, int]]) -> float | None:
 # --- agent states ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StateTime:
     """Seconds in one state, split as the vendor splits it. Parts may not add up."""
 
@@ -211,7 +211,7 @@ class StateTime:
         return self.chatting / self.total if self.total else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentStates:
     """One agent's (or the team's) time: logged in, then each state with its reasons."""
 

@@ -8,9 +8,11 @@ so a schedule means what a person reading it expects.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:  # APScheduler loads with the first schedule: `serve` without digests never
+    from apscheduler.triggers.cron import CronTrigger
 
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 CATCH_UP_WITHIN = timedelta(hours=12)  # a run missed longer ago than this is skipped
@@ -52,6 +54,8 @@ def cron_trigger(expr: str, zone: ZoneInfo) -> CronTrigger:
     if len(fields) != 5:
         raise ValueError(f"five fields (minute hour day month weekday), got {expr!r}")
     minute, hour, day, month, weekday = fields
+    from apscheduler.triggers.cron import CronTrigger
+
     return CronTrigger(
         minute=minute, hour=hour, day=day, month=month, day_of_week=weekdays(weekday),
         timezone=zone,

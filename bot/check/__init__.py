@@ -47,6 +47,8 @@ def check_templates(
 
 def check_digests(settings: Settings, renderer: Renderer) -> list[str]:
     """Digests that could not run as configured: source, limits, Slack token."""
+    if not settings.digests:
+        return []
     from bot.app import build_sources  # the real rules of each source, no network
 
     store = Store(":memory:")  # the ingested source reads a store; nothing is written
