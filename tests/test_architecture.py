@@ -15,7 +15,18 @@ from pathlib import Path
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
 LAYERS: list[set[str]] = [
-    {"errors", "timefmt", "query", "metrics", "schedule", "config", "db", "recent", "offloop"},
+    {
+        "errors",
+        "timefmt",
+        "query",
+        "metrics",
+        "schedule",
+        "config",
+        "db",
+        "recent",
+        "offloop",
+        "jsonscan",
+    },
     {"render", "slack", "sources", "snapshots", "inbound"},  # services the features share
     {"commands", "digests", "alerts", "surveys"},  # features
     {

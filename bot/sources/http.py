@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import json.scanner
 import logging
 import math
-import re
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from bot.errors import (
     VendorTimeout,
     VendorUnavailable,
 )
+from bot.jsonscan import loads_in_steps
 from bot.offloop import answering_slack, off_loop
 from bot.recent import Recent
 
@@ -158,57 +157,6 @@ async def read_json(vendor: str, response: httpx.Response) -> Any:
         return await off_loop(json.loads, response.content)
     except ValueError:
         raise VendorBadResponse(vendor, f"not JSON: {_snippet(response)}") from None
-
-
-_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # C scanner
-_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def loads_in_steps(text: str, depth: int = 3) -> Any:
-    """`json.loads(text)`, one value of the outer `depth` levels at a time.
-
-    `json.loads` is one C call that holds the GIL: 120 ms for a 13 MB answer, the loop
-    stopped all along even from a worker thread. Here each call to the C scanner decodes
-    one inner value (one agent, one skill), and the GIL changes hands between them.
-    """
-    value, end = _value(text, _SPACE.match(text, 0).end(), depth)  # type: ignore[union-attr]
-    end = _SPACE.match(text, end).end()  # type: ignore[union-attr]
-    if end != len(text):
-        raise json.JSONDecodeError("Extra data", text, end)
-    return value
-
-
-def _value(s: str, i: int, depth: int) -> tuple[Any, int]:
-    opening = s[i : i + 1]
-    if depth <= 0 or opening not in ("{", "["):
-        try:
-            return _SCAN(s, i)
-        except StopIteration as stop:
-            raise json.JSONDecodeError("Expecting value", s, stop.value) from None
-    closing = "}" if opening == "{" else "]"
-    items: dict[str, Any] | list[Any] = {} if opening == "{" else []
-    i = _SPACE.match(s, i + 1).end()  # type: ignore[union-attr]
-    if s[i : i + 1] == closing:
-        return items, i + 1
-    while True:
-        if isinstance(items, dict):
-            if s[i : i + 1] != '"':
-                raise json.JSONDecodeError("Expecting property name in double quotes", s, i)
-            key, i = _SCAN(s, i)
-            i = _SPACE.match(s, i).end()  # type: ignore[union-attr]
-            if s[i : i + 1] != ":":
-                raise json.JSONDecodeError("Expecting ':' delimiter", s, i)
-            i = _SPACE.match(s, i + 1).end()  # type: ignore[union-attr]
-            items[key], i = _value(s, i, depth - 1)
-        else:
-            item, i = _value(s, i, depth - 1)
-            items.append(item)
-        i = _SPACE.match(s, i).end()  # type: ignore[union-attr]
-        if s[i : i + 1] == closing:
-            return items, i + 1
-        if s[i : i + 1] != ",":
-            raise json.JSONDecodeError("Expecting ',' delimiter", s, i)
-        i = _SPACE.match(s, i + 1).end()  # type: ignore[union-attr]
 
 
 def retry_after(headers: httpx.Headers, now: float) -> float:

@@ -167,3 +167,7 @@ def test_compare_logged_in_delta_without_away_share_when_nobody_was_logged_in() 
 )
 def test_away_share(row: dict[str, Any], share: float | None) -> None:
     assert away_share(row) == share
+
+
+def test_away_share_from_stored_json() -> None:
+    assert away_share({"states": '{"online": 300, "away": 100}', "logged_in": 400}) == 0.25

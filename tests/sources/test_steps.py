@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.sources.http import loads_in_steps
+from bot.jsonscan import loads_in_steps
 
 
 def _random_value(rng: random.Random, depth: int) -> Any:

@@ -1,4 +1,4 @@
-"""Rows' small JSON is read exactly as `json.loads` reads it, and refused alike."""
+"""`jsonscan.loads`, for rows' small JSON: exactly as `json.loads` reads it, refused alike."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.snapshots.rows import _read, away_share
+from bot.jsonscan import loads
 
 
 @pytest.mark.parametrize(
@@ -22,14 +22,10 @@ from bot.snapshots.rows import _read, away_share
     ],
 )
 def test_reads_as_json_loads(text: str) -> None:
-    assert repr(_read(text)) == repr(json.loads(text))
+    assert repr(loads(text)) == repr(json.loads(text))
 
 
 @pytest.mark.parametrize("bad", ["", "{", '{"away": 1} extra', "nul", '{"a": }'])
 def test_refuses_as_json_loads(bad: str) -> None:
     with pytest.raises(json.JSONDecodeError):
-        _read(bad)
-
-
-def test_away_share_from_stored_json() -> None:
-    assert away_share({"states": '{"online": 300, "away": 100}', "logged_in": 400}) == 0.25
+        loads(bad)
