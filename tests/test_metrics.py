@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -103,6 +104,29 @@ def test_ranked_compares_numbers_in_names_as_numbers() -> None:
     now = datetime(2026, 3, 2, 13, 30, tzinfo=UTC)
     report = CsatReport("liveperson", "LivePerson", "skill", bucket_window(now, 60), same, rows)
     assert [r.name for r in report.ranked()] == ["Skill 9", "Skill 13", "Skill 129"]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ("10", "9", "009", "0", "", "a", "9a", "a9", "Skill 9"),
+        ("\u0661\u0662", "12", "\u00b2", "2", "1\u00b2", "x\u0663"),  # other digits: as text
+    ],
+)
+def test_ranked_orders_ids_of_digits_as_names_of_digits(ids: tuple[str, ...]) -> None:
+    """Ids of plain digits skip the split (most ids): the order is the one it would give."""
+
+    def natural(text: str) -> tuple[object, ...]:
+        parts = re.split(r"(\d+)", text)
+        return tuple(
+            (len(p.lstrip("0")), p.lstrip("0")) if i % 2 else p for i, p in enumerate(parts)
+        )
+
+    same = CsatCounts.from_scores((0, 0, 0, 1, 1))
+    rows = tuple(CsatRow("skill", i, None, same) for i in ids)
+    now = datetime(2026, 3, 2, 13, 30, tzinfo=UTC)
+    report = CsatReport("liveperson", "LivePerson", "skill", bucket_window(now, 60), same, rows)
+    assert [r.id for r in report.ranked()] == sorted(ids, key=natural)
 
 
 def test_seconds_alone_do_not_widen_the_window() -> None:

@@ -129,7 +129,9 @@ class Digests:
             previous = await self.store(lambda db: queries.last_shown(db, digest.name))
             if previous is None:
                 return None, {}
-            return previous, await self.store(lambda db: snapshots.run_rows(db, previous["id"]))
+            return previous, await self.store(
+                lambda db: snapshots.compared_rows(db, previous["id"])
+            )
 
         # what people saw last is read while the vendor answers; the CPU work of a big
         # account (rows, comparison, message) runs off the loop

@@ -52,6 +52,25 @@ def run_rows(db: Database, run_id: int) -> dict[tuple[str, str], dict[str, Any]]
     return rows
 
 
+def compared_rows(db: Database, run_id: int) -> dict[tuple[str, str], dict[str, Any]]:
+    """A run's rows as `rows.compare` reads them: the values it compares, no more.
+
+    A digest compares every entity with the digest before it: for 20,000 agents, reading
+    every column and decoding two JSON columns per row (`run_rows`) cost more than the
+    comparison itself. `states` stays the JSON text it was stored as; `away_share`
+    decodes it when it is compared.
+    """
+    cursor = db.conn.execute(
+        "select entity_kind, entity_id, score, answers, logged_in, states "
+        "from snapshots where run_id = ?",
+        [run_id],
+    )
+    return {
+        (kind, id): {"score": score, "answers": answers, "logged_in": logged, "states": states}
+        for kind, id, score, answers, logged, states in cursor
+    }
+
+
 def trend(
     db: Database, series: str, entity_kind: str, entity_id: str, limit: int = 30
 ) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ Entities and states are kept by id; `entity_name` only when the vendor gave a na
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,8 +65,8 @@ def _states_row(kind: str, agent: AgentStates) -> dict[str, Any]:
         "entity_name": None if kind == TOTAL else agent.name,
         "logged_in": agent.logged_in.total,
         "chatting": agent.logged_in.chatting,
-        "states": json.dumps({key: t.total for key, t in agent.states}),
-        "reasons": json.dumps({key: t.total for key, t in agent.reasons}),
+        "states": jsonscan.dumps({key: t.total for key, t in agent.states}),
+        "reasons": jsonscan.dumps({key: t.total for key, t in agent.reasons}),
     }
 
 

@@ -502,7 +502,7 @@ def _agent_states(agent_id: str, states: Any, labels: dict[str, str]) -> AgentSt
             logged_in = time
             continue
         key = STATES.get(sid) or f"state:{sid}"
-        if key not in STATES.values() and state.get("name"):
+        if key not in _ORDER and state.get("name"):
             labels[key] = str(state["name"])  # a state the bot does not know: LivePerson's name
         found.append((key, time))
         for reason in state.get("reasons") or []:
@@ -511,12 +511,27 @@ def _agent_states(agent_id: str, states: Any, labels: dict[str, str]) -> AgentSt
                 reasons.append((reason_id, _state_time(reason.get("value"), agent_id)))
     if logged_in is None:  # not sent: the sum of the states is the best we have
         logged_in = sum((t for _, t in found), StateTime())
-    order = {key: i for i, key in enumerate(STATES.values())}
-    found.sort(key=lambda item: order.get(item[0], len(order)))
+    found.sort(key=_display_order)
     return AgentStates(agent_id, None, logged_in, tuple(found), tuple(reasons))
 
 
+_ORDER = {key: i for i, key in enumerate(STATES.values())}  # the bot's states, in display order
+
+
+def _display_order(item: tuple[str, StateTime]) -> int:
+    return _ORDER.get(item[0], len(_ORDER))
+
+
 def _state_time(value: Any, agent_id: str) -> StateTime:
+    if type(value) is dict:  # the common case first: four plain counts (100,000 per answer)
+        get = value.get
+        total, chatting = get("total", 0), get("chatting", 0)
+        idle, maxed = get("notChatting", 0), get("chattingInMaxConcurrency", 0)
+        if (
+            type(total) is type(chatting) is type(idle) is type(maxed) is int
+            and min(total, chatting, idle, maxed) >= 0
+        ):
+            return StateTime(total, chatting, idle, maxed)
     if value is None:
         return StateTime()
     if not isinstance(value, dict):

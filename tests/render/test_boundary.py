@@ -165,3 +165,23 @@ def test_dataclasses_of_numbers_are_leaves_and_text_beside_them_is_still_escaped
     assert (safe.id, safe.name) == ("&lt;@U1&gt;", "&lt;!here&gt;")
     assert safe.logged_in is agent.logged_in  # numbers: the same object, not walked
     assert AgentStates not in _LEAVES
+
+
+def test_named_tuples_of_numbers_are_leaves_and_those_with_text_are_walked() -> None:
+    from typing import NamedTuple
+
+    from bot.render.safe import _LEAVES
+
+    class Pair(NamedTuple):
+        label: str
+        seconds: int
+
+    class Sums(NamedTuple):
+        total: int
+        share: float | None
+
+    pair, sums = Pair("<!channel>", 3), Sums(1, None)
+    assert outside(sums) is sums and Sums in _LEAVES
+    assert outside(pair) == Pair("&lt;!channel&gt;", 3) and Pair not in _LEAVES
+    assert type(outside(pair)) is Pair
+    assert outside(((pair.label, sums),)) == (("&lt;!channel&gt;", sums),)

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from bot.check.samples import agent_states_report, csat_report, livechat_report
 from bot.db import inserted, open_db, writing
 from bot.snapshots import queries as snapshots
-from bot.snapshots.rows import csat_rows, states_rows
+from bot.snapshots.rows import compare, csat_rows, states_rows
 from tests.fakes.process import ROOT, clean_env
 from tests.snapshots.sample import SERIES, csat_row, run_for, states_row
 
@@ -104,6 +104,25 @@ def test_run_rows_decode_states_and_reasons(fresh_db: Database) -> None:
         ("agent", "1002"): ({"Online": 1800, "Away": 0}, {"Reason 7": 0}),
     }
     assert snapshots.run_rows(fresh_db, run_id + 1) == {}
+
+
+@pytest.mark.parametrize("kind", ["csat", "availability"])
+def test_compared_rows_compare_as_the_whole_rows_do(fresh_db: Database, kind: str) -> None:
+    """What a digest reads of the run before is enough for the comparison: the same changes."""
+    rows = (
+        csat_rows(csat_report())
+        if kind == "csat"
+        else [*states_rows(agent_states_report()), {**states_row("9", 0, 0), "states": None}]
+    )
+    run_id = snapshots.save_snapshot(
+        fresh_db, run_for("2026-03-02T08:00:00+00:00", kind=kind), rows
+    )
+    current = [{**row, "answers": 1, "logged_in": 10, "states": "{}"} for row in rows]
+    for now in (rows, current):
+        expected = compare(now, snapshots.run_rows(fresh_db, run_id))
+        assert compare(now, snapshots.compared_rows(fresh_db, run_id)) == expected
+    assert any(c.answers or c.logged_in or c.away_share_points for c in expected.values())
+    assert snapshots.compared_rows(fresh_db, run_id + 1) == {}
 
 
 def test_trend_is_oldest_first_limited_and_per_entity(fresh_db: Database) -> None:
