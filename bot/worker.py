@@ -21,6 +21,7 @@ import asyncio
 import atexit
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -99,6 +100,11 @@ def _child_start(settings: Settings) -> None:
     global _child
     # a small machine's cores go to the acks first: the digests can wait a little
     os.nice(CHILD_NICENESS)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_stop_with, args=(parent.sentinel,), name="parent-watch", daemon=True
+        ).start()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -115,6 +121,21 @@ def _child_start(settings: Settings) -> None:
     _child = (loop, parts)
     atexit.register(_child_stop)
     log.info("digest process ready")
+
+
+def _stop_with(parent: int) -> None:
+    """Exit as soon as `serve` is gone.
+
+    Stopped normally, `serve` tells the child to finish. Killed outright (the OOM killer,
+    a platform that lost patience) it cannot, and the child would never notice: it holds
+    a writing end of its own task queue, so the read it waits in never ends. It would
+    keep its memory and the database open for nobody, and a restarted `serve` starts
+    another one. A digest cut short here is one whose outcome nobody could take: it
+    stays claimed, as after a crash, and its snapshot is written whole or not at all.
+    """
+    multiprocessing.connection.wait([parent])
+    log.warning("serve has stopped without a word; the digest process stops too")
+    os._exit(1)
 
 
 def _child_stop() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -90,3 +92,57 @@ timeframe = "1h"
         snapshots = db.execute("select count(*) from snapshot_runs").fetchone()
     assert runs == [("e2e-digest", key, "posted")]
     assert snapshots == (1,)
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux: /proc)."""
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in found]
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for its exit status to be read."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_the_digest_process_stops_when_serve_is_killed(
+    tmp_path: Path, own_slack: SimulatedSlack, liveperson: SimulatedLivePerson
+) -> None:
+    """Killed outright (the OOM killer, a platform out of patience), `serve` leaves no
+    digest process behind holding memory and the database for nobody."""
+    config = f"""
+[[digest]]
+name = "nightly"
+kind = "csat"
+channel = "{CHANNEL}"
+cron = "0 3 * * *"
+timeframe = "24h"
+"""
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": own_slack.api_url,
+        "BOT_SCHEDULER": "on",
+        **liveperson.env(),
+    }
+    bot = RunningBot(env, tmp_path, config=config)
+    try:
+        wait_for_log(bot, "digest process ready", limit=60)
+        digest_process = [pid for pid in children(bot.proc.pid) if alive(pid)]
+        assert digest_process, "the digest process did not start"
+        bot.proc.kill()
+        bot.proc.wait(10)
+        deadline = time.monotonic() + 20
+        while any(alive(pid) for pid in digest_process) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in digest_process if alive(pid)]
+    finally:
+        bot.stop()
+    for pid in left:  # do not leave it running whatever the test says
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "the digest process outlived serve"
