@@ -149,6 +149,16 @@ def test_document_example_without_interval() -> None:
     assert intervals == ()
 
 
+def test_agents_are_taken_out_of_the_answer_as_they_are_read() -> None:
+    """A 20,000-agent answer is let go agent by agent: the report grows into its memory."""
+    for body, interval in ((doc(DOC_WITHOUT_INTERVAL), None), (doc(DOC_INTERVAL_60), 60)):
+        agents, _, _ = parse_agent_activity(body, WINDOW, interval)
+        assert agents
+        parts = [body, *(i["metricsData"] for i in body.get("metricsByIntervals", []))]
+        left = [p.get("agentsMetrics", {}).get("metricsPerAgent") for p in parts]
+        assert all(not agents_left for agents_left in left)
+
+
 def test_document_example_team_totals_keep_parts_as_sent() -> None:
     agents, _, _ = parse_agent_activity(doc(DOC_WITHOUT_INTERVAL), WINDOW, None)
     report = AgentStatesReport("liveperson", "LivePerson", WINDOW, agents)
