@@ -84,7 +84,8 @@ class DigestWorker:
         raise RuntimeError(f"the digest process failed: {value}")
 
     def shutdown(self) -> None:
-        """Stop taking runs; one that is running finishes before the process exits."""
+        """Stop taking runs; one that is running finishes in the digest process, even when
+        `serve` has exited by then (`_stop_with`)."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
@@ -93,6 +94,7 @@ class DigestWorker:
 # --- in the child --------------------------------------------------------------------
 
 _child: tuple[asyncio.AbstractEventLoop, Any] | None = None
+_running = threading.Lock()  # held while a digest runs
 
 
 def _child_start(settings: Settings) -> None:
@@ -124,18 +126,24 @@ def _child_start(settings: Settings) -> None:
 
 
 def _stop_with(parent: int) -> None:
-    """Exit as soon as `serve` is gone.
+    """Exit once `serve` is gone and the digest under way, if any, is done.
 
-    Stopped normally, `serve` tells the child to finish. Killed outright (the OOM killer,
-    a platform that lost patience) it cannot, and the child would never notice: it holds
-    a writing end of its own task queue, so the read it waits in never ends. It would
-    keep its memory and the database open for nobody, and a restarted `serve` starts
-    another one. A digest cut short here is one whose outcome nobody could take: it
-    stays claimed, as after a crash, and its snapshot is written whole or not at all.
+    `serve` stopped by SIGTERM exits without waiting for the child (uvicorn re-raises the
+    signal once it has shut down), and killed outright it cannot wait. The child would
+    never notice: it holds a writing end of its own task queue, so its wait for the next
+    task never ends, and it would keep its memory and the database open for nobody while
+    a restarted `serve` starts another. So it finishes the digest it is running (posted
+    and recorded as if `serve` were still there), gives its alerts their time, and exits.
     """
     multiprocessing.connection.wait([parent])
-    log.warning("serve has stopped without a word; the digest process stops too")
-    os._exit(1)
+    log.warning("serve has stopped; the digest process stops after the digest under way")
+    with _running:
+        try:
+            _child_stop()
+        except Exception:
+            log.exception("closing the digest process's parts failed")
+        finally:
+            os._exit(0)
 
 
 def _child_stop() -> None:
@@ -168,4 +176,5 @@ def _child_run(name: str, scheduled_for: datetime | None, dry_run: bool) -> tupl
             log.exception("digest %s failed", name)
             return "error", f"{type(exc).__name__}: {exc}"
 
-    return asyncio.run_coroutine_threadsafe(run(), loop).result()
+    with _running:  # a `serve` that stops meanwhile lets this run finish (_stop_with)
+        return asyncio.run_coroutine_threadsafe(run(), loop).result()

@@ -146,3 +146,57 @@ timeframe = "24h"
     for pid in left:  # do not leave it running whatever the test says
         os.kill(pid, signal.SIGKILL)
     assert left == [], "the digest process outlived serve"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_a_digest_under_way_when_serve_stops_is_posted_and_its_process_then_exits(
+    tmp_path: Path, own_slack: SimulatedSlack
+) -> None:
+    """uvicorn re-raises SIGTERM once it has shut down: serve exits without waiting for
+    the digest process. The digest it was running is still posted and recorded, once."""
+    due = (datetime.now(UTC) - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    config = f"""
+[[digest]]
+name = "caught-up"
+kind = "csat"
+channel = "{CHANNEL}"
+cron = "{due.minute} {due.hour} * * *"
+timezone = "UTC"
+timeframe = "1h"
+"""
+    with SimulatedLivePerson() as slow:
+        slow.delay = 4.0  # the digest is still waiting for LivePerson when serve stops
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": own_slack.api_url,
+            "BOT_SCHEDULER": "on",
+            **slow.env(),
+        }
+        before = len(own_slack.posts(CHANNEL))
+        calls = len(own_slack.calls_to("/api/chat.postMessage"))
+        bot = RunningBot(env, tmp_path, config=config)
+        try:
+            deadline = time.monotonic() + 60
+            while not slow.data_calls("msgcsatdistribution") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert slow.data_calls("msgcsatdistribution"), "the digest never asked LivePerson"
+            digest_process = [pid for pid in children(bot.proc.pid) if alive(pid)]
+            bot.proc.terminate()  # as a platform stops it
+            bot.proc.wait(10)
+            assert not alive(bot.proc.pid)
+            own_slack.wait_for("/api/chat.postMessage", calls + 1, timeout=30)
+            deadline = time.monotonic() + 30
+            while any(alive(pid) for pid in digest_process) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            left = [pid for pid in digest_process if alive(pid)]
+        finally:
+            bot.stop()
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "the digest process outlived serve"
+    (posted,) = own_slack.posts(CHANNEL)[before:]
+    assert posted["blocks"][0]["text"]["text"] == "CSAT · caught-up · last 1h"
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        runs = db.execute("select digest, status from digest_runs").fetchall()
+    assert runs == [("caught-up", "posted")]
