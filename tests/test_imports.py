@@ -1,8 +1,8 @@
 """A cheap start: `serve` imports what it uses at start-up and nothing more.
 
 matplotlib and numpy load when the first chart is drawn, Socket Mode's client only in
-`socket`, APScheduler only when there are digests to schedule, and httpx's command-line
-tool (click, pygments) never. Each check runs
+`socket`, APScheduler only when there are digests to schedule, Jinja and YAML with the
+first message, and httpx's command-line tool (click, pygments) never. Each check runs
 in a fresh interpreter (so `e2e`), since this one has imported everything already.
 """
 
@@ -27,6 +27,8 @@ NOT_AT_START = [
     "apscheduler",
     "httpx._main",
     "pygments",
+    "jinja2",  # and Jinja and YAML with the first message
+    "yaml",
 ]
 
 SERVE = """

@@ -76,10 +76,12 @@ def startup_problems(settings: Settings) -> list[str]:
     the deployment has a templates folder of its own (which is what can break at start).
     """
     found = [f"database error: {problem}"] if (problem := diagnose(settings.db_path)) else []
-    try:
-        renderer = Renderer(settings.templates, settings.timezone)
-    except RenderError as exc:
-        return [*found, f"template error: {exc}"]
+    renderer = Renderer(settings.templates, settings.timezone)
+    if renderer.folder != DEFAULT_TEMPLATES:  # the built-in words are proven by the tests
+        try:
+            _ = renderer.words  # read now: a deployment's words.yml that is not YAML stops a start
+        except RenderError as exc:
+            return [*found, f"template error: {exc}"]
     found += [f"digest error: {p}" for p in check_digests(settings, renderer)]
     if renderer.folder != DEFAULT_TEMPLATES:
         custom = {d.template_file: f"digest_{d.kind}.yml.j2" for d in settings.digests}
@@ -105,9 +107,10 @@ def run_check(settings: Settings) -> int:
         print("note: no [alerts] channel: drop alerts are off")
     database = diagnose(settings.db_path)
     print(f"database error: {database}" if database else f"database: {settings.db_path}: ok")
+    renderer = Renderer(settings.templates, settings.timezone)
     try:
-        renderer = Renderer(settings.templates, settings.timezone)
-    except RenderError as exc:  # a deployment's words.yml that is not YAML
+        _ = renderer.words  # read now: a deployment's words.yml that is not YAML
+    except RenderError as exc:
         print(f"template error: {exc}")
         return 1
     problems = check_digests(settings, renderer)

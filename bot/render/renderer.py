@@ -18,13 +18,11 @@ import sys
 import traceback
 from collections.abc import Mapping
 from datetime import datetime
-from functools import partial
+from functools import cache, cached_property, partial
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
-import jinja2
-import yaml
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
@@ -56,6 +54,9 @@ from bot.render.shapes import Shapes
 from bot.render.text import Message
 from bot.render.words import Words, shown
 
+if TYPE_CHECKING:  # Jinja and YAML load with the first message (`Renderer.env`)
+    import jinja2
+
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
@@ -63,7 +64,6 @@ MAX_FIELDS = 10
 MAX_FIELD_TEXT = 2000
 CHECKED_ENTRIES = 512  # rendered messages remembered, least recently used out
 CHECKED_MAX_CHARS = 16_000  # bigger ones (digests) are rendered once anyway
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +79,24 @@ class Renderer:
         self.folder = folder
         self.folders = [folder] if folder == DEFAULT_TEMPLATES else [folder, DEFAULT_TEMPLATES]
         self.timezone = timezone or ZoneInfo("UTC")
-        self.words = Words.load(folder)
         # rendered text -> its message as JSON: YAML and Block Kit checks cost ~10x the
         # Jinja render, and the acks and the answers to repeated queries render the same text
         self._checked: Recent[str, str] = Recent(CHECKED_ENTRIES)
         self._shapes = Shapes()  # and by their text without strings: the rest differ there
-        self.env = jinja2.Environment(
+
+    @cached_property
+    def words(self) -> Words:
+        """The words, read at their first use: a RenderError if the deployment's
+        `words.yml` is not YAML (`check` and the start-up checks read them at once)."""
+        return Words.load(self.folder)
+
+    @cached_property
+    def env(self) -> jinja2.Environment:
+        """The Jinja environment, made for the first message: Jinja and YAML are not
+        loaded before then, so `serve` answers its first /healthz without them."""
+        import jinja2
+
+        env = jinja2.Environment(
             loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in self.folders]),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -95,11 +107,11 @@ class Renderer:
             auto_reload=False,  # read once per process: no stat of each file at every render
         )
         # emoji as themselves: YAML cannot read JSON's surrogate-pair escapes
-        self.env.policies["json.dumps_function"] = _yaml_json
-        self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
+        env.policies["json.dumps_function"] = _yaml_json
+        env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
         words = self.words
-        self.env.globals["words"] = words.data
-        self.env.filters.update(
+        env.globals["words"] = words.data
+        env.filters.update(
             pct=partial(pct, words=words),
             bar=bar,
             spark=spark,
@@ -123,6 +135,7 @@ class Renderer:
             delta_dur=partial(delta_duration, words=words),
             prepend=lambda text, prefix: f"{prefix}{text}",
         )
+        return env
 
     def entity(self, thing: CsatRow[Any] | AgentStates | Mapping[str, Any]) -> str:
         """What to call a row, an agent, an alert or a snapshot row: a name, or its id in words."""
@@ -190,6 +203,9 @@ class Renderer:
 
     def render(self, name: str, **context: Any) -> Message:
         """Render one template into a checked message, or raise RenderError."""
+        import jinja2  # loaded by `env` by the time anything is raised
+        import yaml
+
         safe = {key: outside(value) for key, value in context.items()}  # the one boundary
         try:
             source = self.env.get_template(name).render(tz=self.timezone.key, **safe)
@@ -237,7 +253,16 @@ class Renderer:
 
 
 def _read(source: str) -> Any:
-    return yaml.load(source, Loader=_LOADER)
+    import yaml
+
+    return yaml.load(source, Loader=_loader())
+
+
+@cache
+def _loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
 
 
 def _yaml_json(value: Any, **kwargs: Any) -> str:
@@ -250,8 +275,12 @@ def _printable(value: Any) -> Any:
     """What `{{ ... }}` may print: text and numbers. None, an error, a reason or a row
     printed as it is would put Python's repr in front of a person (a template written for
     another context, such as one copied from an earlier version): a RenderError instead."""
-    if isinstance(value, str | int | float | jinja2.Undefined) and not isinstance(value, bool):
-        return value  # Undefined: `{{ x if y }}` when not y, which prints nothing
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return value
+    import jinja2
+
+    if isinstance(value, jinja2.Undefined):
+        return value  # `{{ x if y }}` when not y, which prints nothing
     raise TypeError(f"prints {type(value).__name__} {str(value)[:60]!r}: print text or numbers")
 
 

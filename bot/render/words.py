@@ -13,7 +13,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from markupsafe import Markup
 
 from bot.config import DEFAULT_TEMPLATES
@@ -116,6 +115,8 @@ def _unknown(mine: Mapping[str, Any], known: Mapping[str, Any], path: str) -> li
 
 
 def _read(path: Path) -> dict[str, Any]:
+    import yaml  # with the first words: `serve` starts without YAML
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -93,8 +93,11 @@ def test_words_in_the_folder_are_laid_over_the_built_in_ones(tmp_path: Path) -> 
 @pytest.mark.parametrize("text", ["- a list\n", "states: [unclosed\n"])
 def test_words_that_are_not_a_mapping_are_a_render_error(tmp_path: Path, text: str) -> None:
     write(tmp_path, "words.yml", text)
+    renderer = Renderer(tmp_path)  # words are read at their first use, not at start
     with pytest.raises(RenderError, match=r"words\.yml"):
-        Renderer(tmp_path)
+        renderer.render("internal_error.yml.j2")
+    with pytest.raises(RenderError, match=r"words\.yml"):
+        _ = renderer.words
 
 
 def test_filters_take_their_words_from_the_renderer() -> None:
