@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
@@ -47,15 +46,17 @@ from bot.sources.livechat import LiveChat, describe_error
 from bot.sources.liveperson import LivePerson
 from bot.surveys import endpoint as ingest
 from bot.surveys.detractors import Detractor, DetractorAlerts
-from bot.surveys.forwarder import Forwarder, Policy
 from bot.surveys.items import Stored
 from bot.surveys.source import Ingested
 from bot.worker import DigestWorker
 
-if TYPE_CHECKING:  # Socket Mode's client and APScheduler load only where they run
+if TYPE_CHECKING:  # Socket Mode's client, APScheduler, httpx and the forwarder load only
+    # where they run (httpx with the first vendor call or answer)
+    import httpx
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.digests.scheduler import DigestScheduler
+    from bot.surveys.forwarder import Forwarder
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -71,14 +72,15 @@ def build_sources(settings: Settings, clock: Clock = utcnow, store: Store | None
     cache = BucketCache(clock)
     policy = RetryPolicy(deadline=settings.vendor_timeout)
     found: dict[str, Source] = {}
+    client = functools.partial(_client, settings)  # made at each vendor's first call
     if settings.liveperson is not None:
         found["liveperson"] = LivePerson(
-            settings.liveperson, VendorHTTP("LivePerson", _client(settings), policy), cache, clock
+            settings.liveperson, VendorHTTP("LivePerson", client, policy), cache, clock
         )
     if settings.livechat is not None:
         found["livechat"] = LiveChat(
             settings.livechat,
-            VendorHTTP("LiveChat", _client(settings), policy, describe=describe_error),
+            VendorHTTP("LiveChat", client, policy, describe=describe_error),
             cache,
             clock,
             settings.timezone,
@@ -90,6 +92,8 @@ def build_sources(settings: Settings, clock: Clock = utcnow, store: Store | None
 
 def _client(settings: Settings) -> httpx.AsyncClient:
     """One connection pool per vendor, with the configured time-out on every call."""
+    import httpx
+
     timeout = httpx.Timeout(settings.vendor_timeout, connect=min(5.0, settings.vendor_timeout))
     return httpx.AsyncClient(timeout=timeout, headers={"User-Agent": _agent()}, verify=_tls())
 
@@ -97,6 +101,8 @@ def _client(settings: Settings) -> httpx.AsyncClient:
 @functools.cache
 def _tls() -> ssl.SSLContext:
     """httpx's TLS context, made once: each client's own would load the CA bundle again."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
@@ -158,6 +164,8 @@ def build_parts(
     )
     forwarder = None
     if settings.maestroqa_token:
+        from bot.surveys.forwarder import Forwarder, Policy
+
         policy = Policy(timeout=settings.vendor_timeout)
         forwarder = Forwarder(store, _client(settings), settings.maestroqa_url,
                               settings.maestroqa_token, policy)  # fmt: skip
@@ -165,7 +173,7 @@ def build_parts(
     channel, mention = settings.alerts.channel, settings.alerts.mention
     if settings.ingest_token and channel and poster is not None:
         detractors = DetractorAlerts(store, commands.renderer, poster, channel, mention)
-    replies = Replies(httpx.AsyncClient(timeout=httpx.Timeout(15.0), verify=_tls()))
+    replies = Replies(_replies_client)
     return Parts(settings, commands, store, digests, web, alerting, forwarder, detractors,
                  replies, ack_first)  # fmt: skip
 
@@ -322,6 +330,13 @@ def http_routes(parts: Parts, clock: Clock = utcnow) -> list[Route]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/api/v1/create-customer-feedback", feedback, methods=["POST"]),
     ]
+
+
+def _replies_client() -> httpx.AsyncClient:
+    """The client behind answers to response_urls, made with the first answer."""
+    import httpx
+
+    return httpx.AsyncClient(timeout=httpx.Timeout(15.0), verify=_tls())
 
 
 def _agent() -> str:

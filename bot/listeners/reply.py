@@ -13,10 +13,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import httpx
+
+if TYPE_CHECKING:  # httpx loads with the first answer (`Replies.client`)
+    import httpx
 
 log = logging.getLogger(__name__)
 Reply = Callable[..., Awaitable[Any]]
@@ -102,10 +104,20 @@ class Replies:
     """
 
     def __init__(
-        self, client: httpx.AsyncClient | None = None, at_once: int = POSTS_AT_ONCE
+        self,
+        client: httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None = None,
+        at_once: int = POSTS_AT_ONCE,
     ) -> None:
-        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(15.0))
+        """`client`, or a function that makes it with the first answer (httpx loads then)."""
+        self._client = None if client is None or callable(client) else client
+        self._make = client if callable(client) else _default_client
         self._slots = asyncio.Semaphore(at_once)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = self._make()
+        return self._client
 
     def to(self, url: str) -> Reply:
         """A `respond` for one response_url, like Bolt's, on the shared client."""
@@ -117,11 +129,20 @@ class Replies:
         return respond
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:  # never made, nothing to close
+            await self._client.aclose()
+
+
+def _default_client() -> httpx.AsyncClient:
+    import httpx
+
+    return httpx.AsyncClient(timeout=httpx.Timeout(15.0))
 
 
 async def send(respond: Reply, what: str, **message: Any) -> None:
     """Deliver `message` through `respond`; say in the log why it did not arrive."""
+    import httpx  # loaded with the replies' client by now
+
     try:
         answer = await respond(**message)
     except (httpx.HTTPError, aiohttp.ClientError, TimeoutError) as exc:

@@ -18,9 +18,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.errors import (
     SourceError,
@@ -34,6 +32,9 @@ from bot.errors import (
 from bot.jsonscan import loads_in_steps
 from bot.offloop import answering_slack, off_loop
 from bot.recent import Recent
+
+if TYPE_CHECKING:  # httpx loads with the first client (`VendorHTTP.client`)
+    import httpx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,23 +63,39 @@ RATE_LIMITED = "rate limited"  # what a `describe` hook returns for a throttling
 
 
 class VendorHTTP:
-    """One vendor's HTTP: a shared `httpx.AsyncClient` with its retry policy."""
+    """One vendor's HTTP: a shared `httpx.AsyncClient` with its retry policy.
+
+    `client` may be a function that makes it: then it is made at the first request, and
+    httpx loads then (`serve` answers its first /healthz without it).
+    """
 
     def __init__(
         self,
         vendor: str,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | Callable[[], httpx.AsyncClient],
         policy: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         describe: Callable[[httpx.Response], str | SourceError | None] | None = None,
     ) -> None:
         self.vendor = vendor
-        self.client = client
+        self._client = None if callable(client) else client
+        self._make = client if callable(client) else None
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         # a vendor's own error shape -> the detail people see, and whether it means "slow down"
         self._describe = describe or (lambda response: None)
         self._slots = asyncio.Semaphore(self.policy.concurrency)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            assert self._make is not None
+            self._client = self._make()
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:  # never made, nothing to close
+            await self._client.aclose()
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send with retries; return a 2xx response or raise from the error tree."""
@@ -91,6 +108,8 @@ class VendorHTTP:
             raise VendorTimeout(self.vendor, detail) from None
 
     async def _attempts(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        import httpx  # loaded with the client by now
+
         policy = self.policy
         for attempt in range(1, policy.attempts + 1):
             last = attempt == policy.attempts
@@ -181,6 +200,8 @@ def _snippet(response: httpx.Response, limit: int = 120) -> str:
 
 
 def _host(url: str) -> str:
+    import httpx
+
     return httpx.URL(url).host or url
 
 

@@ -20,10 +20,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from bot.config import LiveChatSettings
 from bot.errors import SourceError, UsageError, VendorBadResponse, WrongRegion
@@ -43,6 +41,9 @@ from bot.metrics import (
 from bot.offloop import off_loop
 from bot.query import Query
 from bot.sources.http import RATE_LIMITED, BucketCache, VendorHTTP
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -145,7 +146,7 @@ class LiveChat:
                 )  # fmt: skip
 
     async def aclose(self) -> None:
-        await self.http.client.aclose()
+        await self.http.aclose()
 
     def url(self, kind: str, report: str) -> str:
         return f"{self.settings.api_url}/v{self.settings.version}/reports/{kind}/{report}"

@@ -22,13 +22,10 @@ import base64
 import json
 import logging
 import math
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
-
-import httpx
-from oauthlib.oauth1 import Client as OAuth1Client
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.config import LivePersonSettings
 from bot.errors import AuthRefused, UsageError, VendorAuthError, VendorBadResponse
@@ -53,6 +50,9 @@ from bot.offloop import off_loop
 from bot.query import Query
 from bot.sources.http import BucketCache, VendorHTTP, read_json
 
+if TYPE_CHECKING:  # httpx loads with the first vendor call (`VendorHTTP.client`)
+    import httpx
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 VENDOR = "LivePerson"
@@ -61,34 +61,6 @@ MIN_INTERVAL = 5
 POST_ABOVE_IDS = 40  # longer agent lists go in a POST body instead of the URL
 LOGGED_IN = "-1"
 STATES = {"2": ONLINE, "3": BACK_SOON, "4": AWAY}  # LivePerson's state ids -> the bot's
-
-
-class OAuth1Auth(httpx.Auth):
-    """Signs each request with LivePerson's legacy app key (OAuth 1.0, HMAC-SHA1)."""
-
-    def __init__(self, settings: LivePersonSettings) -> None:
-        self._client = OAuth1Client(
-            settings.consumer_key or "",
-            client_secret=settings.consumer_secret,
-            resource_owner_key=settings.token,
-            resource_owner_secret=settings.token_secret,
-        )
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        form = request.headers.get("content-type", "").startswith(
-            "application/x-www-form-urlencoded"
-        )
-        if request.method not in ("GET", "POST"):  # the bot only reads reports
-            raise ValueError(f"LivePerson is only asked with GET and POST, not {request.method}")
-        method: Literal["GET", "POST"] = "POST" if request.method == "POST" else "GET"
-        _, headers, _ = self._client.sign(
-            str(request.url),
-            http_method=method,
-            body=request.content.decode() if form and request.content else None,
-            headers={"Content-Type": request.headers["content-type"]} if form else None,
-        )
-        request.headers["Authorization"] = headers["Authorization"]
-        yield request
 
 
 @dataclass
@@ -123,7 +95,11 @@ class LivePerson:
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
         self._host_lock = asyncio.Lock()
-        self._auth: httpx.Auth | None = None if settings.uses_oauth2 else OAuth1Auth(settings)
+        self._auth: httpx.Auth | None = None
+        if not settings.uses_oauth2:  # the legacy app key: oauthlib loads only for it
+            from bot.sources.oauth1 import OAuth1Auth
+
+            self._auth = OAuth1Auth(settings)
 
     def check(self, query: Query) -> None:
         if query.ids not in (None, "all"):
@@ -148,7 +124,7 @@ class LivePerson:
             )  # fmt: skip
 
     async def aclose(self) -> None:
-        await self.http.client.aclose()
+        await self.http.aclose()
 
     # --- hosts and auth ---------------------------------------------------------------
 

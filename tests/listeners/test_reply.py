@@ -99,3 +99,29 @@ async def test_a_turn_waits_for_the_burst_to_settle_after_its_last_ack() -> None
     began = loop.time()
     await ack_first.turn()
     assert loop.time() - began >= SETTLE_SECONDS * 0.9
+
+
+async def test_the_answers_client_is_made_with_the_first_answer() -> None:
+    import httpx
+
+    from bot.listeners.reply import Replies
+
+    made: list[httpx.AsyncClient] = []
+    seen: list[str] = []
+
+    def make() -> httpx.AsyncClient:
+        def slack(request: httpx.Request) -> httpx.Response:
+            seen.append(request.content.decode())
+            return httpx.Response(200, text="ok")
+
+        made.append(httpx.AsyncClient(transport=httpx.MockTransport(slack)))
+        return made[-1]
+
+    await Replies(make).aclose()  # never answered: nothing made, nothing to close
+    replies = Replies(make)
+    assert made == []
+    await send(replies.to("https://hooks.slack.test/1"), "test", text="one")
+    await send(replies.to("https://hooks.slack.test/2"), "test", text="two")
+    assert len(made) == 1 and seen == ['{"text":"one"}', '{"text":"two"}']
+    await replies.aclose()
+    assert made[0].is_closed

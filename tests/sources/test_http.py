@@ -422,3 +422,22 @@ async def test_a_new_bucket_lets_go_of_the_old_one() -> None:
 def test_retry_after_in_seconds_or_as_a_date(value: str, seconds: float) -> None:
     now = NOW.timestamp()
     assert retry_after(httpx.Headers({"Retry-After": value}), now) == pytest.approx(seconds)
+
+
+async def test_a_client_given_as_a_function_is_made_at_the_first_request() -> None:
+    """`serve` starts without httpx's clients: each is made when its vendor is first asked."""
+    made: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        made.append(httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200))))
+        return made[-1]
+
+    never = VendorHTTP("Idle", make)
+    await never.aclose()  # nothing made, nothing to close
+    http = VendorHTTP("Acme", make)
+    assert made == []
+    assert (await http.request("GET", "https://acme.test/a")).status_code == 200
+    assert (await http.request("GET", "https://acme.test/b")).status_code == 200
+    assert len(made) == 1 and http.client is made[0]  # one client, shared
+    await http.aclose()
+    assert made[0].is_closed
