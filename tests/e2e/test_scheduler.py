@@ -39,6 +39,17 @@ def wait_for_log(bot: RunningBot, text: str, limit: float = 20.0) -> str:
     raise TimeoutError(f"{text!r} not in the log: {bot.log.read_text(errors='replace')}")
 
 
+def scheduling(slack: SimulatedSlack, liveperson: SimulatedLivePerson) -> dict[str, str]:
+    """`serve`'s environment with the scheduler on (RunningBot turns it off unless told)."""
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "BOT_SCHEDULER": "on",
+        **liveperson.env(),
+    }
+
+
 def test_a_missed_run_is_caught_up_once_and_a_restart_adds_none(
     tmp_path: Path, own_slack: SimulatedSlack, liveperson: SimulatedLivePerson
 ) -> None:
@@ -56,13 +67,7 @@ cron = "{due.minute} {due.hour} * * *"
 timezone = "UTC"
 timeframe = "1h"
 """
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": own_slack.api_url,
-        "BOT_SCHEDULER": "on",  # RunningBot turns it off unless told
-        **liveperson.env(),
-    }
+    env = scheduling(own_slack, liveperson)
     key = f"{due:%Y-%m-%dT%H:%M} UTC"
 
     first = RunningBot(env, tmp_path, config=config)
@@ -109,6 +114,17 @@ def alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
+def survivors(pids: list[int], limit: float) -> list[int]:
+    """Those of `pids` still running after up to `limit` s; killed, whatever the test says."""
+    deadline = time.monotonic() + limit
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in pids if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
 def test_the_digest_process_stops_when_serve_is_killed(
     tmp_path: Path, own_slack: SimulatedSlack, liveperson: SimulatedLivePerson
@@ -123,13 +139,7 @@ channel = "{CHANNEL}"
 cron = "0 3 * * *"
 timeframe = "24h"
 """
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": own_slack.api_url,
-        "BOT_SCHEDULER": "on",
-        **liveperson.env(),
-    }
+    env = scheduling(own_slack, liveperson)
     bot = RunningBot(env, tmp_path, config=config)
     try:
         wait_for_log(bot, "digest process ready", limit=60)
@@ -137,14 +147,9 @@ timeframe = "24h"
         assert digest_process, "the digest process did not start"
         bot.proc.kill()
         bot.proc.wait(10)
-        deadline = time.monotonic() + 20
-        while any(alive(pid) for pid in digest_process) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        left = [pid for pid in digest_process if alive(pid)]
+        left = survivors(digest_process, 20)
     finally:
         bot.stop()
-    for pid in left:  # do not leave it running whatever the test says
-        os.kill(pid, signal.SIGKILL)
     assert left == [], "the digest process outlived serve"
 
 
@@ -166,13 +171,7 @@ timeframe = "1h"
 """
     with SimulatedLivePerson() as slow:
         slow.delay = 4.0  # the digest is still waiting for LivePerson when serve stops
-        env = {
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": own_slack.api_url,
-            "BOT_SCHEDULER": "on",
-            **slow.env(),
-        }
+        env = scheduling(own_slack, slow)
         before = len(own_slack.posts(CHANNEL))
         calls = len(own_slack.calls_to("/api/chat.postMessage"))
         bot = RunningBot(env, tmp_path, config=config)
@@ -186,14 +185,9 @@ timeframe = "1h"
             bot.proc.wait(10)
             assert not alive(bot.proc.pid)
             own_slack.wait_for("/api/chat.postMessage", calls + 1, timeout=30)
-            deadline = time.monotonic() + 30
-            while any(alive(pid) for pid in digest_process) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            left = [pid for pid in digest_process if alive(pid)]
+            left = survivors(digest_process, 30)
         finally:
             bot.stop()
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
     assert left == [], "the digest process outlived serve"
     (posted,) = own_slack.posts(CHANNEL)[before:]
     assert posted["blocks"][0]["text"]["text"] == "CSAT · caught-up · last 1h"
