@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from bot.sources.http import LazyClient
+
 if TYPE_CHECKING:  # httpx loads with the first answer (`Replies.client`)
     import httpx
 
@@ -108,16 +110,13 @@ class Replies:
         client: httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None = None,
         at_once: int = POSTS_AT_ONCE,
     ) -> None:
-        """`client`, or a function that makes it with the first answer (httpx loads then)."""
-        self._client = None if client is None or callable(client) else client
-        self._make = client if callable(client) else _default_client
+        """`client`, or a function that makes it with the first answer (`LazyClient`)."""
+        self._client = LazyClient(client or _default_client)
         self._slots = asyncio.Semaphore(at_once)
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = self._make()
-        return self._client
+        return self._client.get()
 
     def to(self, url: str) -> Reply:
         """A `respond` for one response_url, like Bolt's, on the shared client."""
@@ -129,8 +128,7 @@ class Replies:
         return respond
 
     async def aclose(self) -> None:
-        if self._client is not None:  # never made, nothing to close
-            await self._client.aclose()
+        await self._client.aclose()
 
 
 def _default_client() -> httpx.AsyncClient:

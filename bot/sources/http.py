@@ -62,11 +62,29 @@ BIG_BODY = 256 * 1024  # bytes of JSON decoded off the loop, in steps
 RATE_LIMITED = "rate limited"  # what a `describe` hook returns for a throttling error body
 
 
+class LazyClient:
+    """An `httpx.AsyncClient`, or the function that makes it at its first use: httpx loads
+    then, so `serve` answers its first /healthz without it. One never made is not closed."""
+
+    def __init__(self, client: httpx.AsyncClient | Callable[[], httpx.AsyncClient]) -> None:
+        self._client = None if callable(client) else client
+        self._make = client if callable(client) else None
+
+    def get(self) -> httpx.AsyncClient:
+        if self._client is None:
+            assert self._make is not None
+            self._client = self._make()
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+
 class VendorHTTP:
     """One vendor's HTTP: a shared `httpx.AsyncClient` with its retry policy.
 
-    `client` may be a function that makes it: then it is made at the first request, and
-    httpx loads then (`serve` answers its first /healthz without it).
+    `client` may be a function that makes it at the first request (`LazyClient`).
     """
 
     def __init__(
@@ -78,8 +96,7 @@ class VendorHTTP:
         describe: Callable[[httpx.Response], str | SourceError | None] | None = None,
     ) -> None:
         self.vendor = vendor
-        self._client = None if callable(client) else client
-        self._make = client if callable(client) else None
+        self._client = LazyClient(client)
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         # a vendor's own error shape -> the detail people see, and whether it means "slow down"
@@ -88,14 +105,10 @@ class VendorHTTP:
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            assert self._make is not None
-            self._client = self._make()
-        return self._client
+        return self._client.get()
 
     async def aclose(self) -> None:
-        if self._client is not None:  # never made, nothing to close
-            await self._client.aclose()
+        await self._client.aclose()
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send with retries; return a 2xx response or raise from the error tree."""
