@@ -203,20 +203,13 @@ class Renderer:
 
     def render(self, name: str, **context: Any) -> Message:
         """Render one template into a checked message, or raise RenderError."""
-        import jinja2  # loaded by `env` by the time anything is raised
-        import yaml
-
         safe = {key: outside(value) for key, value in context.items()}  # the one boundary
         try:
             source = self.env.get_template(name).render(tz=self.timezone.key, **safe)
-        except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(exc.name or name, exc.lineno, exc.message or "syntax error") from exc
-        except jinja2.TemplateNotFound as exc:
-            where = " or ".join(str(f) for f in self.folders)
-            raise RenderError(name, None, f"'{exc.name}' not found in {where}") from exc
-        except (jinja2.TemplateError, TypeError, ValueError) as exc:
-            # |tojson on an undefined value raises TypeError, not UndefinedError
-            raise RenderError(*_template_line(name), str(exc)) from exc
+        except Exception as exc:
+            if (error := self._template_error(name, exc)) is None:
+                raise
+            raise error from exc
         small = len(source) <= CHECKED_MAX_CHARS
         known = self._checked.get(source)
         if known is not None:  # rendered to these very characters before: read and checked
@@ -225,12 +218,7 @@ class Renderer:
             )  # a fresh copy: callers may change their message
         if small and (same_shape := self._shapes.fill(source)) is not None:
             return same_shape  # only the strings differ from a message checked before
-        try:
-            message = _read(source)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f" (rendered line {mark.line + 1})" if mark else ""
-            raise RenderError(name, None, f"not valid YAML{line}: {exc}") from exc
+        message = _parsed(name, source)
         if not isinstance(message, dict) or "blocks" not in message:
             raise RenderError(name, None, "must render a mapping with `text` and `blocks`")
         problems = check_message(message)
@@ -240,6 +228,21 @@ class Renderer:
             self._remember(source, message)
             self._shapes.learn(source, message, _read)
         return message
+
+    def _template_error(self, name: str, exc: Exception) -> RenderError | None:
+        """What Jinja's failure to render `name` says, as a RenderError; None for any
+        other error. Jinja is loaded by now: `env` raised it, or rendered."""
+        import jinja2
+
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            return RenderError(exc.name or name, exc.lineno, exc.message or "syntax error")
+        if isinstance(exc, jinja2.TemplateNotFound):
+            where = " or ".join(str(f) for f in self.folders)
+            return RenderError(name, None, f"'{exc.name}' not found in {where}")
+        if isinstance(exc, jinja2.TemplateError | TypeError | ValueError):
+            # |tojson on an undefined value raises TypeError, not UndefinedError
+            return RenderError(*_template_line(name), str(exc))
+        return None
 
     def _remember(self, source: str, message: Message) -> None:
         """Keep a message whose JSON reads back as the same message (YAML may make dates
@@ -256,6 +259,18 @@ def _read(source: str) -> Any:
     import yaml
 
     return yaml.load(source, Loader=_loader())
+
+
+def _parsed(name: str, source: str) -> Any:
+    """`source` read as YAML, or a RenderError saying where it is not."""
+    import yaml
+
+    try:
+        return _read(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (rendered line {mark.line + 1})" if mark else ""
+        raise RenderError(name, None, f"not valid YAML{line}: {exc}") from exc
 
 
 @cache
