@@ -77,13 +77,14 @@ def startup_problems(settings: Settings) -> list[str]:
     """
     found = [f"database error: {problem}"] if (problem := diagnose(settings.db_path)) else []
     renderer = Renderer(settings.templates, settings.timezone)
-    if renderer.folder != DEFAULT_TEMPLATES:  # the built-in words are proven by the tests
+    own_folder = renderer.folder != DEFAULT_TEMPLATES
+    if own_folder:  # read now: a deployment's words.yml that is not YAML stops a start
         try:
-            _ = renderer.words  # read now: a deployment's words.yml that is not YAML stops a start
+            _ = renderer.words
         except RenderError as exc:
             return [*found, f"template error: {exc}"]
     found += [f"digest error: {p}" for p in check_digests(settings, renderer)]
-    if renderer.folder != DEFAULT_TEMPLATES:
+    if own_folder:
         custom = {d.template_file: f"digest_{d.kind}.yml.j2" for d in settings.digests}
         # a word a newer version no longer uses is for `check` to mention, not to stop a start
         found += [
