@@ -32,6 +32,7 @@ NOT_AT_START = [
     "yaml",
     "httpx",  # and httpx with the first vendor call or answer
     "oauthlib",  # and only for LivePerson's legacy app key
+    "orjson",  # and orjson with the first big answer read where no ack waits
 ]
 
 SERVE = """

@@ -10,7 +10,6 @@ time-outs -> VendorTimeout, unreadable bodies -> VendorBadResponse.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
@@ -29,7 +28,7 @@ from bot.errors import (
     VendorTimeout,
     VendorUnavailable,
 )
-from bot.jsonscan import loads_in_steps
+from bot.jsonscan import loads_in_steps, loads_whole
 from bot.offloop import answering_slack, off_loop
 from bot.recent import Recent
 
@@ -184,9 +183,9 @@ async def read_json(vendor: str, response: httpx.Response) -> Any:
     try:
         if answering_slack():
             return await off_loop(loads_in_steps, response.text)
-        # where no ack waits (the digest process, the CLI) one C call is 2.5x faster, and
+        # where no ack waits (the digest process, the CLI) one call is 2.5x faster, and
         # from the bytes: no second copy of the answer as text
-        return await off_loop(json.loads, response.content)
+        return await off_loop(loads_whole, response.content)
     except ValueError:
         raise VendorBadResponse(vendor, f"not JSON: {_snippet(response)}") from None
 
