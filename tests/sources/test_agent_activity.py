@@ -278,6 +278,53 @@ def test_state_without_value_and_value_without_keys_count_zero() -> None:
     assert agents[1].states == (("online", ZERO), ("back_soon", ZERO), ("away", ZERO))
 
 
+@pytest.mark.parametrize("ids", [("2", "3", "4", "-1"), (2, 3, 4, -1)])
+def test_state_ids_as_text_or_numbers_read_alike(ids: tuple[object, ...]) -> None:
+    body = doc(DOC_WITHOUT_INTERVAL)
+    for state, sid in zip(body["agentsMetrics"]["metricsPerAgent"]["3"], ids, strict=True):
+        state["id"] = sid
+    agents, _, _ = parse_agent_activity(body, WINDOW, None)
+    assert agents[1] == AGENT_3
+
+
+@pytest.mark.parametrize("odd", [True, 2.0, " 2", "02", None])
+def test_ids_that_only_look_like_known_ones_are_unknown_states(odd: object) -> None:
+    body = {"agentsMetrics": {"metricsPerAgent": {"7": [
+        {"id": odd, "name": "Odd", "value": {"total": 5}},
+        {"id": 4, "value": {"total": 3}},
+    ]}}}  # fmt: skip
+    agents, _, labels = parse_agent_activity(body, WINDOW, None)
+    assert agents[0].states == (("away", st(3)), (f"state:{odd}", st(5)))
+    assert labels == {f"state:{odd}": "Odd"}
+
+
+def test_a_value_missing_some_counts_counts_them_zero() -> None:
+    body = {"agentsMetrics": {"metricsPerAgent": {"7": [
+        {"id": 2, "value": {"total": 9, "chatting": 4}},
+        {"id": 4, "value": {"total": 3, "notChatting": 3, "chattingInMaxConcurrency": 0}},
+    ]}}}  # fmt: skip
+    agents, _, _ = parse_agent_activity(body, WINDOW, None)
+    assert agents[0].states == (("online", st(9, 4)), ("away", st(3, 0, 3)))
+
+
+@pytest.mark.parametrize("reasons", [5, "abc", {"id": 1}, True, 1.5])
+def test_reasons_that_are_not_a_list_name_none(reasons: object) -> None:
+    body = doc(DOC_WITHOUT_INTERVAL)
+    body["agentsMetrics"]["metricsPerAgent"]["3"][2]["reasons"] = reasons
+    agents, _, _ = parse_agent_activity(body, WINDOW, None)
+    assert agents[1].reasons == ()
+    assert agents[1].states == AGENT_3.states
+
+
+@pytest.mark.parametrize(
+    "bad", [{"total": -1}, {"total": True}, {"total": "x"}, {"chatting": 2.5}, [1, 2], "9"]
+)
+def test_state_values_that_are_not_counts_are_refused(bad: object) -> None:
+    body = {"agentsMetrics": {"metricsPerAgent": {"7": [{"id": 2, "value": bad}]}}}
+    with pytest.raises(VendorBadResponse):
+        parse_agent_activity(body, WINDOW, None)
+
+
 @pytest.mark.parametrize("empty", [{}, [], "", None])
 def test_no_agents_at_all(empty: object) -> None:
     body = {"agentsMetrics": {"metricsPerAgent": empty, "metricsTotals": []}}
