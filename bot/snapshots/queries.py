@@ -57,17 +57,20 @@ def compared_rows(db: Database, run_id: int) -> dict[tuple[str, str], dict[str, 
 
     A digest compares every entity with the digest before it: for 20,000 agents, reading
     every column and decoding two JSON columns per row (`run_rows`) cost more than the
-    comparison itself. `states` stays the JSON text it was stored as; `away_share`
-    decodes it when it is compared.
+    comparison itself. SQLite finds each row's seconds away in its `states` as it reads
+    it (as `metrics.away_seconds` does: Away, else Not accepting), here on the store's
+    thread while the vendor answers, not in the comparison.
     """
     cursor = db.conn.execute(
-        "select entity_kind, entity_id, score, answers, logged_in, states "
-        "from snapshots where run_id = ?",
+        "select entity_kind, entity_id, score, answers, logged_in, case when json_valid(states)"
+        " then case when json_type(states, '$.away') is not null"
+        " then json_extract(states, '$.away') else json_extract(states, '$.not_accepting') end"
+        " end from snapshots where run_id = ?",
         [run_id],
     )
     return {
-        (kind, id): {"score": score, "answers": answers, "logged_in": logged, "states": states}
-        for kind, id, score, answers, logged, states in cursor
+        (kind, id): {"score": score, "answers": answers, "logged_in": logged, "away_seconds": away}
+        for kind, id, score, answers, logged, away in cursor
     }
 
 

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from bot.check.samples import agent_states_report, csat_report, livechat_report
 from bot.db import inserted, open_db, writing
 from bot.snapshots import queries as snapshots
-from bot.snapshots.rows import compare, csat_rows, states_rows
+from bot.snapshots.rows import away_share, compare, csat_rows, states_rows
 from tests.fakes.process import ROOT, clean_env
 from tests.snapshots.sample import SERIES, csat_row, run_for, states_row
 
@@ -123,6 +123,36 @@ def test_compared_rows_compare_as_the_whole_rows_do(fresh_db: Database, kind: st
         assert compare(now, snapshots.compared_rows(fresh_db, run_id)) == expected
     assert any(c.answers or c.logged_in or c.away_share_points for c in expected.values())
     assert snapshots.compared_rows(fresh_db, run_id + 1) == {}
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        '{"online": 3000, "away": 600}',
+        '{"online": 3000, "away": 0, "not_accepting": 50}',  # Away first, as away_seconds
+        '{"accepting": 100, "not_accepting": 50}',  # LiveChat
+        '{"online": 3000}',
+        '{"away": null, "not_accepting": 7}',
+        '{"away": 1.5}',
+        "{}",
+        "[600]",
+        '{"away": 9223372036854775807}',
+        None,
+    ],
+)
+def test_compared_rows_find_seconds_away_as_away_share_does(
+    fresh_db: Database, states: str | None
+) -> None:
+    row = {**states_row("1001", 3600, 0), "states": states}
+    run_id = snapshots.save_snapshot(fresh_db, run_for("2026-03-02T08:00:00+00:00"), [row])
+    (read,) = snapshots.compared_rows(fresh_db, run_id).values()
+    assert away_share(read) == away_share(row)
+
+
+def test_compared_rows_read_states_that_are_not_json_as_no_time_away(fresh_db: Database) -> None:
+    row = {**states_row("1001", 3600, 0), "states": '{"away": '}
+    run_id = snapshots.save_snapshot(fresh_db, run_for("2026-03-02T08:00:00+00:00"), [row])
+    assert snapshots.compared_rows(fresh_db, run_id)[("agent", "1001")]["away_seconds"] is None
 
 
 def test_trend_is_oldest_first_limited_and_per_entity(fresh_db: Database) -> None:
