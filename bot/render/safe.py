@@ -15,6 +15,8 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from enum import Enum
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from markupsafe import Markup
@@ -52,6 +54,7 @@ _suspect = _SUSPECT.search
 _LEAVES = {int, float, bool, type(None)}  # and dataclasses of numbers, once seen
 _NUMBERS = re.compile(r"(?:int|float|bool|None|tuple|\.\.\.|[\[\],| ])+")  # annotations
 _FIELDS: dict[type, tuple[str, ...] | None] = {}  # a dataclass's settable fields, by type
+COLUMNS_FROM = 64  # items in a tuple, list or mapping checked a column at a time (`_clean`)
 
 
 def outside(value: Any) -> Any:
@@ -78,6 +81,8 @@ def outside(value: Any) -> Any:
                 changes[name] = new
         return dataclasses.replace(value, **changes) if changes else value
     if kind is tuple or kind is list:
+        if len(value) >= COLUMNS_FROM and _clean([value]):  # 20,000 agents: 170 -> 15 ms
+            return value
         for i, item in enumerate(value):  # checked here, not in a call: 300,000 items
             of = type(item)
             if of in _LEAVES or (of is str and not _suspect(item)):
@@ -90,8 +95,41 @@ def outside(value: Any) -> Any:
     return _other(value)
 
 
+def _clean(values: list[Any]) -> bool:
+    """Whether `outside` would leave every one of `values` as it is, found a column at a
+    time: the ids of 20,000 agents joined and searched once, then all their states, ...
+
+    Walking a big report value by value is a Python call per tuple; here the items of
+    the same kind are gathered by C (`map`, `chain`) and every string of a column is
+    searched in one regex call. Anything but strings, leaves, tuples, lists and dataclasses
+    answers False, and `outside` then walks the value itself.
+    """
+    kinds = set(map(type, values))
+    for kind in kinds:
+        if kind in _LEAVES:
+            continue
+        same: list[Any] = values if len(kinds) == 1 else [v for v in values if type(v) is kind]
+        if kind is str:
+            if _suspect("\n".join(same)):  # a newline is no suspect: no false alarm
+                return False
+        elif kind is tuple or kind is list:
+            if not _clean(list(chain.from_iterable(same))):
+                return False
+        else:
+            names = _FIELDS[kind] if kind in _FIELDS else _field_names(kind)
+            if kind in _LEAVES:  # numbers only, seen for the first time
+                continue
+            if names is None:
+                return False  # a mapping, markup, an error: `outside` knows what to do
+            if not all(_clean(list(map(attrgetter(name), same))) for name in names):
+                return False
+    return True
+
+
 def _mapping(value: Mapping[Any, Any]) -> Any:
     """Keys too: a template looks rows up by an id it was given escaped (`changes.get`)."""
+    if len(value) >= COLUMNS_FROM and _clean(list(value)) and _clean(list(value.values())):
+        return value
     for k, v in value.items():
         if (type(k) not in _LEAVES and outside(k) is not k) or (
             type(v) not in _LEAVES and outside(v) is not v

@@ -185,3 +185,60 @@ def test_named_tuples_of_numbers_are_leaves_and_those_with_text_are_walked() -> 
     assert outside(pair) == Pair("&lt;!channel&gt;", 3) and Pair not in _LEAVES
     assert type(outside(pair)) is Pair
     assert outside(((pair.label, sums),)) == (("&lt;!channel&gt;", sums),)
+
+
+def big_report(hostile: str, where: str) -> AgentStatesReport:
+    """200 agents (checked a column at a time) with one hostile string somewhere in them."""
+    agents = [
+        AgentStates(
+            str(200000 + i),
+            None if i % 3 else f"Agent {i}",
+            StateTime(3600, 1200, 2400),
+            (("online", StateTime(3000)), ("away", StateTime(600))),
+            (("2642559712", StateTime(600)),) if i % 2 else (),
+        )
+        for i in range(200)
+    ]
+    odd = agents[150]
+    agents[150] = {
+        "id": replace(odd, id=hostile),
+        "name": replace(odd, name=hostile),
+        "state": replace(odd, states=(*odd.states, (hostile, StateTime(5)))),
+        "reason": replace(odd, reasons=((hostile, StateTime(5)),)),
+    }[where]
+    return replace(agent_states_report(3), agents=tuple(agents))
+
+
+@pytest.mark.parametrize("where", ["id", "name", "state", "reason"])
+@pytest.mark.parametrize("hostile", [*HOSTILE[:120:3], *HOSTILE[-40:]], ids=lambda h: repr(h[:30]))
+def test_a_big_report_is_escaped_exactly_as_value_by_value(
+    hostile: str, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.render import safe
+
+    report = big_report(hostile, where)
+    fast = outside(report)
+    monkeypatch.setattr(safe, "COLUMNS_FROM", 10**9)  # every value walked on its own
+    assert fast == outside(report)
+    assert (fast is report) == (escape(hostile) == hostile)
+    changes = {("agent", a.id): Change(logged_in=60) for a in report.agents}
+    assert outside(changes) == safe._mapping(changes)
+
+
+def test_a_big_clean_report_is_the_same_object() -> None:
+    report = big_report("plain", "name")
+    assert outside(report) is report
+    changes = {("agent", a.id): Change(logged_in=60) for a in report.agents}
+    assert outside(changes) is changes
+
+
+def test_big_lists_of_mixed_kinds_are_walked_value_by_value() -> None:
+    error = UsageError("unknown_word", word="<!here>", cut=False, suggestion="")
+    mixed = [*range(100), "ok", Markup("<!subteam^S1>"), {"<@U1>": "<!channel>"}, error, 1.5]
+    safe = outside(mixed)
+    assert safe[:101] == mixed[:101]
+    assert safe[101] == "<!subteam^S1>"  # configured markup stays
+    assert safe[102] == {"&lt;@U1&gt;": "&lt;!channel&gt;"}
+    assert safe[103].details["word"] == "&lt;!here&gt;"
+    assert outside([*range(100), Markup("<!here>")])[-1] == "<!here>"
+    assert outside((*range(100), "<!here>"))[-1] == "&lt;!here&gt;"
