@@ -15,7 +15,8 @@ from bot.config import Settings
 from bot.demo.sim.liveperson import SimulatedLivePerson
 from bot.demo.sim.slack import SimulatedSlack
 from bot.errors import DigestError
-from bot.worker import DigestWorker
+from bot.render import Renderer
+from bot.worker import DigestWorker, _warm
 from tests.digests.test_run import MONDAY_9, config_text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]  # it starts a process
@@ -65,3 +66,33 @@ async def test_a_digest_process_that_dies_is_replaced_for_the_next_run(
         finally:
             worker.shutdown()
     assert outcome.status == "posted"
+
+
+class _Parts:
+    """What `_warm` reads of the child's parts: the digests' renderer."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.digests = type("D", (), {"renderer": renderer})()
+
+
+def test_the_child_compiles_the_digests_templates_before_the_first_digest(
+    tmp_path: Path, liveperson: SimulatedLivePerson
+) -> None:
+    with SimulatedSlack() as slack:
+        found = settings(tmp_path, slack, liveperson)
+    renderer = Renderer()
+    _warm(_Parts(renderer), found)
+    names = {d.template_file for d in found.digests}
+    assert names and names <= {key[1] for key in renderer.env.cache}  # type: ignore[union-attr]
+
+
+def test_a_template_that_does_not_compile_leaves_the_child_starting(
+    tmp_path: Path, liveperson: SimulatedLivePerson, caplog: pytest.LogCaptureFixture
+) -> None:
+    own = tmp_path / "templates"
+    own.mkdir()
+    with SimulatedSlack() as slack:
+        found = settings(tmp_path, slack, liveperson)
+    (own / found.digests[0].template_file).write_text("{% if %}", encoding="utf-8")
+    _warm(_Parts(Renderer(own)), found)  # no exception: the digest will say what is wrong
+    assert "preparing the templates failed" in caplog.text
