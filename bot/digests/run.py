@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol
 
 from sqlite_utils import Database
 
@@ -121,7 +121,6 @@ class Digests:
 
     async def _run(self, digest: Digest, digest_run: int | None) -> Outcome:
         """Fetch, store, compare, post; `digest_run` None is a dry run (nothing kept)."""
-        dry_run = digest_run is None
         query, source = self.sources.resolve(digest.query())
         report: CsatReport | AgentStatesReport
 
@@ -149,20 +148,8 @@ class Digests:
         taken_at = now_iso(report.fetched_at or datetime.now(UTC))
         previous, before = await earlier
         changes = await off_loop(compare, rows, before)
-        rendering = off_loop(
-            self.renderer.render,
-            digest.template_file,
-            digest=digest,
-            query=query,
-            report=report,
-            changes=changes,
-            previous=previous,
-            top=TOP,
-            total_key=(TOTAL, ""),
-        )
-        if digest_run is None:
-            message = await rendering
-        else:
+        run_id = None
+        if digest_run is not None:
             run = {
                 "series": digest.series,
                 "source": report.source,
@@ -173,14 +160,22 @@ class Digests:
                 "taken_at": taken_at,
                 "digest": digest.name,
             }
-            # stored (on the store's thread) while the message renders; both before posting
-            storing = self.store(lambda db: _store_snapshot(db, run, rows, digest_run))
-            stored, rendered = await asyncio.gather(storing, rendering, return_exceptions=True)
-            for failed in (stored, rendered):  # as before: a store failure is told first
-                if isinstance(failed, BaseException):
-                    raise failed
-            run_id, message = cast(int, stored), cast(Message, rendered)
-        if dry_run:
+            # stored, then rendered: never both at once. The store gives the GIL up at every
+            # row and waits for it back behind the render's thread at every row (measured:
+            # 20,000 rows took 0.8 s beside the render instead of 0.3 s alone)
+            run_id = await self.store(lambda db: _store_snapshot(db, run, rows, digest_run))
+        message = await off_loop(
+            self.renderer.render,
+            digest.template_file,
+            digest=digest,
+            query=query,
+            report=report,
+            changes=changes,
+            previous=previous,
+            top=TOP,
+            total_key=(TOTAL, ""),
+        )
+        if run_id is None:  # a dry run: nothing stored, nothing posted
             return Outcome("dry-run", message, rows=len(rows))
         try:
             if not digest.post:  # a watch: snapshots and alerts, no message
