@@ -376,11 +376,36 @@ def _totals(element: dict[str, Any], rows: tuple[CsatRow[CsatCounts], ...]) -> C
     return sum((r.counts for r in rows), CsatCounts())
 
 
+_SCORES = tuple(f"csat_score{i}_answers" for i in range(1, 6))
+_S1, _S2, _S3, _S4, _S5 = _SCORES
+_LEFT_OUT = object()
+
+
 def counts_from(metrics: Any) -> CsatCounts:
     """CsatCounts from LivePerson's metric names; the score is derived, never trusted."""
+    if type(metrics) is dict:  # the common case first: plain counts (20,000 rows per answer)
+        get = metrics.get
+        one, two, three = get(_S1, 0), get(_S2, 0), get(_S3, 0)
+        four, five = get(_S4, 0), get(_S5, 0)
+        if (
+            type(one) is int
+            and type(two) is int
+            and type(three) is int
+            and type(four) is int
+            and type(five) is int
+            and min(one, two, three, four, five) >= 0
+        ):
+            total = get("total_answers", _LEFT_OUT)
+            positive = get("positive_answers", _LEFT_OUT)
+            if total is _LEFT_OUT:
+                total = one + two + three + four + five
+            if positive is _LEFT_OUT:
+                positive = four + five
+            if type(total) is int and type(positive) is int and 0 <= positive <= total:
+                return CsatCounts((one, two, three, four, five), total, positive)
     if not isinstance(metrics, dict):
         raise VendorBadResponse(VENDOR, "CSAT metrics are not an object")
-    one, two, three, four, five = (_count(metrics, f"csat_score{i}_answers") for i in range(1, 6))
+    one, two, three, four, five = (_count(metrics, key) for key in _SCORES)
     scores = (one, two, three, four, five)
     total = _count(metrics, "total_answers", default=sum(scores))
     positive = _count(metrics, "positive_answers", default=four + five)

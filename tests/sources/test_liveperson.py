@@ -607,6 +607,28 @@ def test_missing_totals_follow_from_scores() -> None:
 
 
 @pytest.mark.parametrize(
+    ("totals", "expected"),
+    [
+        ({"total_answers": 9}, CsatCounts((0, 1, 0, 2, 0), 9, 2)),  # positives from scores
+        ({"positive_answers": 1}, CsatCounts((0, 1, 0, 2, 0), 3, 1)),  # total from scores
+        ({"total_answers": 2, "positive_answers": 2}, CsatCounts((0, 1, 0, 2, 0), 2, 2)),
+    ],
+)
+def test_a_count_left_out_follows_from_the_scores_and_one_given_is_kept(
+    totals: dict[str, int], expected: CsatCounts
+) -> None:
+    body = {"metricsTotals": {"csat_score2_answers": 1, "csat_score4_answers": 2, **totals}}
+    assert parse_csat(body, "account") == (expected, ())
+
+
+@pytest.mark.parametrize("given", [None, -1, True, 1.5, "x"])
+def test_a_total_given_as_something_else_is_refused_not_derived(given: object) -> None:
+    body = {"metricsTotals": {"csat_score4_answers": 2, "total_answers": given}}
+    with pytest.raises(VendorBadResponse, match="total_answers"):
+        parse_csat(body, "account")
+
+
+@pytest.mark.parametrize(
     ("body", "unit", "detail"),
     [
         pytest.param([skills_body()], "skill", "CSAT answer is not a JSON object", id="list-body"),
