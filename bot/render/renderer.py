@@ -169,9 +169,18 @@ class Renderer:
             log.warning("wording %s failed: %s", type(error).__name__, exc)
         return str(error)
 
+    def template(self, name: str) -> jinja2.Template:
+        """A template, loaded and compiled at its first use (Jinja keeps it). Its globals
+        become a plain dict once: Jinja copies them into every render's context, and
+        copying its own ChainMap took a sixth of an ack's render."""
+        template = self.env.get_template(name)
+        if type(template.globals) is not dict:
+            template.globals = dict(template.globals)
+        return template
+
     def problem(self, error: UsageError) -> str:
         """A usage error in the words of `_usage.j2`, for places that print it (`check`)."""
-        module = self.env.get_template("_usage.j2").make_module({"tz": self.timezone.key})
+        module = self.template("_usage.j2").make_module({"tz": self.timezone.key})
         macro = module.problem  # type: ignore[attr-defined]  # a Jinja macro, made at run time
         return str(macro(error)).strip()
 
@@ -205,7 +214,7 @@ class Renderer:
         """Render one template into a checked message, or raise RenderError."""
         safe = {key: outside(value) for key, value in context.items()}  # the one boundary
         try:
-            source = self.env.get_template(name).render(tz=self.timezone.key, **safe)
+            source = self.template(name).render(tz=self.timezone.key, **safe)
         except Exception as exc:
             if (error := self._template_error(name, exc)) is None:
                 raise
