@@ -131,7 +131,7 @@ def _warm(parts: Any, settings: Settings) -> None:
     compiled (200 ms on a small machine) and the JSON reader of big answers."""
     try:
         for digest in settings.digests:
-            parts.digests.renderer.template(digest.template_file)
+            parts.digests.renderer.env.get_template(digest.template_file)
         import orjson  # noqa: F401
     except Exception:  # the digest that uses a broken template says what is wrong with it
         log.warning("digest process: preparing the templates failed", exc_info=True)

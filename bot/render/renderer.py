@@ -16,7 +16,7 @@ import logging
 import re
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from datetime import datetime
 from functools import cache, cached_property, partial
 from pathlib import Path
@@ -96,7 +96,15 @@ class Renderer:
         loaded before then, so `serve` answers its first /healthz without them."""
         import jinja2
 
-        env = jinja2.Environment(
+        class Environment(jinja2.Environment):
+            def make_globals(self, d: MutableMapping[str, Any] | None) -> Any:
+                """A template's globals as a plain dict, not Jinja's ChainMap: Jinja copies
+                them into the context of every render (and of every macro it imports),
+                and copying a ChainMap took a sixth of an ack's render. The environment's
+                globals are set below, before any template loads, and never change."""
+                return {**self.globals, **(d or {})}
+
+        env = Environment(
             loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in self.folders]),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -169,18 +177,9 @@ class Renderer:
             log.warning("wording %s failed: %s", type(error).__name__, exc)
         return str(error)
 
-    def template(self, name: str) -> jinja2.Template:
-        """A template, loaded and compiled at its first use (Jinja keeps it). Its globals
-        become a plain dict once: Jinja copies them into every render's context, and
-        copying its own ChainMap took a sixth of an ack's render."""
-        template = self.env.get_template(name)
-        if type(template.globals) is not dict:
-            template.globals = dict(template.globals)
-        return template
-
     def problem(self, error: UsageError) -> str:
         """A usage error in the words of `_usage.j2`, for places that print it (`check`)."""
-        module = self.template("_usage.j2").make_module({"tz": self.timezone.key})
+        module = self.env.get_template("_usage.j2").make_module({"tz": self.timezone.key})
         macro = module.problem  # type: ignore[attr-defined]  # a Jinja macro, made at run time
         return str(macro(error)).strip()
 
@@ -214,7 +213,7 @@ class Renderer:
         """Render one template into a checked message, or raise RenderError."""
         safe = {key: outside(value) for key, value in context.items()}  # the one boundary
         try:
-            source = self.template(name).render(tz=self.timezone.key, **safe)
+            source = self.env.get_template(name).render(tz=self.timezone.key, **safe)
         except Exception as exc:
             if (error := self._template_error(name, exc)) is None:
                 raise

@@ -377,17 +377,15 @@ def test_yaml_that_json_cannot_give_back_is_not_kept(tmp_path: Path) -> None:
     assert first["when"] == date(2026, 12, 2)
 
 
-def test_a_template_is_compiled_once_and_keeps_every_global_in_a_plain_dict(
-    tmp_path: Path,
-) -> None:
-    """Jinja copies a template's globals into each render's context: a plain dict copies
-    fast, and the words and Jinja's own globals are all still there."""
+def test_templates_keep_every_global_in_a_plain_dict(tmp_path: Path) -> None:
+    """Jinja copies a template's globals into each render's context (and each imported
+    macro's): a plain dict copies fast; the words and Jinja's own globals are all there."""
     (tmp_path / "words.yml").write_text("units:\n  skill:\n    one: queue\n", encoding="utf-8")
     renderer = Renderer(tmp_path)
-    first = renderer.template("working.yml.j2")
-    assert renderer.template("working.yml.j2") is first
-    assert type(first.globals) is dict
-    assert {"words", "range", "namespace"} <= set(first.globals)
+    for name in ("working.yml.j2", "_csat_macros.j2"):
+        template = renderer.env.get_template(name)
+        assert type(template.globals) is dict
+        assert {"words", "range", "namespace"} <= set(template.globals)
     query = contexts()["working.yml.j2"][0]["query"]
     one = type(query)(query.command, query.source, "skill", ("4",), 60)
     assert "queue 4" in str(renderer.render("working.yml.j2", query=one)["text"])
