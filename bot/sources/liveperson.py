@@ -507,16 +507,10 @@ def _agent_states(agent_id: str, states: Any, labels: dict[str, str]) -> AgentSt
         raw = state.get("id")
         known = _KNOWN.get(raw) if type(raw) is int or type(raw) is str else None
         time = _state_time(state.get("value"), agent_id)
-        if known is None:
-            sid = str(raw)
-            if sid == LOGGED_IN:
-                logged_in = time
-                continue
-            key, position = STATES.get(sid) or f"state:{sid}", len(_ORDER)
-            if key in _ORDER:
-                position = _ORDER[key]
-            elif state.get("name"):
-                labels[key] = str(state["name"])  # a state the bot does not know: its name
+        if known is None:  # a state the bot does not know (`_KNOWN` has every form of the others)
+            key, position = f"state:{raw}", len(_ORDER)
+            if state.get("name"):
+                labels[key] = str(state["name"])  # LivePerson's name for it
         elif known is _LOGGED_IN:
             logged_in = time
             continue
