@@ -16,6 +16,16 @@ from sqlite_utils import Database
 from bot.db import inserted, writing
 
 
+def _away_seconds(states: str) -> str:
+    """SQL for the seconds away in a `states` column, as `metrics.away_seconds` reads them:
+    Away, else Not accepting (LiveChat); NULL when neither is there or it is not JSON."""
+    return (
+        f"case when json_valid({states}) then case when json_type({states}, '$.away') is not null"
+        f" then json_extract({states}, '$.away') else json_extract({states}, '$.not_accepting')"
+        " end end"
+    )
+
+
 def save_snapshot(db: Database, run: dict[str, Any], rows: Iterable[dict[str, Any]]) -> int:
     """Store one snapshot (its run and every row) in one transaction; the run id.
 
@@ -62,10 +72,8 @@ def compared_rows(db: Database, run_id: int) -> dict[tuple[str, str], dict[str, 
     thread while the vendor answers, not in the comparison.
     """
     cursor = db.conn.execute(
-        "select entity_kind, entity_id, score, answers, logged_in, case when json_valid(states)"
-        " then case when json_type(states, '$.away') is not null"
-        " then json_extract(states, '$.away') else json_extract(states, '$.not_accepting') end"
-        " end from snapshots where run_id = ?",
+        "select entity_kind, entity_id, score, answers, logged_in, "
+        f"{_away_seconds('states')} from snapshots where run_id = ?",
         [run_id],
     )
     return {
@@ -133,10 +141,7 @@ with runs as (
 earlier as (
   select s.entity_kind as kind, s.entity_id as id, s.run_id, s.positive, s.answers, s.score,
     coalesce(s.logged_in, 0) as logged,
-    case when coalesce(s.logged_in, 0) != 0 and json_valid(s.states)
-      then coalesce(json_extract(s.states, '$.away'), json_extract(s.states, '$.not_accepting'))
-        * 1.0 / s.logged_in
-    end as share
+    case when coalesce(s.logged_in, 0) != 0 then ({away}) * 1.0 / s.logged_in end as share
     {rank}
   from snapshots s {limits}
   where s.run_id in (select id from runs)
@@ -146,8 +151,9 @@ select kind, id, count(*), max(run_id), positive, answers, score,
   sum(logged), sum(logged * logged), count(share), sum(share), sum(share * share)
 from earlier {kept} group by kind, id
 """
-_ALL = _PAST.format(rank="", limits="", kept="")
+_ALL = _PAST.format(rank="", limits="", kept="", away=_away_seconds("s.states"))
 _RANKED = _PAST.format(
+    away=_away_seconds("s.states"),
     rank=", row_number() over (partition by s.entity_kind, s.entity_id order by s.run_id desc)"
     " as rn, coalesce(l.value, :baseline) as baseline",
     limits="left join (select key, value from json_each(:limits)) l"
