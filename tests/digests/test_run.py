@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from bot.check.samples import agent_states_report
 from bot.demo.sim.livechat import SimulatedLiveChat
 from bot.demo.sim.liveperson import AGENTS, SimulatedLivePerson, agent_states, csat_counts, metrics
 from bot.demo.sim.slack import SimulatedSlack
+from bot.digests import run as run_module
 from bot.digests.attachments import table
 from bot.digests.run import Outcome
 from bot.errors import DigestError
@@ -430,6 +432,45 @@ async def test_a_channel_the_bot_is_not_in_is_named_and_the_snapshot_kept(
         {"scheduled_for": "2026-03-02T09:00 Europe/Berlin", "status": "failed", "error": reason}
     ]
     assert attachments(sim_slack, channel) == []
+
+
+@pytest.mark.anyio
+async def test_the_message_goes_out_while_the_snapshot_is_stored(
+    tmp_path: Path,
+    sim_slack: SimulatedSlack,
+    lp: SimulatedLivePerson,
+    pace: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The post does not wait for the store: a store that waits for the post still ends."""
+    channel = "C0DIGESTBESIDE"
+    real = run_module._store_snapshot
+    seen: list[int] = []
+
+    def after_the_post(db: Any, *args: Any) -> int:
+        for _ in range(500):  # on the store's thread; the loop posts meanwhile
+            if len(sim_slack.posts(channel)) > len(seen):  # this run's message is there
+                seen.append(len(sim_slack.posts(channel)))
+                break
+            time.sleep(0.01)
+        return real(db, *args)
+
+    monkeypatch.setattr(run_module, "_store_snapshot", after_the_post)
+    setup = deployment(tmp_path, sim_slack, lp, channel)
+    outcome = await setup.run("csat-daily", MONDAY_9)
+    assert outcome.status == "posted" and seen == [1]
+    assert setup.query("select count(*) n from snapshot_runs") == [{"n": 1}]
+    assert setup.query("select status from digest_runs where snapshot_run_id is not null") == [
+        {"status": "posted"}
+    ]
+    # the next day's trend is drawn after its store: both snapshots are on it
+    outcome = await setup.run("csat-daily", MONDAY_9 + timedelta(days=1))
+    assert outcome.status == "posted" and seen == [1, 2]
+    assert [a["filename"] for a in attachments(sim_slack, channel)] == [
+        "csat-daily-answers.png",
+        "csat-daily-trend.png",
+        "csat-daily-answers.png",
+    ]
 
 
 @pytest.mark.anyio
