@@ -37,6 +37,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"{item.nodeid} starts a process ({uses.pop()}): mark it e2e")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _font_cache() -> None:
+    """matplotlib runs `fc-list` the first time it loads on a machine, to list its fonts:
+    done here, before the guard below is in place, so a test that draws a chart passes on
+    a fresh machine whatever ran before it."""
+    import matplotlib.font_manager  # noqa: F401
+
+
 @pytest.fixture(autouse=True)
 def _processes_only_in_e2e(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """A test that starts a process must say so (`e2e`): `--fast` skips those."""
