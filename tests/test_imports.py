@@ -9,7 +9,6 @@ in a fresh interpreter (so `e2e`), since this one has imported everything alread
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -92,15 +91,3 @@ def test_serve_checks_and_builds_without_the_heavy_modules(tmp_path: Path) -> No
 def test_numpy_still_loads_for_the_first_chart(tmp_path: Path) -> None:
     """sqlite-utils loads with numpy hidden; numpy itself is left importable."""
     run(CHART, tmp_path)
-
-
-def test_httpcore_finds_its_async_library_without_searching_the_path() -> None:
-    """httpcore asks sniffio which loop runs, several times per request; without sniffio
-    every ask retries a failing import (a search of sys.path, about 60 us each)."""
-    from httpcore import _synchronization
-
-    async def ask() -> str:
-        return _synchronization.current_async_library()
-
-    assert asyncio.run(ask()) == "asyncio"
-    assert "sniffio" in sys.modules

@@ -1,4 +1,4 @@
-"""One use case: a digest run. Fetch -> snapshot -> compare -> render -> post -> attach.
+"""One use case: a digest run. Fetch -> rows -> compare -> render -> store while posting.
 
 A scheduled run first claims its scheduled time in SQLite, so it posts exactly once
 however often the scheduler (or a restart) fires it. The snapshot is stored while the
@@ -120,7 +120,8 @@ class Digests:
         return outcome
 
     async def _run(self, digest: Digest, digest_run: int | None) -> Outcome:
-        """Fetch, store, compare, post; `digest_run` None is a dry run (nothing kept)."""
+        """Fetch, compare, render, then store while posting; `digest_run` None is a dry run
+        (nothing kept)."""
         query, source = self.sources.resolve(digest.query())
         report: CsatReport | AgentStatesReport
 
@@ -148,16 +149,6 @@ class Digests:
         taken_at = now_iso(report.fetched_at or datetime.now(UTC))
         previous, before = await earlier
         changes = await off_loop(compare, rows, before)
-        run = {
-            "series": digest.series,
-            "source": report.source,
-            "kind": digest.kind,
-            "scope": query.unit,
-            "window_start": now_iso(report.window.start),
-            "window_end": now_iso(report.window.end),
-            "taken_at": taken_at,
-            "digest": digest.name,
-        }
         message = await off_loop(
             self.renderer.render,
             digest.template_file,
@@ -171,6 +162,16 @@ class Digests:
         )
         if digest_run is None:  # a dry run: nothing stored, nothing posted
             return Outcome("dry-run", message, rows=len(rows))
+        run = {
+            "series": digest.series,
+            "source": report.source,
+            "kind": digest.kind,
+            "scope": query.unit,
+            "window_start": now_iso(report.window.start),
+            "window_end": now_iso(report.window.end),
+            "taken_at": taken_at,
+            "digest": digest.name,
+        }
         # stored while Slack takes the message: the store's thread then has the GIL to
         # itself (beside the render it took 0.8 s instead of 0.3), and the snapshot is kept
         # whether or not Slack takes the message
@@ -183,14 +184,9 @@ class Digests:
                 ts = await self._post(digest, message)
         finally:
             run_id = await storing
-            try:  # posted is posted: a failed attachment must not make it post again
+            try:
                 if ts:  # after the store: the trend chart shows this snapshot too
-                    assert self.poster is not None
-                    await attach(
-                        self.poster, self.store, self.renderer.words, digest, report, rows, ts
-                    )
-            except Exception:
-                log.exception("digest %s: attaching to its thread failed", digest.name)
+                    await self._attach(digest, report, rows, ts)
             finally:  # alerts follow every stored snapshot, even when the post failed
                 await self._review(digest, report.source, run_id, rows)
         if not digest.post:
@@ -201,6 +197,19 @@ class Digests:
         if self.poster is None:
             raise DigestError("Slack is not configured: set SLACK_BOT_TOKEN to post digests.")
         return await self.poster.post(digest.channel, message)
+
+    async def _attach(
+        self,
+        digest: Digest,
+        report: CsatReport | AgentStatesReport,
+        rows: list[dict[str, Any]],
+        ts: str,
+    ) -> None:
+        assert self.poster is not None  # the message was posted
+        try:  # posted is posted: a failed attachment must not make it post again
+            await attach(self.poster, self.store, self.renderer.words, digest, report, rows, ts)
+        except Exception:
+            log.exception("digest %s: attaching to its thread failed", digest.name)
 
     async def _review(
         self, digest: Digest, source: str, run_id: int, rows: list[dict[str, Any]]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -441,3 +442,12 @@ async def test_a_client_given_as_a_function_is_made_at_the_first_request() -> No
     assert len(made) == 1 and http.client is made[0]  # one client, shared
     await http.aclose()
     assert made[0].is_closed
+
+
+async def test_httpcore_finds_its_async_library_without_searching_the_path() -> None:
+    """httpcore asks sniffio which loop runs, four times per request; without sniffio
+    every ask retries a failing import (a search of sys.path, about 60 us each)."""
+    from httpcore import _synchronization
+
+    assert _synchronization.current_async_library() == "asyncio"
+    assert "sniffio" in sys.modules
