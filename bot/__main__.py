@@ -1,4 +1,4 @@
-"""The command line: `python -m bot serve|socket|ask|demo|check|digest|outbox`.
+"""The command line: `python -m bot serve|socket|ask|demo|check|digest|directory|outbox`.
 
 Each verb reads settings, builds the parts it needs and runs; nothing happens at import.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import sys
 from collections.abc import Sequence
@@ -34,6 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     digest.add_argument("name", help="the digest's name in bot.toml")
     digest.add_argument(
         "--dry-run", action="store_true", help="print instead of posting; store nothing"
+    )
+    directory = verbs.add_parser(
+        "directory", help="the names the bot knows for each source's ids: directory [SOURCE]"
+    )
+    directory.add_argument("source", nargs="?", help="liveperson, livechat or ingested")
+    directory.add_argument(
+        "--refresh", action="store_true", help="read the vendors' directories now"
     )
     outbox = verbs.add_parser("outbox", help="survey responses forwarded to MaestroQA, by status")
     outbox.add_argument(
@@ -64,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_socket(settings))
         if args.verb == "digest":
             return asyncio.run(_digest(settings, args.name, args.dry_run))
+        if args.verb == "directory":
+            return asyncio.run(_directory(settings, args.source, args.refresh))
         if args.verb == "outbox":
             from bot.surveys.report import run_outbox
 
@@ -123,6 +133,41 @@ async def _ask(settings: config.Settings, line: str) -> int:
         await commands.sources.aclose()
         if store is not None:
             store.close()
+
+
+async def _directory(settings: config.Settings, source: str | None, refresh: bool) -> int:
+    """What each source's directory names, and when it was read; `--refresh` reads it now.
+    Exit 1 when a vendor refused or failed a collection (the lines say what to grant)."""
+    from bot.app import build_names, build_sources
+    from bot.db import Store
+    from bot.names import queries, report
+
+    logging.getLogger().setLevel(logging.ERROR)  # the lines below say it all
+    store = Store(settings.db_path, writable=refresh)
+    sources = build_sources(settings, store=store)
+    names = build_names(settings, sources, store)
+    try:
+        if source is not None and source not in sources.names:
+            known = ", ".join(sources.names) or "none"
+            print(f"directory: no source {source!r} is configured (configured: {known})",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        trouble = False
+        for name in [source] if source else sources.names:
+            if refresh and name in names.fetchers:
+                await names.refresh(name)
+            directory = await names.stored(name)
+            states = await store(functools.partial(queries.states, source=name))
+            for line in report.lines(name, directory, states):
+                print(line)
+            for problem in report.problems(name, states, name in names.fetchers):
+                print(f"  {problem}")
+            trouble = trouble or any(s["status"] in ("refused", "failed") for s in states)
+        return 1 if trouble else 0
+    finally:
+        await names.aclose()
+        await sources.aclose()
+        store.close()
 
 
 def _serve(settings: config.Settings) -> int:

@@ -38,6 +38,7 @@ from bot.errors import ConfigError
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.listeners.reply import AckFirst, Replies
+from bot.names.service import Fetcher, Names
 from bot.offloop import share_the_gil
 from bot.render import Renderer
 from bot.sources import Source, Sources
@@ -106,16 +107,35 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def build_names(
+    settings: Settings, sources: Sources, store: Store | None, clock: Clock = utcnow
+) -> Names:
+    """Each source's directory: the vendors that have one fetch it; `[names]` laid over all."""
+    fetchers: dict[str, Fetcher] = {}
+    for name in sources.names:
+        source = sources.get(name)
+        if isinstance(source, LivePerson | LiveChat):
+            fetchers[name] = source
+    return Names(store, sources.names, fetchers, settings.names.by_kind(), clock)
+
+
 def build_commands(
     settings: Settings,
     clock: Clock = utcnow,
     store: Store | None = None,
     ack_first: AckFirst | None = None,
 ) -> Commands:
-    """`ack_first`: answers render only when the acks in flight are out (`serve`, `socket`)."""
+    """`ack_first`: answers render only when the acks in flight are out (`serve`, `socket`).
+
+    The renderer names ids through the directories (`Renderer.names`) and links them as
+    `[links]` says (`Renderer.links`)."""
     renderer = Renderer(settings.templates, settings.timezone)
     turn = ack_first.turn if ack_first is not None else None
-    return Commands(build_sources(settings, clock, store), renderer, turn)
+    sources = build_sources(settings, clock, store)
+    names = build_names(settings, sources, store, clock)
+    renderer.names = names.name
+    renderer.links = settings.links
+    return Commands(sources, renderer, turn, names)
 
 
 @dataclass
@@ -137,6 +157,8 @@ class Parts:
         # alerts still being posted get a minute; the next review posts what did not go out
         await self.alerting.drain(ALERTS_DRAIN_SECONDS)
         await self.replies.aclose()
+        if self.commands.names is not None:
+            await self.commands.names.aclose()
         await self.commands.sources.aclose()
         if self.forwarder is not None:
             await self.forwarder.client.aclose()
@@ -161,6 +183,7 @@ def build_parts(
         commands.renderer,
         poster,
         alerting,
+        commands.names,
     )
     forwarder = None
     if settings.maestroqa_token:
@@ -224,6 +247,9 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
             scheduler = DigestScheduler(worker)
             scheduler.start()
         background = await _start_ingestion(parts)
+        if parts.commands.names is not None and parts.commands.names.fetchers:
+            # directories hourly, away from the acks; a first answer that needs one reads it
+            background.append(asyncio.get_running_loop().create_task(parts.commands.names.run()))
         share_the_gil()  # worker threads hand the loop the GIL within a millisecond
         # what start-up made lives as long as the process: the collector need not walk
         # it again and again while a burst of commands waits for its acks

@@ -55,6 +55,7 @@ class LivePersonSettings:
     token_secret: str | None = field(default=None, repr=False)
     base_url: str | None = None
     sentinel_url: str | None = None
+    account_config_url: str | None = None  # the accountConfigReadOnly host (names)
     domain_api_url: str = "https://api.liveperson.net"
     token_version: Literal["v1", "v2"] = "v1"  # LIVEPERSON_TOKEN_VERSION: sentinel's token URL
 
@@ -304,6 +305,70 @@ class AlertRules:
         return max([self.rule.baseline_runs, *(r.baseline_runs for r in self.thresholds.values())])
 
 
+def named(value: Any) -> dict[str, str]:
+    """`[names.agents]`: ids (quoted keys) to the names people know them by."""
+    if not isinstance(value, dict):
+        raise Invalid('a table of ids and names, such as "1007" = "Sam Lee"')
+    bad = next((k for k, v in value.items() if not isinstance(v, str) or not v.strip()), None)
+    if bad is not None:
+        raise Invalid(f'a name for each id (id {bad!r} has none), such as "1007" = "Sam Lee"')
+    return {str(k).strip(): v.strip() for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class NameOverrides:
+    """`[names.agents]`, `[names.skills]`, `[names.groups]`: names for ids, laid over every
+    source's directory (the configured name wins); the `ingested` source has no other."""
+
+    agents: Mapping[str, str] = key(named, factory=dict)
+    skills: Mapping[str, str] = key(named, factory=dict)
+    groups: Mapping[str, str] = key(named, factory=dict)
+
+    def by_kind(self) -> dict[str, Mapping[str, str]]:
+        found = {"agent": self.agents, "skill": self.skills, "group": self.groups}
+        return {kind: names for kind, names in found.items() if names}
+
+
+LINK_FIELDS = re.compile(r"\{(\w*)\}")
+
+
+def link(*allowed: str) -> Reader:
+    """A URL template: http(s), with `{id}` (or the placeholders `allowed`) where ids go."""
+
+    def read(value: Any) -> str:
+        shown = " or ".join(f"{{{a}}}" for a in allowed)
+        expected = f"an http(s) URL with {shown}, such as https://example.com/x/{{{allowed[0]}}}"
+        if not isinstance(value, str) or not re.match(r"https?://[^\s/]+", value.strip()):
+            raise Invalid(expected)
+        used = set(LINK_FIELDS.findall(value))
+        if not used & set(allowed) or used - set(allowed) or re.search(r"\s|[<>|]", value):
+            raise Invalid(expected)
+        return value.strip()
+
+    return read
+
+
+@dataclass(frozen=True)
+class Links:
+    """`[links]`: where people go next; each a URL template, empty when not set."""
+
+    ticket: str = key(link("ticket_id", "id"), "")  # a survey's ticket, by its id
+    agent: str = key(link("id"), "")  # an agent's page, by the vendor's agent id
+    conversation: str = key(link("id"), "")  # a conversation; tickets link here without `ticket`
+
+    def url(self, kind: str, id: str) -> str:
+        """The link for an id, "" without a template; the id is URL-quoted."""
+        from urllib.parse import quote
+
+        template = getattr(self, kind, "") if kind in ("ticket", "agent", "conversation") else ""
+        if kind == "ticket" and not template:  # a survey's ticket is often the conversation
+            template = self.conversation
+        if not template or not id:
+            return ""
+        quoted = quote(id, safe="@")
+        return template.replace("{ticket_id}", quoted).replace("{id}", quoted)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a process is configured with: the environment, then the file."""
@@ -326,6 +391,8 @@ class Settings:
     templates: Path = key(folder, DEFAULT_TEMPLATES)  # relative to the file's folder
     digests: tuple[Digest, ...] = ()  # [[digest]]
     alerts: AlertRules = AlertRules()  # [alerts]
+    names: NameOverrides = NameOverrides()  # [names.agents], [names.skills], [names.groups]
+    links: Links = Links()  # [links]
 
     def digest(self, name: str) -> Digest | None:
         return next((d for d in self.digests if d.name == name), None)
@@ -426,6 +493,7 @@ def _liveperson(
         token_secret=None if use2 else oauth1["TOKEN_SECRET"],
         base_url=(get("LIVEPERSON_BASE_URL", None) or "").rstrip("/") or None,
         sentinel_url=(get("LIVEPERSON_SENTINEL_URL", None) or "").rstrip("/") or None,
+        account_config_url=(get("LIVEPERSON_ACCOUNT_CONFIG_URL", None) or "").rstrip("/") or None,
         domain_api_url=(
             get("LIVEPERSON_DOMAIN_API_URL", None) or "https://api.liveperson.net"
         ).rstrip("/"),
@@ -447,7 +515,8 @@ def _livechat(get: Callable[[str, str | None], str | None]) -> LiveChatSettings 
 
 # --- the TOML file -------------------------------------------------------------------
 
-TABLES = ("digest", "alerts")  # the file's tables; its plain keys are Settings' `key` fields
+# the file's tables; its plain keys are Settings' `key` fields
+TABLES = ("digest", "alerts", "names", "links")
 
 
 def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
@@ -483,6 +552,14 @@ def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
     timezone = found.get("timezone", settings.timezone)
     found["digests"] = _digests(data.get("digest", []), where, timezone, errors)
     found["alerts"] = _alerts(data.get("alerts", {}), where, errors)
+    for table, cls in (("names", NameOverrides), ("links", Links)):
+        value = data.get(table, {})
+        if not isinstance(value, dict):
+            errors.append(ConfigError(where, table, f"a [{table}] table"))
+            continue
+        values = read_table((cls,), value, where, table, errors)
+        if values is not None:
+            found[table] = cls(**values)
     return replace(settings, **found)
 
 

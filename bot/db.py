@@ -199,6 +199,24 @@ def m007_health(db: Database) -> None:
     db.table("health").create({"id": int, "written_at": str}, pk="id")
 
 
+@migrations()
+def m008_directory(db: Database) -> None:
+    """Names for ids: each source's directory entries, and how each collection last read."""
+    db.table("directory_entries").create(
+        {"source": str, "kind": str, "id": str, "name": str, "deleted": int},
+        pk=("source", "kind", "id"),
+        not_null={"source", "kind", "id", "name", "deleted"},
+    )
+    db.table("directory_collections").create(
+        {
+            "source": str, "collection": str, "kind": str, "status": str, "revision": str,
+            "count": int, "refreshed_at": str, "checked_at": str, "detail": str,
+            "grant_needed": str,
+        },
+        pk=("source", "collection"),
+    )  # fmt: skip
+
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock first (BEGIN IMMEDIATE).

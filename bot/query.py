@@ -25,6 +25,7 @@ class Query:
     ids: Ids | None = None
     timeframe: int = 60  # minutes
     interval: int | None = None  # minutes, /agent-states only
+    named: tuple[str, ...] = ()  # names typed where ids stand, until the directory reads them
 
     @property
     def canonical_ids(self) -> Ids | None:

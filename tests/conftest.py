@@ -80,6 +80,8 @@ def _no_faults_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
             server = request.getfixturevalue(name)
             server.faults.clear()
             server.delay = 0.0
+            for refused in ("refused_collections", "refused_actions"):  # directory privileges
+                getattr(server, refused, set()).clear()
 
 
 @pytest.fixture

@@ -26,8 +26,9 @@ LAYERS: list[set[str]] = [
         "recent",
         "offloop",
         "jsonscan",
+        "directory",
     },
-    {"render", "slack", "sources", "snapshots", "inbound"},  # services the features share
+    {"render", "slack", "sources", "snapshots", "inbound", "names"},  # services the features share
     {"commands", "digests", "alerts", "surveys"},  # features
     {
         "listeners",

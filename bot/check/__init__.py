@@ -8,11 +8,15 @@ that cannot be written would otherwise fail quietly at 9:00 with nobody watching
 from __future__ import annotations
 
 import asyncio
+import os
+from functools import partial
 
 from bot.check.samples import contexts
 from bot.config import DEFAULT_TEMPLATES, Settings
 from bot.db import Store, diagnose
+from bot.directory import Directory
 from bot.errors import BotError, RenderError
+from bot.names import queries, report
 from bot.render import Renderer
 from bot.render.words import FILE as WORDS
 
@@ -69,6 +73,30 @@ def check_digests(settings: Settings, renderer: Renderer) -> list[str]:
     return problems
 
 
+def check_directories(settings: Settings) -> list[str]:
+    """What each source's directory names, as the bot last read it, and what a refusal
+    needs granted (a warning: answers keep working with ids)."""
+    fetched = [n for n in ("liveperson", "livechat") if getattr(settings, n) is not None]
+    configured = fetched + (["ingested"] if settings.ingest_token else [])
+    if not configured:
+        return []
+    if not os.path.exists(settings.db_path):  # nothing read yet; check creates nothing
+        return [f"directory warning: {p}" for s in fetched for p in report.problems(s, [], True)]
+    store = Store(settings.db_path, writable=False)
+    found = []
+    try:
+        for source in configured:
+            states = store.sync(partial(queries.states, source=source))
+            entries, _ = store.sync(partial(queries.load, source=source))
+            directory = Directory.of(entries, (), settings.names.by_kind())
+            found.append(f"directory: {report.summary(source, directory, states)}")
+            problems = report.problems(source, states, source in fetched)
+            found += [f"directory warning: {p}" for p in problems]
+    finally:
+        store.close()
+    return found
+
+
 def startup_problems(settings: Settings) -> list[str]:
     """What `check` would refuse, one line each, for `serve` and `socket` before they start.
 
@@ -117,6 +145,9 @@ def run_check(settings: Settings) -> int:
     problems = check_digests(settings, renderer)
     for problem in problems:
         print(f"digest error: {problem}")
+    if not database:
+        for line in check_directories(settings):
+            print(line)
     custom = {d.template_file: f"digest_{d.kind}.yml.j2" for d in settings.digests}
     template_problems = check_templates(renderer, custom)
     for problem in template_problems:

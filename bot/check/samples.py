@@ -33,7 +33,8 @@ NOW = datetime(2026, 3, 2, 13, 29, tzinfo=UTC)
 
 
 def csat_report(rows: int = 3, agents: int = 2) -> CsatReport:
-    """A skill report with `rows` skills of `agents` agents each, plus Unassigned."""
+    """A skill report with `rows` skills of `agents` agents each, plus Unassigned; without
+    agents, every tenth skill has no answers."""
     skill_rows = []
     for s in range(rows):
         members = tuple(
@@ -46,6 +47,8 @@ def csat_report(rows: int = 3, agents: int = 2) -> CsatReport:
             for a in range(agents)
         )
         total = sum((m.counts for m in members), CsatCounts())
+        if not agents and s % 10:  # skills without agents: their own counts, a tenth none
+            total = CsatCounts.from_scores((0, 0, 1, 1, s % 5))
         skill_rows.append(CsatRow("skill", str(s + 1), None, total, members))
     skill_rows.append(CsatRow("skill", "-1", None, CsatCounts.from_scores((2, 0, 1, 1, 3))))
     return CsatReport(
@@ -337,6 +340,33 @@ def usage_contexts() -> list[dict[str, Any]]:
         ),
         UsageError("no_intervals", "/agent-states", source="livechat"),
         UsageError("csat_only", "/agent-states", source="ingested"),
+        UsageError(
+            "ambiguous_name",
+            source="liveperson",
+            unit="agent",
+            word="sam",
+            candidates=[{"id": "1004", "name": "Sam"}, {"id": "1009", "name": "Sam"}],
+        ),
+        UsageError(
+            "unknown_name",
+            source="liveperson",
+            unit="skill",
+            word="biling",
+            nearest=["Billing"],
+            suggestion="",
+        ),
+        UsageError(
+            "unknown_name",
+            "/agent-states",
+            source="livechat",
+            unit="agent",
+            word="livechta",
+            nearest=[],
+            suggestion="livechat",
+        ),
+        UsageError("unknown_ids", source="liveperson", unit="skill", ids=["99"], more=0),
+        UsageError("unknown_ids", source="liveperson", unit="agent", ids=["1", "2"], more=3),
+        UsageError("names_unavailable", source="livechat", unit="group", word="Sales"),
     ]
     return [{"command": p.command, "problem": p} for p in problems]
 

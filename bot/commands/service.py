@@ -12,18 +12,23 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from operator import attrgetter, itemgetter
 from typing import cast
 
 from bot.commands import grammar
 from bot.commands.grammar import Help
+from bot.commands.resolve import resolve
 from bot.errors import SourceError, StoreError, UsageError
 from bot.metrics import AgentStatesReport, CsatReport
+from bot.names.service import Names
+from bot.offloop import off_loop
 from bot.query import Command, Query
 from bot.recent import Recent
 from bot.render import Message, Renderer
 from bot.sources import Source, Sources, source_of
 
 log = logging.getLogger(__name__)
+_ID, _KEY = attrgetter("id"), itemgetter(0)
 ROW_LIMIT = 60  # rows in one answer; the rest are counted
 DETAIL_LIMIT = 12  # up to this many agents are shown state by state
 KEPT = 128  # acks, and answers beside their reports, kept for repeated queries
@@ -52,13 +57,17 @@ class Commands:
         sources: Sources,
         renderer: Renderer,
         turn: Callable[[], Awaitable[None]] | None = None,
+        names: Names | None = None,
     ) -> None:
         self.sources = sources
         self.renderer = renderer
+        self.names = names
         self._turn = turn or _no_wait
         self._acks: Recent[Query, str] = Recent(KEPT)  # the "asking…" line as JSON
         # query -> (the report it was rendered from, the message as JSON)
         self._answers: Recent[Query, tuple[object, str]] = Recent(KEPT)
+        self._names_version = 0  # the directories the kept acks and answers were named by
+        self._noticed: object = None  # the last report checked for ids the directory lacks
 
     def prepare(self, command: str, text: str) -> Plan:
         """Parse and check the command; the ack is a usage error, help, or 'working'."""
@@ -75,10 +84,15 @@ class Commands:
             if isinstance(parsed, Help):
                 return Plan(self.help(name))
             query, source = self.sources.resolve(parsed)
+            if self.names is not None:  # what the directory in memory can tell at once
+                free = query.source == "ingested"
+                directory = self.names.get(query.source or "")
+                query = resolve(query, directory, free, final=False) or query
         except UsageError as exc:
             return Plan(self.usage(exc))
         except SourceError as exc:
             return Plan(self.vendor_error(exc))
+        self._forget_if_renamed()
         known = self._acks.get(query)
         if known is not None:
             return Plan(json.loads(known), query, source)  # a fresh copy
@@ -91,12 +105,15 @@ class Commands:
         assert plan.query is not None and plan.source is not None
         query = plan.query
         try:
+            query = await self._resolved(query)
             report: CsatReport | AgentStatesReport
             if query.command == "/agent-states":
                 report = await plan.source.agent_states(query)
             else:
                 report = await plan.source.csat(query)
+            self._notice(report)
             await self._turn()
+            self._forget_if_renamed()
             known = self._answers.get(query)
             # equal reports make equal answers; reports from one fetch share their rows,
             # so the comparison is a few fields long
@@ -125,6 +142,43 @@ class Commands:
         except Exception:
             log.exception("answering %s failed", plan.query)
             return self.renderer.render("internal_error.yml.j2")
+
+    def _forget_if_renamed(self) -> None:
+        """Kept acks and answers name ids as the directories did: new names, new messages."""
+        if self.names is not None and self.names.version != self._names_version:
+            self._names_version = self.names.version
+            self._acks = Recent(KEPT)
+            self._answers = Recent(KEPT)
+
+    async def _resolved(self, query: Query) -> Query:
+        """The query's names as ids, and its ids checked, by the source's directory: read
+        on first need; refreshed first when it lacks what was typed (at most every few
+        minutes). Raises UsageError for a name or id it cannot place."""
+        if self.names is None or query.source is None:
+            return query
+        directory = await self.names.ready(query.source)
+        free = query.source == "ingested"
+        quick = resolve(query, directory, free, final=False)
+        if quick is not None:
+            return quick
+        if await self.names.refresh_unknown(query.source):
+            directory = self.names.get(query.source) or directory
+        # the nearest names are looked for among all of them: off the loop
+        final = await off_loop(resolve, query, directory, free, True)
+        assert final is not None
+        return final
+
+    def _notice(self, report: CsatReport | AgentStatesReport) -> None:
+        """Ids in a report the directory lacks: a refresh in the background (rate-limited)."""
+        if self.names is None or report is self._noticed:  # a report shared in its bucket
+            return
+        self._noticed = report
+        if isinstance(report, AgentStatesReport):  # ids gathered by C: 20,000 agents in 1 ms
+            self.names.unknown(report.source, "agent", map(_ID, report.agents))
+            reasons = report.team.reasons  # summed once per report, the template reads it too
+            self.names.unknown(report.source, "reason", map(_KEY, reasons))
+        elif report.scope in ("skill", "agent", "group"):
+            self.names.unknown(report.source, report.scope, map(_ID, report.rows))
 
     def help(self, command: str) -> Message:
         return self.renderer.render(

@@ -24,14 +24,27 @@ from bot.render import Message, to_text
 
 FAULT = "fault"  # a step that makes LivePerson fail before the command
 SCRIPT = [
-    ("/csat", "", "The whole account, last 24 hours (first call: Domain API look-up, OAuth token)"),
+    (
+        "/csat",
+        "",
+        "The whole account, last 24 hours (first call: Domain API look-up, OAuth "
+        "token, and the account's directory, which names agents, skills and away reasons)",
+    ),
     ("/csat", "skill all 60m", "Every active skill over the last hour, busiest first"),
-    ("/csat", "skill 12 4h", "One skill: its agents"),
-    ("/csat", "agent 1001,1004 2h", "Two agents"),
+    ("/csat", "skill orders 4h", "One skill, asked for by its name: its agents"),
+    ("/csat", "agent ana,1004 2h", "Two agents, by name and by id"),
     ("/csat", "skill all 60m", "The same question inside the 5-minute bucket: no vendor call"),
-    ("/agent-states", "1001,1002,1004 2h 30m", "Three agents' time, per half hour"),
+    (
+        "/agent-states",
+        "zoe,“Ana”,1004 2h 30m",
+        "Three agents' time, per half hour (accents and quotes optional)",
+    ),
+    ("/agent-states", "sam 2h", "Two agents go by Sam: the bot asks which, no vendor call"),
+    ("/csat", "skill biling 2h", "A misspelt name: a suggestion, no vendor call"),
+    ("/csat", "skill 99 2h", "An id the directory does not know: said so, no vendor call"),
     ("/agent-states", "all 60m", "Every agent over the last hour: the team at a glance"),
     ("/csat", "livechat 7d", "LiveChat: good ÷ (good + bad), the ranking and response times"),
+    ("/csat", "livechat group all 7d", "LiveChat by group, each named by the license"),
     ("/agent-states", "livechat 7d", "LiveChat: logged-in, accepting and chatting time"),
     (FAULT, "skill 13 3h", "LivePerson fails three times in a row: the bot retries, then says so"),
     ("/csat", "skill 11 7d", "LivePerson keeps 24h: answered at once, the vendor is not called"),
@@ -91,7 +104,7 @@ def _print_posts(slack: SimulatedSlack, since: int) -> int:
 
 
 async def run_digests(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Path) -> None:
-    """Two mornings of digests: the second one after skill 12's customers got less happy."""
+    """Four mornings of digests: on the second, Orders' (skill 12's) customers got less happy."""
     (folder / "bot.toml").write_text(DIGESTS, encoding="utf-8")
     env = {
         **lp.env(),
@@ -107,7 +120,7 @@ async def run_digests(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Pa
             2,
             {"12": -0.25},
             "csat-daily",
-            "Tuesday 09:00: skill 12's customers were less happy: the digest, and one alert",
+            "Tuesday 09:00: Orders' customers were less happy: the digest, and one alert",
         ),
         (
             3,

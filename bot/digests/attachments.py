@@ -18,7 +18,7 @@ from bot.config import Digest
 from bot.db import Store
 from bot.metrics import AgentStatesReport, CsatCounts, CsatReport, membership
 from bot.offloop import off_loop
-from bot.render.words import Words
+from bot.render.words import Lookup, Words
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
 from bot.snapshots.rows import TOTAL
@@ -34,8 +34,10 @@ async def attach(
     report: CsatReport | AgentStatesReport,
     rows: list[dict[str, Any]],
     ts: str,
+    lookup: Lookup | None = None,
 ) -> None:
-    """The thread under the digest: charts, and the full table when the message is cut."""
+    """The thread under the digest: charts, and the full table when the message is cut;
+    `lookup` names ids as the directory does."""
     # matplotlib loads (most of a second, once) and draws in a worker thread
     charts = await asyncio.to_thread(importlib.import_module, "bot.digests.charts")
 
@@ -47,7 +49,7 @@ async def attach(
     )
     if shown > TOP:
         names = report.labels if isinstance(report, AgentStatesReport) else {}
-        csv_bytes = await off_loop(table, rows, words, names)  # 20,000 rows: off the loop
+        csv_bytes = await off_loop(table, rows, words, names, lookup)  # 20,000 rows: off the loop
         await poster.upload(
             digest.channel,
             ts,
@@ -106,21 +108,29 @@ COLUMNS = (
 
 
 def table(
-    rows: list[dict[str, Any]], words: Words, labels: Mapping[str, str] | None = None
+    rows: list[dict[str, Any]],
+    words: Words,
+    labels: Mapping[str, str] | None = None,
+    lookup: Lookup | None = None,
 ) -> bytes:
-    """Every row as CSV, the columns that have values; names and state labels in words
-    (`labels`: the vendor's names for states the bot has no id for)."""
+    """Every row as CSV, the columns that have values: the id and the name the directory
+    (`lookup`) or the words give it, state labels in words (`labels`: the vendor's names
+    for states the bot has no id for). A name a spreadsheet would read as a formula is
+    written as text."""
+    lookup = lookup or _no_names
     team = any(r.get("logged_in") is not None for r in rows)  # availability: the total is a team
     shown = []
     for row in rows:
         kind = "team" if team and row["entity_kind"] == TOTAL else row["entity_kind"]
-        named = {**row, "entity_name": words.entity(kind, row["entity_id"], row.get("entity_name"))}
+        name = words.entity(kind, row["entity_id"], row.get("entity_name"), lookup)
+        named = {**row, "entity_name": _as_text(name)}
         if row.get("states"):
             seconds = json.loads(row["states"])
             named["states"] = json.dumps({words.state(k, labels): v for k, v in seconds.items()})
         if row.get("reasons"):
             seconds = json.loads(row["reasons"])
-            named["reasons"] = json.dumps({words.reason(k): v for k, v in seconds.items()})
+            reasons = {words.reason(k, lookup): v for k, v in seconds.items()}
+            named["reasons"] = json.dumps(reasons, ensure_ascii=False)
         shown.append(named)
     used = [c for c in COLUMNS if any(r.get(c) not in (None, "", "{}") for r in shown)]
     out = io.StringIO()
@@ -128,3 +138,12 @@ def table(
     writer.writeheader()
     writer.writerows(shown)
     return out.getvalue().encode()
+
+
+def _no_names(kind: str, id: str) -> str | None:
+    return None
+
+
+def _as_text(value: str) -> str:
+    """A cell a spreadsheet shows as text: `=`, `+`, `-`, `@` would start a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

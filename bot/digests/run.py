@@ -23,6 +23,7 @@ from bot.digests import queries
 from bot.digests.attachments import TOP, attach
 from bot.errors import BotError, DigestError, StoreError
 from bot.metrics import AgentStatesReport, CsatReport
+from bot.names.service import Names
 from bot.offloop import off_loop
 from bot.render import Message, Renderer
 from bot.schedule import scheduled_key
@@ -65,8 +66,10 @@ class Digests:
         renderer: Renderer,
         poster: Poster | None,
         alerting: Review | None = None,
+        names: Names | None = None,
     ) -> None:
         self.digests = digests
+        self.names = names
         self.sources = sources
         self.store = store
         self.renderer = renderer
@@ -136,6 +139,7 @@ class Digests:
         # what people saw last is read while the vendor answers; the CPU work of a big
         # account (rows, comparison, message) runs off the loop
         earlier = asyncio.ensure_future(shown_before())
+        naming = asyncio.ensure_future(self._names_ready(source.name))
         try:
             if digest.kind == "csat":
                 report = csat = await source.csat(query)
@@ -145,7 +149,9 @@ class Digests:
                 rows = await off_loop(states_rows, states)
         except BaseException:
             earlier.add_done_callback(lambda t: t.cancelled() or t.exception())  # not wanted
+            naming.cancel()
             raise
+        await naming
         taken_at = now_iso(report.fetched_at or datetime.now(UTC))
         previous, before = await earlier
         changes = await off_loop(compare, rows, before)
@@ -193,6 +199,16 @@ class Digests:
             return Outcome("stored", None, "", len(rows))
         return Outcome("posted", message, ts, len(rows))
 
+    async def _names_ready(self, source: str) -> None:
+        """The source's directory, read (or fetched on first need) while the vendor answers;
+        a directory that cannot be had leaves the digest with ids, never without a post."""
+        if self.names is None:
+            return
+        try:
+            await self.names.ready(source)
+        except Exception:
+            log.exception("the %s directory could not be read; the digest shows ids", source)
+
     async def _post(self, digest: Digest, message: Message) -> str:
         if self.poster is None:
             raise DigestError("Slack is not configured: set SLACK_BOT_TOKEN to post digests.")
@@ -207,7 +223,10 @@ class Digests:
     ) -> None:
         assert self.poster is not None  # the message was posted
         try:  # posted is posted: a failed attachment must not make it post again
-            await attach(self.poster, self.store, self.renderer.words, digest, report, rows, ts)
+            await attach(
+                self.poster, self.store, self.renderer.words, digest, report, rows, ts,
+                self.renderer.names,
+            )  # fmt: skip
         except Exception:
             log.exception("digest %s: attaching to its thread failed", digest.name)
 

@@ -7,6 +7,7 @@ from `words.yml` through the `words` argument, which the renderer binds to its o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from markupsafe import Markup
 
@@ -98,3 +99,13 @@ def mrkdwn_escape(text: str) -> str:
     """Text a template builds from pieces it did not get from the context, made safe for
     mrkdwn (what the context holds is escaped already, at the boundary in `safe.py`)."""
     return text if isinstance(text, Markup) else escape(str(text))
+
+
+def answered(rows: Sequence[Any]) -> list[Any]:
+    """The rows someone answered for (CSAT): a skill or agent with no answers gets no row."""
+    return [row for row in rows if row.counts.total]
+
+
+def logged_in(agents: Sequence[Any]) -> list[Any]:
+    """The agents with logged-in time: one never logged in gets no row."""
+    return [agent for agent in agents if agent.logged_in.total]

@@ -16,7 +16,7 @@ import logging
 import re
 import sys
 import traceback
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import datetime
 from functools import cache, cached_property, partial
 from pathlib import Path
@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
-from bot.config import DEFAULT_TEMPLATES
+from bot.config import DEFAULT_TEMPLATES, Links
 from bot.errors import (
     AuthRefused,
     BotError,
@@ -36,12 +36,14 @@ from bot.errors import (
     UsageError,
     WrongRegion,
 )
-from bot.metrics import AgentStates, CsatRow
+from bot.metrics import AgentStates, CsatRow, membership
 from bot.recent import Recent
 from bot.render.filters import (
+    answered,
     bar,
     delta_duration,
     duration,
+    logged_in,
     minutes,
     mrkdwn_escape,
     pct,
@@ -49,7 +51,7 @@ from bot.render.filters import (
     pvalue,
     spark,
 )
-from bot.render.safe import outside, plain
+from bot.render.safe import escape, outside, plain
 from bot.render.shapes import Shapes
 from bot.render.text import Message
 from bot.render.words import Words, shown
@@ -83,6 +85,9 @@ class Renderer:
         # Jinja render, and the acks and the answers to repeated queries render the same text
         self._checked: Recent[str, str] = Recent(CHECKED_ENTRIES)
         self._shapes = Shapes()  # and by their text without strings: the rest differ there
+        # (kind, id) -> the directory's name: set by the wiring (`names.Names.name`)
+        self.names: Callable[[str, str], str | None] = _no_names
+        self.links = Links()  # `[links]`: where names and tickets lead (set by the wiring)
 
     @cached_property
     def words(self) -> Words:
@@ -136,23 +141,60 @@ class Renderer:
             dur=partial(duration, words=words),
             vendor=lambda source: words.data["vendors"].get(source, source),
             entity=self.entity,
+            named=self.named,
+            link=self.link,
+            linked_entity=self.linked_entity,
             state=words.state,
-            reason=words.reason,
+            reason=lambda key: words.reason(key, self._escaped),
             pvalue=partial(pvalue, words=words),
             points=partial(points, words=words),
             delta_dur=partial(delta_duration, words=words),
             prepend=lambda text, prefix: f"{prefix}{text}",
+            answered=answered,
+            logged_in=logged_in,
         )
         return env
 
     def entity(self, thing: CsatRow[Any] | AgentStates | Mapping[str, Any]) -> str:
-        """What to call a row, an agent, an alert or a snapshot row: a name, or its id in words."""
+        """What to call a row, an agent, an alert or a snapshot row: the directory's name,
+        the vendor's, or its id in words."""
         if isinstance(thing, Mapping):  # a snapshot row, an alert, a mover
-            return self.words.entity(
-                thing["entity_kind"], thing["entity_id"], thing.get("entity_name")
-            )
-        kind = thing.kind if isinstance(thing, CsatRow) else "agent"
-        return self.words.entity(kind, thing.id, thing.name)
+            kind, id, name = thing["entity_kind"], thing["entity_id"], thing.get("entity_name")
+        else:
+            kind = thing.kind if isinstance(thing, CsatRow) else "agent"
+            id, name = thing.id, thing.name
+        return self.words.entity(kind, id, name, self._escaped)
+
+    def link(self, text: str, kind: str, id: str) -> str:
+        """`text` as a link to the configured page for an id (`[links]`: ticket, agent,
+        conversation); as it stands without one. The id goes into the URL quoted."""
+        url = self.links.url(kind, plain(id))
+        if not url or not text:
+            return text
+        return f"<{url.replace('&', '&amp;')}|{text}>"
+
+    def linked_entity(self, thing: CsatRow[Any] | AgentStates | Mapping[str, Any]) -> str:
+        """`entity`, an agent linked to their page when `[links] agent` is set."""
+        text = self.entity(thing)
+        if isinstance(thing, Mapping):
+            kind, id = thing["entity_kind"], thing["entity_id"]
+        else:
+            kind, id = (thing.kind if isinstance(thing, CsatRow) else "agent"), thing.id
+        within = membership(kind, id)
+        if within is not None:
+            kind, id = "agent", within[2]
+        return self.link(text, "agent", id) if kind == "agent" else text
+
+    def named(self, id: str, kind: str) -> str:
+        """An id as a query names it (`skill Billing`): the directory's name, else the id."""
+        return shown(self._escaped(kind, id) or id)
+
+    def _escaped(self, kind: str, id: str) -> str | None:
+        """The directory's name for an id, through the boundary (`safe.escape`): a name is
+        a vendor's (or a person's) words, and the ids it is looked up by were escaped
+        with the rest of the context, so they are looked up as the vendor sent them."""
+        name = self.names(kind, plain(id))
+        return escape(name) if name else None
 
     def vendor_error(self, error: SourceError, source: str) -> Message:
         """A source that could not answer, in the words of `vendor_error.yml.j2`."""
@@ -261,6 +303,10 @@ class Renderer:
             return
         if json.loads(known) == message:
             self._checked.put(source, known)
+
+
+def _no_names(kind: str, id: str) -> str | None:
+    return None
 
 
 def _read(source: str) -> Any:

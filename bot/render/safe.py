@@ -42,11 +42,19 @@ def escape(text: str) -> str:
     return _MARKUP.sub(lambda m: ESCAPES[m.group()], text) if _MARKUP.search(text) else text
 
 
+_CONTROL = re.compile(r"&lt;(?=[!@#]|https?:|mailto:)", re.IGNORECASE)
+
+
 def plain(text: str) -> str:
-    """Escaped text for a plain_text field, where Slack shows `&lt;` as it stands."""
+    """Escaped text for a plain_text field, where Slack shows `&lt;` as it stands.
+
+    What would read as a mention or a link anywhere else (`<!channel>`, `<@U…>`) keeps
+    its `&lt;`: a header never carries one, even where Slack would not act on it.
+    """
+    text = _CONTROL.sub("\x00", text)  # `&lt;` kept there, restored below
     for raw, entity in reversed(ESCAPES.items()):  # `&amp;` last: a typed `&lt;` stays so
         text = text.replace(entity, raw)
-    return text
+    return text.replace("\x00", "&lt;")
 
 
 _SUSPECT = re.compile(_UNCARRIED.pattern[:-1] + "&<>]")  # anything `escape` would change

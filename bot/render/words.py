@@ -8,7 +8,7 @@ laid over the built-in file key by key. Sentences are not here: they are the tem
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,11 @@ FILE = "words.yml"
 UNASSIGNED_SKILL = "-1"
 LONGEST_NAME = 80  # characters of a name, label or id a message shows; the rest is "…"
 _HALF_ENTITY = re.compile(r"&[a-z]{0,3}$")  # `&am` left by a cut through `&amp;`
+Lookup = Callable[[str, str], "str | None"]  # (kind, id) -> the directory's name for it
+
+
+def _no_names(kind: str, id: str) -> str | None:
+    return None
 
 
 class Words:
@@ -55,13 +60,14 @@ class Words:
             expected = ", ".join(f"{{{name}}}" for name in args)
             raise RenderError(FILE, None, f"`{path}` may use {expected}, not {exc}") from exc
 
-    def entity(self, kind: str, id: str, name: str | None = None) -> str:
-        """What to call a skill, agent, group or the total: its name, else words for its id."""
-        return shown(self._entity(kind, id, name))
+    def entity(
+        self, kind: str, id: str, name: str | None = None, lookup: Lookup = _no_names
+    ) -> str:
+        """What to call a skill, agent, group or the total: the directory's name (`lookup`),
+        else the vendor's, else words for its id."""
+        return shown(self._entity(kind, id, name, lookup))
 
-    def _entity(self, kind: str, id: str, name: str | None) -> str:
-        if name:
-            return name
+    def _entity(self, kind: str, id: str, name: str | None, lookup: Lookup) -> str:
         if kind == "skill" and id == UNASSIGNED_SKILL:
             return self("entities.unassigned_skill")
         within = membership(kind, id)
@@ -69,9 +75,12 @@ class Words:
             unit, outer, agent = within
             return self(
                 "entities.skill_agent",
-                agent=self._entity("agent", agent, None),
-                skill=self._entity(unit, outer, None),
+                agent=self._entity("agent", agent, None, lookup),
+                skill=self._entity(unit, outer, None, lookup),
             )
+        known = lookup(kind, id) if kind in ("skill", "agent", "group") else None
+        if known or name:
+            return known or name or ""
         if kind in ("total", "team"):
             return self(f"entities.{kind}")
         return self(f"entities.{kind}", id=id) if kind in self.data["entities"] else id
@@ -85,10 +94,13 @@ class Words:
             return shown(labels[key])
         return shown(self("states.other", id=key.removeprefix("state:")))
 
-    def reason(self, key: str) -> str:
-        """An away reason by the vendor's reason id: its name in `words.yml`, else its id."""
+    def reason(self, key: str, lookup: Lookup = _no_names) -> str:
+        """An away reason by the vendor's reason id: its name in `words.yml`, else the
+        directory's (`lookup`), else words for its id."""
         named = self.data["reasons"].get(key)
-        return shown(str(named) if named and key != "other" else self("reasons.other", id=key))
+        if named and key != "other":
+            return shown(str(named))
+        return shown(lookup("reason", key) or self("reasons.other", id=key))
 
     def unknown(self, path: str = "") -> list[str]:
         """Entries that the built-in words do not have (a deployment's misspellings)."""

@@ -56,6 +56,9 @@ class Sources:
     def names(self) -> list[str]:
         return list(self._sources)
 
+    def get(self, name: str) -> Source | None:
+        return self._sources.get(name)
+
     def resolve(self, query: Query) -> tuple[Query, Source]:
         """The query with its source filled in, checked against that source's limits."""
         name = query.source or self.default

@@ -110,7 +110,7 @@ class VendorHTTP:
         await self._client.aclose()
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Send with retries; return a 2xx response or raise from the error tree."""
+        """Send with retries; return a 2xx (or 304) response or raise from the error tree."""
         total = self.policy.total
         try:
             async with asyncio.timeout(total):
@@ -138,7 +138,7 @@ class VendorHTTP:
                 await self._sleep(policy.backoff * 2 ** (attempt - 1))
                 continue
             status = response.status_code
-            if status < 300:
+            if status < 300 or status == 304:  # 304: a conditional request, still current
                 return response
             detail = self._describe(response)
             if isinstance(detail, SourceError):  # the vendor's error has a meaning of its own

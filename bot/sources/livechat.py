@@ -18,13 +18,14 @@ import base64
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.config import LiveChatSettings
-from bot.errors import SourceError, UsageError, VendorBadResponse, WrongRegion
+from bot.directory import Collection, Entry, storable
+from bot.errors import SourceError, UsageError, VendorAuthError, VendorBadResponse, WrongRegion
 from bot.metrics import (
     ACCEPTING,
     NOT_ACCEPTING,
@@ -51,6 +52,9 @@ VENDOR = "LiveChat"
 # the reports the bot reads (the Reports API has more: docs/vendors.md)
 CHATS_REPORTS = ("ratings", "ranking", "response_time", "first_response_time")
 AGENTS_REPORTS = ("availability", "performance")
+# the Configuration API's lists: (action, kind, the token's scope it needs)
+DIRECTORY = (("list_agents", "agent", "agents--all:ro"), ("list_groups", "group", "groups--all:ro"))
+MAX_GROUPS = 60  # groups broken down in one answer: one ratings report each
 REGION = re.compile(r"[a-z]{2,8}")  # LiveChat's region ids: dal, fra, ...
 DEFAULT_REGION = "dal"  # the region https://api.livechatinc.com serves
 
@@ -148,6 +152,22 @@ class LiveChat:
     async def aclose(self) -> None:
         await self.http.aclose()
 
+    async def directory(self, revisions: Mapping[str, str]) -> list[Collection]:
+        """Agents and groups from the Configuration API; no revisions are offered, so each
+        list is read whole (a few hundred agents at most in one license)."""
+        return list(await asyncio.gather(*(self._collection(*c) for c in DIRECTORY)))
+
+    async def _collection(self, action: str, kind: str, scope: str) -> Collection:
+        url = f"{self.settings.api_url}/v{self.settings.version}/configuration/action/{action}"
+        try:
+            body = await self.http.post_json(url, json={}, headers=self._headers)
+            entries = parse_directory(kind, body)
+        except SourceError as exc:
+            status = "refused" if isinstance(exc, VendorAuthError) else "failed"
+            return Collection(self.name, action, kind, status, detail=exc.detail or str(exc),
+                              grant=f"the {scope} scope")  # fmt: skip
+        return Collection(self.name, action, kind, "ok", entries)
+
     def url(self, kind: str, report: str) -> str:
         return f"{self.settings.api_url}/v{self.settings.version}/reports/{kind}/{report}"
 
@@ -217,6 +237,8 @@ class LiveChat:
         now, (total, rows, times) = await self._shared(
             query, ("ratings", "ranking", "first_response_time", "response_time"), parse
         )
+        if query.unit == "group":  # by group, not the agents the ranking lists
+            rows = await self._by_group(query)
         if query.unit == "agent" and query.ids not in (None, "all"):
             rows = tuple(r for r in rows if r.id.lower() in (query.ids or ()))
         return CsatReport(
@@ -229,6 +251,42 @@ class LiveChat:
             fetched_at=now,
             response_times=times,
         )
+
+    async def _by_group(self, query: Query) -> tuple[CsatRow[GoodBad], ...]:
+        """One row per group: the ratings report filtered to each (the ranking is by agent).
+
+        `group all` asks which groups there are (`list_groups`, once per bucket); a token
+        that may not list them gets the total without the breakdown.
+        """
+        if query.ids == "all":
+            groups = await self._group_ids()
+        else:
+            groups = list(query.canonical_ids or ())
+        if len(groups) < 2:  # one group: the total is its row
+            return ()
+
+        async def one(group: str) -> CsatRow[GoodBad]:
+            alone = replace(query, ids=(group,))
+            _, (counts,) = await self._shared(alone, ("ratings",), lambda a: (parse_ratings(a[0]),))
+            return CsatRow("group", group, None, counts)
+
+        return tuple(await asyncio.gather(*(one(g) for g in groups[:MAX_GROUPS])))
+
+    async def _group_ids(self) -> list[str]:
+        """The license's group ids, from the Configuration API, shared in the bucket."""
+
+        async def fetch() -> list[str]:
+            url = (
+                f"{self.settings.api_url}/v{self.settings.version}/configuration/action/list_groups"
+            )
+            body = await self.http.post_json(url, json={}, headers=self._headers)
+            return [e.id for e in parse_directory("group", body)]
+
+        try:
+            return await self.cache.get((self.name, "list_groups"), fetch)
+        except SourceError as exc:
+            log.warning("LiveChat groups could not be listed (%s): no breakdown by group", exc)
+            return []
 
     async def agent_states(self, query: Query) -> AgentStatesReport:
         def parse(answers: list[Any]) -> tuple[Any, ...]:
@@ -292,6 +350,25 @@ def parse_ranking(answer: Any) -> tuple[CsatRow[GoodBad], ...]:
         counts = GoodBad(*(int(_number(day, k, "ranking")) for k in ("good", "bad", "total")))
         rows.append(CsatRow("agent", agent, agent, counts))
     return tuple(rows)
+
+
+def parse_directory(kind: str, body: Any) -> tuple[Entry, ...]:
+    """`list_agents` or `list_groups`: a JSON array of `{"id", "name", ...}`; agent ids are
+    e-mail addresses (reports key agents by them), group ids numbers (0 is General)."""
+    if not isinstance(body, list):
+        raise VendorBadResponse(VENDOR, f"the {kind} list is not a JSON array")
+    found = []
+    for item in body:
+        if not isinstance(item, dict):
+            continue
+        raw, name = item.get("id"), item.get("name")
+        if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).strip():
+            continue
+        if not isinstance(name, str) or not name.strip():
+            continue
+        id = str(raw).strip()
+        found.append(Entry(kind, storable(id.lower() if kind == "agent" else id), storable(name)))
+    return tuple(found)
 
 
 def parse_daily_average(answer: Any, report: str, key: str) -> tuple[float | None, int]:

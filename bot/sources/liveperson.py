@@ -23,12 +23,19 @@ import json
 import logging
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.config import LivePersonSettings
-from bot.errors import AuthRefused, UsageError, VendorAuthError, VendorBadResponse
+from bot.directory import Collection, Entry, storable
+from bot.errors import (
+    AuthRefused,
+    SourceError,
+    UsageError,
+    VendorAuthError,
+    VendorBadResponse,
+)
 from bot.metrics import (
     AWAY,
     BACK_SOON,
@@ -61,6 +68,14 @@ MIN_INTERVAL = 5
 POST_ABOVE_IDS = 40  # longer agent lists go in a POST body instead of the URL
 LOGGED_IN = "-1"
 STATES = {"2": ONLINE, "3": BACK_SOON, "4": AWAY}  # LivePerson's state ids -> the bot's
+ACCOUNT_CONFIG = "accountConfigReadOnly"  # the Domain API service that names ids
+# the Account Configuration API's collections: (name, kind, path, version, read privilege)
+DIRECTORY = (
+    ("users", "agent", "le-users/users", "4.0", "Users"),
+    ("skills", "skill", "le-users/skills", "4.0", "Skills"),
+    ("agentGroups", "group", "le-users/agentGroups", "4.0", "Agent Groups"),
+    ("status-reasons", "reason", "le-agents/status-reasons", "1.0", "Agent Status Reason"),
+)
 
 
 @dataclass
@@ -92,6 +107,8 @@ class LivePerson:
             self._hosts["leDataReporting"] = settings.base_url
         if settings.sentinel_url:
             self._hosts["sentinel"] = settings.sentinel_url
+        if settings.account_config_url:
+            self._hosts[ACCOUNT_CONFIG] = settings.account_config_url
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
         self._host_lock = asyncio.Lock()
@@ -183,28 +200,37 @@ class LivePerson:
         return _Token(value, self.clock() + lifetime - margin)
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+        """A data call's JSON (see `_send`)."""
+        return await read_json(VENDOR, await self._send(method, url, **kwargs))
+
+    async def _send(
+        self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """A data call with whichever auth the account uses; OAuth 2.0 refreshes once on 401."""
+        headers = headers or {}
         if self._auth is not None:
             try:
-                response = await self.http.request(method, url, auth=self._auth, **kwargs)
+                return await self.http.request(
+                    method, url, auth=self._auth, headers=headers, **kwargs
+                )
             except VendorAuthError as exc:
                 raise self._refused(exc, "data") from exc
-            return await read_json(VENDOR, response)
         token = await self._bearer()
         try:
-            response = await self.http.request(method, url, headers=_auth_header(token), **kwargs)
+            return await self.http.request(
+                method, url, headers={**headers, **_auth_header(token)}, **kwargs
+            )
         except VendorAuthError as exc:
             if exc.status != 401:  # 403: the app lacks permission; a new token won't help
                 raise self._refused(exc, "data") from exc
             log.info("LivePerson refused the token; fetching a new one once")
             token = await self._bearer(stale=token)
             try:
-                response = await self.http.request(
-                    method, url, headers=_auth_header(token), **kwargs
+                return await self.http.request(
+                    method, url, headers={**headers, **_auth_header(token)}, **kwargs
                 )
             except VendorAuthError as again:  # a token sentinel gave just now: wrong kind
                 raise self._refused(again, "data") from again
-        return await read_json(VENDOR, response)
 
     def _refused(self, exc: VendorAuthError, stage: str) -> AuthRefused:
         """Credentials refused, saying which auth (and token version) was tried."""
@@ -241,6 +267,55 @@ class LivePerson:
 
         return await self.cache.get((self.name, name, tuple(sorted(params.items()))), fetch)
 
+    # --- the directory: names for ids ------------------------------------------------
+
+    async def directory(self, revisions: Mapping[str, str]) -> list[Collection]:
+        """Users, skills, agent groups and status reasons, people who left included.
+
+        `revisions` are the ones the bot keeps, by collection; each is sent as
+        `If-None-Match`, and a 304 (or the same revision again) means the collection is
+        unchanged. A collection refused (401/403) or unreadable is reported as such; the
+        others are still read.
+        """
+        try:
+            base = await self.host(ACCOUNT_CONFIG)
+        except SourceError as exc:  # the look-up needs no privilege: no grant would help
+            return [replace(self._collection_failed(c, exc), status="failed") for c in DIRECTORY]
+        prefix = f"{base}/api/account/{self.settings.account_id}/configuration"
+        return list(
+            await asyncio.gather(*(self._collection(prefix, c, revisions) for c in DIRECTORY))
+        )
+
+    async def _collection(
+        self, prefix: str, collection: tuple[str, str, str, str, str], revisions: Mapping[str, str]
+    ) -> Collection:
+        name, kind, path, version, _ = collection
+        known = revisions.get(name)
+        headers = {"If-None-Match": known} if known else {}
+        params = {"v": version, "include_deleted": "true", "select": "$all"}
+        try:
+            response = await self._send("GET", f"{prefix}/{path}", headers=headers, params=params)
+            revision = response.headers.get("ac-revision") or response.headers.get("etag")
+            if response.status_code == 304 or (known and revision == known):
+                return Collection(self.name, name, kind, "unchanged", revision=known)
+            body = await read_json(VENDOR, response)
+            entries = await off_loop(parse_directory, kind, body)
+        except SourceError as exc:
+            return self._collection_failed(collection, exc)
+        return Collection(self.name, name, kind, "ok", entries, revision)
+
+    def _collection_failed(
+        self, collection: tuple[str, str, str, str, str], exc: SourceError
+    ) -> Collection:
+        name, kind, _, _, privilege = collection
+        refused = isinstance(exc, VendorAuthError) and getattr(exc, "stage", "data") == "data"
+        cause = exc.__cause__  # the refusal itself, not the auth tried for reports
+        detail = cause.detail if refused and isinstance(cause, SourceError) else exc.detail
+        return Collection(
+            self.name, name, kind, "refused" if refused else "failed",
+            detail=detail or str(exc), grant=f'the "{privilege}" read privilege',
+        )  # fmt: skip
+
     # --- reports ----------------------------------------------------------------------
 
     async def csat(self, query: Query) -> CsatReport:
@@ -274,6 +349,12 @@ class LivePerson:
         fetched_at, (agents, intervals, labels) = await self._report(
             "agentactivity", params, parse, post=long_list
         )
+        if query.ids not in (None, "all"):  # exactly the agents asked for, whatever came
+            asked = set(query.ids or ())
+            agents = tuple(a for a in agents if a.id in asked)
+            intervals = tuple(
+                replace(i, agents=tuple(a for a in i.agents if a.id in asked)) for i in intervals
+            )
         window = exact_window(fetched_at, query.timeframe)
         return AgentStatesReport(
             source=self.name,
@@ -427,6 +508,44 @@ def _count(metrics: dict[str, Any], key: str, default: int = 0) -> int:
     if not isinstance(value, int) or value < 0:
         raise VendorBadResponse(VENDOR, f"{key} is not a count: {value!r}")
     return value
+
+
+# --- parsing: the Account Configuration API ----------------------------------------------
+
+
+def parse_directory(kind: str, body: Any) -> tuple[Entry, ...]:
+    """One collection's entries: a plain JSON array of objects.
+
+    Ids come as numbers (and groups' as strings in the examples): joined to reports by
+    their text. An agent is named by nickname, then full name, then login name; a reason by
+    `text` (the overview table says `name`). Entries without an id or any name are skipped.
+    """
+    if not isinstance(body, list):
+        raise VendorBadResponse(VENDOR, f"the {kind} directory is not a JSON array")
+    keys = _NAME_KEYS[kind]
+    found = []
+    for item in body:
+        if not isinstance(item, dict):
+            continue
+        raw = item.get("id")
+        if isinstance(raw, bool) or not isinstance(raw, int | str) or str(raw).strip() == "":
+            continue
+        name = next(
+            (v.strip() for k in keys if isinstance(v := item.get(k), str) and v.strip()), None
+        )
+        if name is None:
+            continue
+        deleted = item.get("deleted") is True
+        found.append(Entry(kind, storable(str(raw)), storable(name), deleted))
+    return tuple(found)
+
+
+_NAME_KEYS = {
+    "agent": ("nickname", "fullName", "loginName"),
+    "skill": ("name",),
+    "group": ("name",),
+    "reason": ("text", "name"),
+}
 
 
 # --- parsing: agentactivity -------------------------------------------------------------

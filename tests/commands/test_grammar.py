@@ -157,9 +157,8 @@ def test_zero_duration_says_why() -> None:
 
 
 def test_full_width_digits_are_not_ids() -> None:
-    with pytest.raises(UsageError) as caught:
-        parse("/csat", "skill １１")
-    assert said(caught.value).startswith("I don't understand")
+    """Not an id: a name, which the directory will not find (`commands/resolve.py`)."""
+    assert parse("/csat", "skill １１") == Query("/csat", None, "skill", (), 1440, named=("１１",))
 
 
 def test_a_long_word_is_cut_in_the_message() -> None:
@@ -174,14 +173,55 @@ def test_linked_emails_from_slack_are_ids() -> None:
     assert parsed == Query("/csat", "livechat", "agent", ("a@example.com",), 7 * 1440)
 
 
-def test_agents_named_freely_are_ids() -> None:
-    """Survey tools send agent_id strings like a1: /csat ingested agent a1 must work."""
+def test_agents_named_freely_are_names_until_the_directory_reads_them() -> None:
+    """Survey tools send agent_id strings like a1: the ingested source keeps what its
+    directory does not name as ids (`commands/resolve.py`)."""
     assert parse("/csat", "ingested agent a1,B-2 7d") == Query(
-        "/csat", "ingested", "agent", ("a1", "B-2"), 7 * 1440
+        "/csat", "ingested", "agent", (), 7 * 1440, named=("a1", "B-2")
     )
+    assert parse("/csat", "skill abc").named == ("abc",)
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "ids", "named"),
+    [
+        ("/csat", "skill billing 4h", (), ("billing",)),
+        ("/csat", 'skill "Tech Support" 2h', (), ("Tech Support",)),
+        ("/csat", "skill “Tech  Support”,billing", (), ("Tech Support", "billing")),
+        ("/csat", "skill „24h” 2h", (), ("24h",)),  # quoted: a name, not a duration
+        ("/csat", "skill tech support 2h", (), ("tech support",)),
+        ("/csat", "skill 4,billing", ("4",), ("billing",)),
+        ("/csat", "skill billing 60", (), ("billing",)),  # 60 after a name: minutes
+        ("/csat", 'skill "unclosed', (), ("unclosed",)),
+        ("/csat", 'skill ""', "all", ()),
+        ("/agent-states", "Ana,Zoë 2h", (), ("Ana", "Zoë")),
+        ("/agent-states", "Sam Lee,Ana 2h 30m", (), ("Sam Lee", "Ana")),
+        ("/agent-states", "O’Brien 2h", (), ("O’Brien",)),  # a curly apostrophe is no quote
+        ("/agent-states", "bob,bob,BOB", (), ("bob", "BOB")),
+    ],
+)
+def test_names_stand_where_ids_do(
+    command: Command, text: str, ids: tuple[str, ...] | str, named: tuple[str, ...]
+) -> None:
+    parsed = parse(command, text)
+    assert isinstance(parsed, Query)
+    assert (parsed.ids, parsed.named) == (ids, named)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("billing", "unknown_word"),  # no unit word: not a name
+        ('"billing"', "ids_without_unit"),
+        ("skill all billing", "given_twice"),
+        ("skill 2h billing", "unknown_word"),  # names stand before the timeframe
+        ("skill " + "x" * 300, "id_too_long"),
+    ],
+)
+def test_names_out_of_place_say_why(text: str, problem: str) -> None:
     with pytest.raises(UsageError) as caught:
-        parse("/csat", "skill abc")  # skills stay numbers
-    assert said(caught.value).startswith("I don't understand `abc`")
+        parse("/csat", text)
+    assert caught.value.problem == problem
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ never be the apology for an internal error.
 from __future__ import annotations
 
 import asyncio
+import copy
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,9 +24,9 @@ from bot.app import build_commands
 from bot.commands.service import Commands
 from bot.db import Store
 from bot.demo.sim.livechat import EXAMPLES, SimulatedLiveChat, error
-from bot.demo.sim.liveperson import SimulatedLivePerson, metrics
+from bot.demo.sim.liveperson import SimulatedLivePerson, directory, metrics
 from bot.render import Message
-from tests.fakes.hostile import HOSTILE, pings
+from tests.fakes.hostile import HOSTILE, MENTIONS, SYNTAX, UNCARRIED, pings
 
 APOLOGY = "Something went wrong inside the bot"
 TYPED = [  # where a person's words go
@@ -224,3 +225,77 @@ def test_the_vendor_table_reaches_the_messages(
     shown = {case for case, message in vendor_replies(commands, vendors, clock, marker)
              if any(marker in t for t in texts(message))}  # fmt: skip
     assert shown == {f"{vendor} {path}" for vendor, path, *_ in ANSWERS}
+
+
+# --- what the vendors' directories name ---------------------------------------------------
+
+
+def named_replies(
+    commands: tuple[Commands, Loop],
+    vendors: tuple[SimulatedLivePerson, SimulatedLiveChat],
+    clock: Clock,
+    hostile: str,
+) -> Iterator[tuple[str, Message]]:
+    """Directories that name an agent, a skill, a reason and a LiveChat agent `hostile`
+    (twice, so the name is shared), and the messages that show those names."""
+    (lp, lc), (bot, loop) = vendors, commands
+    users = directory("users", include_deleted=True)
+    users[0]["nickname"] = users[1]["nickname"] = hostile  # 1001 and 1002
+    skills = directory("skills", include_deleted=True)
+    skills[0]["name"] = hostile  # skill 11
+    reasons = directory("status-reasons", include_deleted=True)
+    reasons[0]["text"] = hostile
+    lp.overrides.update({"le-users/users": users, "le-users/skills": skills,
+                         "le-agents/status-reasons": reasons})  # fmt: skip
+    agents = copy.deepcopy(lc.agents)
+    lc.agents[0]["name"] = hostile
+    assert bot.names is not None
+    try:
+        for source in ("liveperson", "livechat"):
+            loop.run(bot.names.refresh(source))
+        prefix = hostile[:3]
+        for line in (
+            "/csat skill all 61m", "/csat skill 11 61m", "/agent-states 1001,1002 2h",
+            "/agent-states all 60m", "/csat livechat 7d", "/agent-states livechat 7d",
+            f'/csat skill "{hostile}" 2h', f"/agent-states “{prefix}” 2h",
+        ):  # fmt: skip
+            clock.next_bucket()
+            command, _, text = line.partition(" ")
+            for message in loop.run(reply(bot, command, text)):
+                yield line, message
+    finally:
+        for fragment in ("le-users/users", "le-users/skills", "le-agents/status-reasons"):
+            lp.overrides.pop(fragment, None)
+        lc.agents[:] = agents
+        for source in ("liveperson", "livechat"):
+            loop.run(bot.names.refresh(source))
+
+
+NAMES_TABLE = [*MENTIONS, *UNCARRIED, *SYNTAX[::3], "x" * 100_000, "<" * 5000, *HOSTILE[-80::8]]
+
+
+@pytest.mark.parametrize("hostile", NAMES_TABLE, ids=lambda h: repr(h[:24]))
+def test_whatever_a_directory_names_is_shown_safely(
+    commands: tuple[Commands, Loop],
+    vendors: tuple[SimulatedLivePerson, SimulatedLiveChat],
+    clock: Clock,
+    hostile: str,
+) -> None:
+    for case, message in named_replies(commands, vendors, clock, hostile):
+        assert_safe(message, case)
+
+
+def test_the_directory_table_reaches_the_messages(
+    commands: tuple[Commands, Loop],
+    vendors: tuple[SimulatedLivePerson, SimulatedLiveChat],
+    clock: Clock,
+) -> None:
+    """A plain marker in the same places is shown: the table tests what people read."""
+    marker = "zz-directory-said-this"
+    shown = {case for case, message in named_replies(commands, vendors, clock, marker)
+             if any(marker in t for t in texts(message))}  # fmt: skip
+    assert shown == {
+        "/csat skill all 61m", "/csat skill 11 61m", "/agent-states 1001,1002 2h",
+        "/agent-states all 60m", "/csat livechat 7d", "/agent-states livechat 7d",
+        '/csat skill "zz-directory-said-this" 2h', "/agent-states “zz-” 2h",
+    }  # fmt: skip

@@ -23,7 +23,14 @@ from bot import config, slack
 from bot.app import Parts, build_parts
 from bot.check.samples import agent_states_report
 from bot.demo.sim.livechat import SimulatedLiveChat
-from bot.demo.sim.liveperson import AGENTS, SimulatedLivePerson, agent_states, csat_counts, metrics
+from bot.demo.sim.liveperson import (
+    AGENTS,
+    SKILLS,
+    SimulatedLivePerson,
+    agent_states,
+    csat_counts,
+    metrics,
+)
 from bot.demo.sim.slack import SimulatedSlack
 from bot.digests import run as run_module
 from bot.digests.attachments import table
@@ -182,7 +189,7 @@ async def test_csat_digest_posts_stores_and_compares_with_the_previous_run(
     skills = [s for s in AGENTS if s != "-1"]
     for skill in [*skills, "-1"]:
         positive, total = skill_score(skill, 1440)
-        name = "Unassigned" if skill == "-1" else f"Skill {skill}"
+        name = SKILLS[skill]  # named by the simulated account's directory
         assert line_for(posted, name) == (pct(positive / total), "new", f"{total:,}")
     runs = setup.query("select * from snapshot_runs")
     assert [(r["series"], r["source"], r["kind"], r["scope"], r["digest"]) for r in runs] == [
@@ -210,10 +217,10 @@ async def test_csat_digest_posts_stores_and_compares_with_the_previous_run(
         p1, t1 = skill_score(skill, 1440)
         p2, t2 = skill_score(skill, 1440, shift.get(skill, 0.0))
         change = points((p2 / t2 - p1 / t1) * 100)
-        assert line_for(again, f"Skill {skill}") == (pct(p2 / t2), change, f"{t2:,}")
-    assert line_for(again, "Skill 11")[1].startswith("▲ ")
-    assert line_for(again, "Skill 12")[1].startswith("▼ ")
-    assert line_for(again, "Skill 13")[1] == "= 0.0"
+        assert line_for(again, SKILLS[skill]) == (pct(p2 / t2), change, f"{t2:,}")
+    assert line_for(again, "Billing")[1].startswith("▲ ")
+    assert line_for(again, "Orders")[1].startswith("▼ ")
+    assert line_for(again, "Returns")[1] == "= 0.0"
     p2, t2 = map(sum, zip(*(skill_score(s, 1440, shift.get(s, 0.0)) for s in AGENTS), strict=True))
     summary = section_texts(again)[0]
     assert summary.startswith(f"*{pct(p2 / t2)}* satisfied (4–5) · *{t2:,}* answers · "
@@ -255,8 +262,8 @@ async def test_after_a_post_slack_refused_the_digest_compares_with_what_people_s
     seen = sim_slack.posts(channel)[-1]  # the refused one was asked for too
     p1, t1 = skill_score("12", 1440)
     p3, t3 = skill_score("12", 1440, -0.25)
-    assert line_for(seen, "Skill 12")[1] == points((p3 / t3 - p1 / t1) * 100)
-    assert line_for(seen, "Skill 12")[1].startswith("▼ ")
+    assert line_for(seen, "Orders")[1] == points((p3 / t3 - p1 / t1) * 100)
+    assert line_for(seen, "Orders")[1].startswith("▼ ")
     snapshots = setup.query("select id, taken_at from snapshot_runs order by id")
     assert len(snapshots) == 3  # Tuesday's was stored all the same
     shown = datetime.fromisoformat(snapshots[0]["taken_at"]).astimezone(BERLIN)
@@ -385,8 +392,8 @@ async def test_availability_digest_shows_team_totals_reasons_and_changes(
     )
     assert (f"Online {duration(t['Online'])} · Back soon {duration(t['Back soon'])} · "
             f"Away {duration(t['Away'])}") in summary  # fmt: skip
-    assert (f"Away reasons: Reason 2642559712 {duration(t['Reason 2642559712'])}, "
-            f"Reason 2642559112 {duration(t['Reason 2642559112'])}") in summary  # fmt: skip
+    assert (f"Away reasons: Lunch {duration(t['Reason 2642559712'])}, "
+            f"Coaching {duration(t['Reason 2642559112'])}") in summary  # fmt: skip
     assert first.rows == 13  # the team and 12 agents
     stored = setup.query("select logged_in, chatting, states, reasons from snapshots "
                          "where entity_kind = 'total'")  # fmt: skip

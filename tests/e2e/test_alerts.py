@@ -92,7 +92,7 @@ async def test_a_week_with_one_drop_opens_exactly_one_thread(
     leads = [p["text"].split(":", 2)[1] for p in thread]
     assert leads[0] == "mag"  # why, with how sure
     assert "How sure" in json.dumps(thread[0]["blocks"], ensure_ascii=False)
-    assert "Skill 12" in json.dumps(thread[0]["blocks"])  # what moved it
+    assert "Orders" in json.dumps(thread[0]["blocks"])  # what moved it, by its name
     assert leads[-1] == "white_check_mark"  # recovered, in the thread
     assert all(p["thread_ts"] == thread[0]["thread_ts"] for p in thread)
     updates = [

@@ -210,8 +210,16 @@ def test_demo_runs_offline() -> None:
     assert "CSAT · whole account · last 24h" in result.stdout
     assert "no vendor call\n▶ /csat skill all 60m" in result.stdout
     assert "vendor calls for this command: 0" in result.stdout  # the cached repeat
-    assert "Agent states · 3 agents · last 2h" not in result.stdout  # three ids are listed
-    assert "Agent states · agents 1001, 1002, 1004 · last 2h" in result.stdout
+    assert "Agent states · 3 agents · last 2h" not in result.stdout  # three are listed
+    # named as the simulated account's directory names them; Sam shares his nickname
+    assert "Agent states · agents Sam (1004), Zoë, Ana · last 2h" in result.stdout
+    assert "Away reasons: Lunch" in result.stdout
+    assert "sam could be several agents: Sam (1004), Sam (1009)." in result.stdout
+    assert "LivePerson has no skill named biling. Did you mean Billing?" in result.stdout
+    assert "LivePerson has no skill 99." in result.stdout
+    assert "By group · good share · good · bad · chats" in result.stdout
+    assert "Reason 26" not in result.stdout and "Agent 10" not in result.stdout
+    assert "Skill 1" not in result.stdout
     assert "65.3% good" in result.stdout  # LiveChat's ratings example: 32 good, 17 bad
     assert "LivePerson is not answering right now" in result.stdout
     assert "Did you mean `skill`?" not in result.stdout  # printed as plain text

@@ -57,7 +57,8 @@ def test_long_report_is_cut_within_block_limit(renderer: Renderer) -> None:
     ]
     assert len(rows) == context["row_limit"] == 60
     notes = [b["elements"][0]["text"] for b in message["blocks"] if b["type"] == "context"]
-    assert "…and 141 more with fewer answers. Ask for specific ids to see them." in notes
+    assert "…and 121 more with fewer answers. Ask for specific ids to see them." in notes
+    assert "20 skills with no answers in this window are not listed." in notes  # no "— 0" rows
 
 
 def test_csat_message(renderer: Renderer) -> None:
@@ -339,7 +340,7 @@ def test_to_text_of_csat(renderer: Renderer) -> None:
     text = to_text(renderer.render("csat.yml.j2", **contexts()["csat.yml.j2"][0]))
     assert "87.2% satisfied (4–5) · 187 answers" in text
     assert " 88.7% ▁▁▂▃█    62  Skill 3" in text
-    assert "Ask for one skill (/csat skill 4) to see its agents." in text
+    assert "Ask for one skill (/csat skill 4 or by its name) to see its agents." in text
     assert "`" not in text
     assert "*" not in text
     assert text.splitlines()[:2] == ["CSAT · all skills · last 7m", "═" * 27]

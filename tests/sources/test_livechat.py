@@ -326,23 +326,40 @@ async def test_csat_for_the_whole_account() -> None:
 
 
 @pytest.mark.anyio
-async def test_csat_for_groups_sends_integer_group_ids() -> None:
+async def test_csat_for_groups_sends_integer_group_ids_and_breaks_down_by_group() -> None:
     vendor = FakeLiveChat()
-    await livechat(vendor).csat(Query("/csat", "livechat", "group", ("1", "4"), 60))
-    assert vendor.body("ratings")["filters"] == {
-        "from": "2026-03-02T13:25:00+01:00",
-        "to": "2026-03-02T14:25:00+01:00",
-        "groups": {"values": [1, 4]},
-    }
+    report = await livechat(vendor).csat(Query("/csat", "livechat", "group", ("1", "4"), 60))
+    ratings = [json.loads(r.content)["filters"] for r in vendor.to("ratings")]
+    window = {"from": "2026-03-02T13:25:00+01:00", "to": "2026-03-02T14:25:00+01:00"}
+    assert sorted(ratings, key=str) == sorted(
+        [{**window, "groups": {"values": [1, 4]}},  # the total
+         {**window, "groups": {"values": [1]}}, {**window, "groups": {"values": [4]}}],
+        key=str,
+    )  # fmt: skip
     assert vendor.body("ranking")["filters"]["groups"] == {"values": [1, 4]}
+    assert [(r.kind, r.id) for r in report.rows] == [("group", "1"), ("group", "4")]
+    assert all(r.counts == report.total for r in report.rows)  # the fake ignores the filter
 
 
 @pytest.mark.anyio
-async def test_csat_for_all_groups_sends_no_group_filter() -> None:
+async def test_csat_for_all_groups_lists_the_groups_and_breaks_down_by_each() -> None:
     vendor = FakeLiveChat()
+    vendor.answers["list_groups"] = [{"id": 0, "name": "General"}, {"id": 2, "name": "Sales"}]
     report = await livechat(vendor).csat(Query("/csat", "livechat", "group", "all", 60))
-    assert "groups" not in vendor.body("ratings")["filters"]
-    assert report.rows == RANKING
+    filters = [json.loads(r.content)["filters"] for r in vendor.to("ratings")]
+    assert sorted(str(f.get("groups")) for f in filters) == [
+        "None", "{'values': [0]}", "{'values': [2]}",
+    ]  # fmt: skip
+    assert [r.id for r in report.rows] == ["0", "2"]
+    assert vendor.to("list_groups")[0].url.path == "/v3.6/configuration/action/list_groups"
+
+
+@pytest.mark.anyio
+async def test_groups_that_cannot_be_listed_leave_the_total_without_a_breakdown() -> None:
+    vendor = FakeLiveChat()
+    vendor.scripted["list_groups"] = [fail(403, "authorization", "scope missing")]
+    report = await livechat(vendor).csat(Query("/csat", "livechat", "group", "all", 60))
+    assert report.rows == () and report.total.total == 49
 
 
 @pytest.mark.anyio

@@ -1,8 +1,13 @@
-"""A simulated LivePerson account: Domain API, sentinel tokens and msgcsatdistribution.
+"""A simulated LivePerson account: Domain API, sentinel tokens, the Operations API
+(msgcsatdistribution, agentactivity) and the Account Configuration directories.
 
 Answers in LivePerson's real response shapes, with counts that follow from the skill or
 agent id and the timeframe, so the same question gives the same numbers. OAuth 1.0
 signatures are verified for real; Bearer tokens must be ones this server issued.
+
+The directories (users, skills, agentGroups, status-reasons) give the ids in reports their
+names, with the awkward cases a real account has: accents, two agents with one nickname,
+an agent with no nickname, people and skills deleted since, an agent in no group.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import json
 import re
 import time
 from types import SimpleNamespace
@@ -32,6 +38,47 @@ AGENTS = {
     "13": ["1008", "1009"],
     "14": ["1010", "1011", "1012"],
     "-1": ["1001", "1004"],
+}
+# per agent (and one who left, 1013): (nickname, fullName, loginName). Real accounts have
+# accents, nicknames two people share and nicknames left empty; the bot must cope with all
+AGENT_NAMES = {
+    "1001": ("Ana", "Ana Souza", "ana.souza"),
+    "1002": ("Zoë", "Zoë Lefèvre", "zoe.lefevre"),
+    "1003": ("Kwame", "Kwame Mensah", "kwame.mensah"),
+    "1004": ("Sam", "Samuel Okafor", "samuel.okafor"),
+    "1005": ("Mei", "Mei Chen", "mei.chen"),
+    "1006": ("Jonas", "Jonas Becker", "jonas.becker"),
+    "1007": ("Lucía", "Lucía Fernández", "lucia.fernandez"),
+    "1008": ("Oli", "Oliver Hughes", "oliver.hughes"),
+    "1009": ("Sam", "Samantha Reyes", "samantha.reyes"),
+    "1010": ("Dmitri", "Dmitri Volkov", "dmitri.volkov"),
+    "1011": ("", "Priya Raman", "priya.raman"),
+    "1012": ("Jo", "Johanna Berg", "johanna.berg"),
+    "1013": ("Tom", "Tomás Ortega", "tomas.ortega"),  # deleted: left, but older reports name him
+}
+DELETED_AGENTS = {"1013"}
+# agent groups; memberOf.agentGroupId is a number, the groups list quotes ids as strings
+GROUPS = {"2001": ("Team North", -1), "2002": ("Team South", -1), "2003": ("Night shift", 2001)}
+AGENT_GROUP = {  # 1012 is in no group: LivePerson then leaves memberOf out
+    **dict.fromkeys(["1001", "1002", "1003", "1004", "1005"], 2001),
+    **dict.fromkeys(["1006", "1007", "1008", "1009"], 2002),
+    **dict.fromkeys(["1010", "1011", "1013"], 2003),
+}
+SKILL_DESCRIPTIONS = {
+    "11": "Invoices, refunds and payment methods",
+    "12": "Order status and changes",
+    "13": "Returns and exchanges",
+    "14": "Devices, apps and connectivity",
+}
+DELETED_SKILLS = {"15": ("Old promo", "Spring promotion, retired")}
+# status (away) reasons: the ids agentactivity reports under Away, as numbers here
+REASON_TEXTS = {"2642559712": ("Lunch", "Away"), "2642559112": ("Coaching", "Away")}
+# the header that carries each collection's revision
+REVISION_HEADERS = {
+    "users": "eTag",
+    "skills": "eTag",
+    "agentGroups": "eTag",
+    "status-reasons": "ac-revision",
 }
 # per agent: how happy its customers tend to be, 0..1
 MOOD = {a: 0.45 + (int(a) * 37 % 50) / 100 for a in itertools.chain(*AGENTS.values())}
@@ -102,6 +149,10 @@ class SimulatedLivePerson(LoopbackServer):
         self.overrides: dict[str, Any] = {}  # path fragment -> fixed JSON body
         self.day = 0  # a new day: the same contact center, slightly different numbers
         self.shift: dict[str, float] = {}  # skill -> change in happy share (a drop: -0.3)
+        # the directories: bump the revision to say "changed"; refuse a collection to act
+        # as a key without that privilege ("users", "skills", "agentGroups", "status-reasons")
+        self.directory_revision = 1
+        self.refused_collections: set[str] = set()
         self._issued = itertools.count(1)
 
     def env(self, oauth: str = "2") -> dict[str, str]:
@@ -137,6 +188,9 @@ class SimulatedLivePerson(LoopbackServer):
             return self._token(call, "v1")
         if re.fullmatch(rf"/sentinel/api/v2/account/{acct}/app/token", call.path):
             return self._token(call, "v2")
+        directory = rf"/api/account/{acct}/configuration/(le-users/(users|skills|agentGroups)"
+        if m := re.fullmatch(rf"{directory}|le-agents/(status-reasons))", call.path):
+            return self._directory(call, m.group(2) or m.group(3))
         if not call.path.startswith(f"/operations/api/account/{self.account}/"):
             return reply(404, {"error": "unknown account or path"})
         if not self._authorised(call):
@@ -198,6 +252,28 @@ class SimulatedLivePerson(LoopbackServer):
         expected = signature.sign_hmac_sha1_with_client(base, secrets)
         return hmac.compare_digest(expected, params.get("oauth_signature", ""))
 
+    def _directory(self, call: Call, collection: str) -> Reply:
+        """One Account Configuration collection, whole, with its revision header."""
+        if call.method != "GET":
+            return reply(405, {"error": "Method Not Allowed"})
+        if not self._authorised(call):
+            return reply(401, {"error": "Unauthorized"})
+        if collection in self.refused_collections:
+            return reply(403, {"error": "Missing privilege"})
+        revision = f"{collection}-{self.directory_revision}"
+        override = next((b for f, b in self.overrides.items() if f in call.path), None)
+        if override is not None:
+            # a test that swaps the collection changes its revision too, as LivePerson would
+            digest = hashlib.sha256(json.dumps(override, sort_keys=True).encode()).hexdigest()
+            revision += f"-{digest[:8]}"
+        headers = {REVISION_HEADERS[collection]: revision}
+        if call.headers.get("if-none-match", "").strip('"') == revision:
+            return reply(304, b"", headers)
+        if override is not None:
+            return reply(200, override, headers)
+        deleted = call.query.get("include_deleted", "").lower() == "true"
+        return reply(200, directory(collection, deleted), headers)
+
     def _counts(self, agent: str, skill: str, timeframe: int) -> dict[str, Any]:
         return csat_counts(agent, skill, timeframe, self.day, self.shift.get(skill, 0.0))
 
@@ -248,6 +324,62 @@ class SimulatedLivePerson(LoopbackServer):
             self._counts(a, s, timeframe) for s, members in AGENTS.items() for a in members
         ]
         return reply(200, {"metricsTotals": _sum(everything)})
+
+
+def directory(collection: str, include_deleted: bool = False) -> list[dict[str, Any]]:
+    """A directory collection in LivePerson's shape: ids are numbers (groups' strings)."""
+    if collection == "users":
+        return [
+            _user(agent) for agent in AGENT_NAMES if include_deleted or agent not in DELETED_AGENTS
+        ]
+    if collection == "skills":
+        skills = [
+            {"id": int(sid), "name": name, "description": SKILL_DESCRIPTIONS[sid],
+             "deleted": False, "skillOrder": order}
+            for order, (sid, name) in enumerate(
+                ((s, n) for s, n in SKILLS.items() if s != "-1"), start=1)
+        ]  # fmt: skip
+        if include_deleted:
+            skills += [
+                {"id": int(sid), "name": name, "description": text, "deleted": True,
+                 "skillOrder": len(skills) + i}
+                for i, (sid, (name, text)) in enumerate(DELETED_SKILLS.items(), start=1)
+            ]  # fmt: skip
+        return skills
+    if collection == "agentGroups":
+        return [
+            {"id": gid, "name": name, "parentGroupId": parent, "isEnabled": True, "deleted": False}
+            for gid, (name, parent) in GROUPS.items()
+        ]
+    return [
+        {"text": REASON_TEXTS[rid][0], "state": REASON_TEXTS[rid][1], "enabled": True,
+         "id": int(rid), "deleted": False}
+        for rid in REASONS
+    ]  # fmt: skip
+
+
+def _user(agent: str) -> dict[str, Any]:
+    nickname, full_name, login = AGENT_NAMES[agent]
+    gone = agent in DELETED_AGENTS
+    user: dict[str, Any] = {
+        "id": int(agent),
+        "nickname": nickname,
+        "fullName": full_name,
+        "loginName": login,
+        "deleted": gone,
+        "isEnabled": not gone,
+        "isApiUser": False,
+        "skillIds": [int(s) for s, members in AGENTS.items() if s != "-1" and agent in members],
+        "email": f"{login}@example.com",
+        "employeeId": f"E{agent}",
+    }
+    if agent in AGENT_GROUP:
+        day = int(agent) % 28 + 1
+        user["memberOf"] = {
+            "agentGroupId": AGENT_GROUP[agent],
+            "assignmentDate": f"2023-02-{day:02d} 09:{int(agent) % 60:02d}:00",
+        }
+    return user
 
 
 def _activity_answer(self: SimulatedLivePerson, query: dict[str, str]) -> Reply:

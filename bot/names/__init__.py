@@ -1,0 +1,1 @@
+"""Names for ids: each source's directory, kept in SQLite, loaded on first need, refreshed."""
