@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
 from typing import cast
 
 from bot.commands import grammar
@@ -28,7 +27,6 @@ from bot.render import Message, Renderer
 from bot.sources import Source, Sources, source_of
 
 log = logging.getLogger(__name__)
-_ID, _KEY = attrgetter("id"), itemgetter(0)
 ROW_LIMIT = 60  # rows in one answer; the rest are counted
 DETAIL_LIMIT = 12  # up to this many agents are shown state by state
 KEPT = 128  # acks, and answers beside their reports, kept for repeated queries
@@ -67,7 +65,6 @@ class Commands:
         # query -> (the report it was rendered from, the message as JSON)
         self._answers: Recent[Query, tuple[object, str]] = Recent(KEPT)
         self._names_version = 0  # the directories the kept acks and answers were named by
-        self._noticed: object = None  # the last report checked for ids the directory lacks
 
     def prepare(self, command: str, text: str) -> Plan:
         """Parse and check the command; the ack is a usage error, help, or 'working'."""
@@ -111,7 +108,6 @@ class Commands:
                 report = await plan.source.agent_states(query)
             else:
                 report = await plan.source.csat(query)
-            self._notice(report)
             await self._turn()
             self._forget_if_renamed()
             known = self._answers.get(query)
@@ -119,6 +115,7 @@ class Commands:
             # so the comparison is a few fields long
             if known is not None and known[0] == report:
                 return cast(Message, json.loads(known[1]))
+            self.renderer.take_missed()  # what earlier messages missed is theirs
             if isinstance(report, AgentStatesReport):
                 message = self.renderer.render(
                     "agent_states.yml.j2", query=query, report=report,
@@ -129,6 +126,7 @@ class Commands:
                     "csat.yml.j2", query=query, report=report, row_limit=ROW_LIMIT
                 )
             self._answers.put(query, (report, json.dumps(message)))
+            self._notice(report.source)
             return message
         except SourceError as exc:
             log.warning("%s", self.renderer.said(exc))  # refused credentials: what to change
@@ -168,17 +166,14 @@ class Commands:
         assert final is not None
         return final
 
-    def _notice(self, report: CsatReport | AgentStatesReport) -> None:
-        """Ids in a report the directory lacks: a refresh in the background (rate-limited)."""
-        if self.names is None or report is self._noticed:  # a report shared in its bucket
-            return
-        self._noticed = report
-        if isinstance(report, AgentStatesReport):  # ids gathered by C: 20,000 agents in 1 ms
-            self.names.unknown(report.source, "agent", map(_ID, report.agents))
-            reasons = report.team.reasons  # summed once per report, the template reads it too
-            self.names.unknown(report.source, "reason", map(_KEY, reasons))
-        elif report.scope in ("skill", "agent", "group"):
-            self.names.unknown(report.source, report.scope, map(_ID, report.rows))
+    def _notice(self, source: str) -> None:
+        """Ids the answer showed without a name: the directory may not have them yet, so
+        it is read again in the background (at most every few minutes). Only the rows
+        shown are looked up, so a 20,000-agent answer costs sixty look-ups, not 20,000."""
+        missed = self.renderer.take_missed()
+        if self.names is not None:
+            for kind, ids in missed.items():
+                self.names.unknown(source, kind, ids)
 
     def help(self, command: str) -> Message:
         return self.renderer.render(

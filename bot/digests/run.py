@@ -166,6 +166,9 @@ class Digests:
             top=TOP,
             total_key=(TOTAL, ""),
         )
+        if self.names is not None:  # ids shown without a name: the directory looks again
+            for kind, ids in self.renderer.take_missed().items():
+                self.names.unknown(report.source, kind, ids)
         if digest_run is None:  # a dry run: nothing stored, nothing posted
             return Outcome("dry-run", message, rows=len(rows))
         run = {

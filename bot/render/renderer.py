@@ -88,6 +88,7 @@ class Renderer:
         # (kind, id) -> the directory's name: set by the wiring (`names.Names.name`)
         self.names: Callable[[str, str], str | None] = _no_names
         self.links = Links()  # `[links]`: where names and tickets lead (set by the wiring)
+        self.missed: set[tuple[str, str]] = set()  # (kind, id) shown without a name
 
     @cached_property
     def words(self) -> Words:
@@ -193,8 +194,20 @@ class Renderer:
         """The directory's name for an id, through the boundary (`safe.escape`): a name is
         a vendor's (or a person's) words, and the ids it is looked up by were escaped
         with the rest of the context, so they are looked up as the vendor sent them."""
-        name = self.names(kind, plain(id))
-        return escape(name) if name else None
+        id = plain(id)
+        name = self.names(kind, id)
+        if not name:
+            self.missed.add((kind, id))  # the caller may ask the directory to look again
+            return None
+        return escape(name)
+
+    def take_missed(self) -> dict[str, list[str]]:
+        """The ids shown without a name since the last call, by kind (then forgotten)."""
+        missed, self.missed = self.missed, set()
+        found: dict[str, list[str]] = {}
+        for kind, id in missed:
+            found.setdefault(kind, []).append(id)
+        return found
 
     def vendor_error(self, error: SourceError, source: str) -> Message:
         """A source that could not answer, in the words of `vendor_error.yml.j2`."""

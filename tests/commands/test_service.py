@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.check.samples import csat_report
 from bot.commands.service import Commands
 from bot.config import DEFAULT_TEMPLATES
+from bot.directory import Collection, Entry
 from bot.errors import VendorTimeout
 from bot.metrics import CsatReport
+from bot.names.service import UNKNOWN_EVERY, Names
 from bot.query import Query
 from bot.render import Renderer, check_message
 from bot.sources import Sources
+from tests.fakes.clock import FakeClock
 
 
 class FakeSource:
@@ -130,3 +135,60 @@ async def test_a_different_report_for_the_same_query_is_rendered_again() -> None
     second = await subject.answer(subject.prepare("/csat", "skill all 60m"))
     assert renderer.rendered.count("csat.yml.j2") == 2
     assert first != second
+
+
+class FakeDirectorySource(FakeSource):
+    """A source with a directory that names skills 1 and 2; a second read names skill 3."""
+
+    def __init__(self, outcome: CsatReport | Exception) -> None:
+        super().__init__(outcome)
+        self.reads = 0
+
+    async def directory(self, revisions: object) -> list[Collection]:
+        self.reads += 1
+        named = {"1": "Billing", "2": "Orders"} | ({"3": "Returns"} if self.reads > 1 else {})
+        entries = tuple(Entry("skill", id, name) for id, name in named.items())
+        return [Collection("liveperson", "skills", "skill", "ok", entries, f"r{self.reads}")]
+
+
+def named_commands() -> tuple[Commands, FakeDirectorySource, FakeClock]:
+    source, clock = FakeDirectorySource(csat_report()), FakeClock()
+    renderer = Renderer(DEFAULT_TEMPLATES)
+    names = Names(None, ["liveperson"], {"liveperson": source}, clock=clock)
+    renderer.names = names.name
+    return Commands(Sources({"liveperson": source}), renderer, names=names), source, clock
+
+
+@pytest.mark.anyio
+async def test_names_in_the_answer_and_a_look_again_for_the_one_it_lacked() -> None:
+    subject, source, clock = named_commands()
+    plan = subject.prepare("/csat", "skill all 60m")
+    message = await subject.answer(plan)
+    lines = message["blocks"][-2]["text"]["text"]
+    assert [line.split("  ")[-1] for line in lines.splitlines()] == [
+        "Skill 3", "Orders", "Billing", "Unassigned",
+    ]  # fmt: skip
+    assert source.reads == 1  # the first need, and too soon to read again
+    clock.now += UNKNOWN_EVERY
+    subject.prepare("/csat", "skill all 61m")
+    await subject.answer(subject.prepare("/csat", "skill all 62m"))
+    await asyncio.sleep(0.01)  # the look-again runs beside the answer
+    assert source.reads == 2
+    again = await subject.answer(subject.prepare("/csat", "skill all 63m"))
+    assert "Returns" in str(again["blocks"]) and "Skill 3" not in str(again["blocks"])
+
+
+@pytest.mark.anyio
+async def test_a_typed_name_reaches_the_source_as_its_id() -> None:
+    subject, source, _ = named_commands()
+    first = subject.prepare("/csat", "skill ord 60m")  # nothing read yet: decided later
+    assert first.query is not None and first.query.named == ("ord",)
+    await subject.answer(first)
+    assert source.asked[-1].ids == ("2",)
+    second = subject.prepare("/csat", "skill BILLING 60m")  # read now: decided at once
+    assert second.query is not None and second.query.ids == ("1",)
+    unknown = subject.prepare("/csat", "skill 9 60m")
+    assert unknown.query is not None  # an id the directory lacks: looked for again first
+    answer = await subject.answer(unknown)
+    assert "has no skill `9`" in str(answer["blocks"])
+    assert len(source.asked) == 1  # neither reached the vendor's reports
