@@ -144,7 +144,7 @@ def reply_figures(agents: int, runs: int, rng: random.Random) -> float:
     ids = [u.id for u in users]
     query = Query("/csat", "liveperson", "agent", "all", 1440)
     named = Renderer()
-    named.names = lambda kind, id: directory.name(kind, id)
+    named.names = lambda kind, id, source: directory.name(kind, id)
     bare = Renderer()
 
     def render(renderer: Renderer) -> Callable[[int], float]:

@@ -120,7 +120,7 @@ async def _ask(settings: config.Settings, line: str) -> int:
         from bot.db import Store
 
         store = Store(settings.db_path, writable=False)  # ask only reads
-    commands = build_commands(settings, store=store)
+    commands = build_commands(settings, store=store, writes=False)  # names read, not kept
     try:
         plan = commands.prepare(command, text)
         print(to_text(plan.ack))

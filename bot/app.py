@@ -108,15 +108,22 @@ def _tls() -> ssl.SSLContext:
 
 
 def build_names(
-    settings: Settings, sources: Sources, store: Store | None, clock: Clock = utcnow
+    settings: Settings,
+    sources: Sources,
+    store: Store | None,
+    clock: Clock = utcnow,
+    fetch: bool = True,
+    writes: bool = True,
 ) -> Names:
-    """Each source's directory: the vendors that have one fetch it; `[names]` laid over all."""
+    """Each source's directory, `[names]` laid over all. With `fetch`, the vendors that
+    have one are read (the digest process does not: it reads what `serve` stored); with
+    `writes`, what is read is stored (a dry run and `ask` keep it in memory)."""
     fetchers: dict[str, Fetcher] = {}
     for name in sources.names:
         source = sources.get(name)
-        if isinstance(source, LivePerson | LiveChat):
+        if fetch and isinstance(source, LivePerson | LiveChat):
             fetchers[name] = source
-    return Names(store, sources.names, fetchers, settings.names.by_kind(), clock)
+    return Names(store, sources.names, fetchers, settings.names.by_kind(), clock, writes)
 
 
 def build_commands(
@@ -124,6 +131,8 @@ def build_commands(
     clock: Clock = utcnow,
     store: Store | None = None,
     ack_first: AckFirst | None = None,
+    fetch_names: bool = True,
+    writes: bool = True,
 ) -> Commands:
     """`ack_first`: answers render only when the acks in flight are out (`serve`, `socket`).
 
@@ -132,7 +141,7 @@ def build_commands(
     renderer = Renderer(settings.templates, settings.timezone)
     turn = ack_first.turn if ack_first is not None else None
     sources = build_sources(settings, clock, store)
-    names = build_names(settings, sources, store, clock)
+    names = build_names(settings, sources, store, clock, fetch_names, writes)
     renderer.names = names.name
     renderer.links = settings.links
     return Commands(sources, renderer, turn, names)
@@ -166,12 +175,17 @@ class Parts:
 
 
 def build_parts(
-    settings: Settings, clock: Clock = utcnow, db_path: str | None = None, writes: bool = True
+    settings: Settings,
+    clock: Clock = utcnow,
+    db_path: str | None = None,
+    writes: bool = True,
+    fetch_names: bool = True,
 ) -> Parts:
-    """Everything a process runs; `writes=False` for one that only reads (a dry run)."""
+    """Everything a process runs; `writes=False` for one that only reads (a dry run),
+    `fetch_names=False` for one that names ids from the store alone (the digest process)."""
     store = Store(db_path or settings.db_path, writable=writes)
     ack_first = AckFirst()
-    commands = build_commands(settings, clock, store, ack_first)
+    commands = build_commands(settings, clock, store, ack_first, fetch_names, writes)
     token = settings.slack.bot_token
     web = slack_api.client(token, settings.slack.api_url) if token else None
     poster = slack_api.Poster(web) if web else None

@@ -217,6 +217,13 @@ def m008_directory(db: Database) -> None:
     )  # fmt: skip
 
 
+@migrations()
+def m009_directory_whole(db: Database) -> None:
+    """Whether a collection lists every id reports name (LivePerson's, people who left
+    included) or only the present ones (LiveChat's): only a whole list says an id is unknown."""
+    db.table("directory_collections").add_column("whole", int, not_null_default=1)
+
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock first (BEGIN IMMEDIATE).

@@ -14,7 +14,7 @@ import bisect
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -93,13 +93,18 @@ class Directory:
         entries: Iterable[Entry],
         kinds: Iterable[str] = (),
         overrides: Mapping[str, Mapping[str, str]] | None = None,
+        partly: Iterable[str] = (),
     ) -> Directory:
-        """From the vendor's entries, the configured names laid over them (by kind, then id)."""
+        """From the vendor's entries, the configured names laid over them (by kind, then id).
+
+        `kinds`: the vendor's whole lists read; `partly`: kinds some names are known of (a
+        list refused since it was read, LiveChat's lists without the agents who left)."""
         found = {(e.kind, e.id): e for e in entries}
         for kind, names in (overrides or {}).items():
             for id, name in names.items():
-                found[(kind, id)] = Entry(kind, id, name)
-        return cls(found.values(), kinds, overrides or ())
+                key = id.lower() if "@" in id else id  # as reports and directories key e-mails
+                found[(kind, key)] = Entry(kind, key, name)
+        return cls(found.values(), kinds, [*(overrides or ()), *partly])
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -139,26 +144,34 @@ class Directory:
         missing = set(ids).difference(known)  # C all the way: 20,000 ids in a millisecond
         return any("@" not in id or id.lower() not in known for id in missing)
 
-    def match(self, kind: str, word: str, nearest: bool = True) -> Match:
+    def match(self, kind: str, word: str, nearest: bool = True, prefix: bool = True) -> Match:
         """The ids a typed name means: exact (folded) first, then a unique prefix.
 
         Without `nearest`, a word that matches nothing comes back without suggestions:
         finding them compares the word with every name (for 20,000 agents, not on the
-        loop that acks Slack; `nearest()` then).
+        loop that acks Slack; `nearest()` then). Without `prefix`, only a whole name
+        matches. A prefix many names share (`a`) is read no further than it takes to know
+        it is ambiguous: the names are walked in order, so a broad word costs as little as
+        a narrow one.
         """
         key = fold(word)
         if not key:
             return Match(word)
         by_name = self._folded.get(kind, {})
-        found = by_name.get(key, []) or [
-            e for name in self._prefixed(kind, key) for e in by_name[name]
-        ]
+        found = list(by_name.get(key, ()))
+        if not found and prefix:
+            active: set[str] = set()
+            for name in self._prefixed(kind, key):
+                found += by_name[name]
+                active.update(e.id for e in by_name[name] if not e.deleted)
+                if len(active) > CANDIDATES:
+                    break  # ambiguous whatever follows, and enough still here to list
         if not found:
             return Match(word, nearest=self.nearest(kind, word) if nearest else ())
         if len({e.id for e in found}) > 1:
-            active = [e for e in found if not e.deleted]
-            if len({e.id for e in active}) == 1:
-                return Match(word, (active[0].id,))
+            living = [e for e in found if not e.deleted]
+            if len({e.id for e in living}) == 1:
+                return Match(word, (living[0].id,))
             ranked = sorted(found, key=lambda e: (e.deleted, fold(e.name), len(e.id), e.id))
             shown = tuple(dict.fromkeys((e.id, e.name) for e in ranked))
             return Match(word, candidates=shown[:CANDIDATES])
@@ -168,14 +181,14 @@ class Directory:
         """How many different names a kind has."""
         return len(self._sorted.get(kind, ()))
 
-    def _prefixed(self, kind: str, key: str) -> list[str]:
-        """The folded names that start with `key`, found by bisection in the sorted names."""
+    def _prefixed(self, kind: str, key: str) -> Iterator[str]:
+        """The folded names that start with `key`, in order, from a bisection of the sorted
+        names: as many as the caller reads."""
         names = self._sorted.get(kind, [])
-        start = bisect.bisect_left(names, key)
-        end = start
-        while end < len(names) and names[end].startswith(key):
-            end += 1
-        return names[start:end]
+        for i in range(bisect.bisect_left(names, key), len(names)):
+            if not names[i].startswith(key):
+                return
+            yield names[i]
 
     def nearest(self, kind: str, word: str) -> tuple[str, ...]:
         """Up to `NEAREST` names close to a word that matched none (misspelt, or inside one)."""
@@ -203,3 +216,4 @@ class Collection:
     revision: str | None = None
     detail: str = ""  # the vendor's error, for the log and `check`
     grant: str = ""  # the privilege or scope to add when refused
+    whole: bool = True  # lists every id reports may name (people who left included)

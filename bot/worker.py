@@ -117,7 +117,7 @@ def _child_start(settings: Settings) -> None:
     threading.Thread(target=loop.run_forever, name="digest-loop", daemon=True).start()
 
     async def build() -> Any:
-        return build_parts(settings)
+        return build_parts(settings, fetch_names=False)  # `serve` reads the directories
 
     parts = asyncio.run_coroutine_threadsafe(build(), loop).result(STARTUP_SECONDS)
     _warm(parts, settings)

@@ -444,3 +444,14 @@ def test_twenty_thousand_agents() -> None:
     assert directory.match("agent", "nobody here", nearest=False) == Match("nobody here")
     assert not directory.lacks("agent", [e.id for e in people])
     assert directory.lacks("agent", [*(e.id for e in people), "1"])
+
+
+def test_a_broad_prefix_reads_no_further_than_it_must() -> None:
+    """`a` among 20,000 agents: ambiguous after a dozen names, and those are listed."""
+    many = [Entry("agent", str(i), f"a{i:05d}") for i in range(20_000)]
+    directory = Directory(many, ["agent"])
+    match = directory.match("agent", "a")
+    assert len(match.candidates) == 10 and not match.ids
+    assert [name for _, name in match.candidates] == [f"a{i:05d}" for i in range(10)]
+    assert directory.match("agent", "a19999").ids == ("19999",)
+    assert directory.match("agent", "a0000").candidates  # a00000..a00009

@@ -76,6 +76,8 @@ def _groups(text: str) -> list[list[_Item]]:
 def parse(command: Command, text: str) -> Query | Help:
     """Read the words after the slash command."""
     text = re.sub(r"<mailto:[^|>]+\|([^>]+)>", r"\1", text)  # Slack's linked emails
+    # Slack sends &, < and > as entities: `Billing & Returns` is a name, not `&amp;` and a `;`
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     groups = _groups(text.replace(";", " "))
     if any(
         len(g) == 1 and not g[0].quoted and g[0].text.lower() in ("help", "-h", "--help", "?")

@@ -25,12 +25,19 @@ FREE_ID = re.compile(r"[\w.+@-]+", re.ASCII)  # what a survey tool's agent id lo
 
 
 def resolve(
-    query: Query, directory: Directory | None, free_ids: bool = False, final: bool = True
+    query: Query,
+    directory: Directory | None,
+    free_ids: bool = False,
+    final: bool = True,
+    check_ids: bool = True,
 ) -> Query | None:
     """The query with ids only; None when not `final` and the directory cannot tell yet.
 
     `free_ids`: the source takes ids the directory does not name (the `ingested` source,
-    whose agent ids are whatever the survey tool sent).
+    whose agent ids are whatever the survey tool sent): only whole names match there, so
+    a name's first letters never take a survey tool's id. `check_ids`: whether the
+    directory is fresh enough to call a typed id it lacks unknown (else the vendor is
+    asked, and says).
     """
     kind = query.unit
     if kind == "account" or (not query.named and not _checkable(query, directory, free_ids)):
@@ -44,7 +51,7 @@ def resolve(
             continue
         if reads:
             assert directory is not None
-            match = directory.match(kind, word, nearest=final)
+            match = directory.match(kind, word, nearest=final, prefix=not free_ids)
             if match.candidates:
                 raise UsageError(
                     "ambiguous_name", query.command, source=query.source, unit=kind, word=word,
@@ -68,7 +75,7 @@ def resolve(
             raise UsageError(
                 "names_unavailable", query.command, source=query.source, unit=kind, word=word
             )
-    if complete and not free_ids and query.ids not in (None, "all"):
+    if complete and check_ids and not free_ids and query.ids not in (None, "all"):
         assert directory is not None
         unknown = [id for id in query.ids or () if not directory.has(kind, id)]
         if unknown and not final:

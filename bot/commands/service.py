@@ -17,6 +17,7 @@ from typing import cast
 from bot.commands import grammar
 from bot.commands.grammar import Help
 from bot.commands.resolve import resolve
+from bot.directory import Directory
 from bot.errors import SourceError, StoreError, UsageError
 from bot.metrics import AgentStatesReport, CsatReport
 from bot.names.service import Names
@@ -150,19 +151,29 @@ class Commands:
 
     async def _resolved(self, query: Query) -> Query:
         """The query's names as ids, and its ids checked, by the source's directory: read
-        on first need; refreshed first when it lacks what was typed (at most every few
-        minutes). Raises UsageError for a name or id it cannot place."""
+        on first need; read again first when it lacks what was typed (at most every few
+        minutes). Raises UsageError for a name or id it cannot place. A directory that
+        cannot be read (the store, the vendor) leaves names unplaced and ids unchecked:
+        the answer goes on with what this process has."""
         if self.names is None or query.source is None:
             return query
-        directory = await self.names.ready(query.source)
-        free = query.source == "ingested"
+        source, free = query.source, query.source == "ingested"
+        try:
+            directory: Directory | None = await self.names.ready(source)
+        except Exception as exc:
+            log.warning("the %s directory could not be read: %s", source, exc)
+            directory = self.names.get(source)
         quick = resolve(query, directory, free, final=False)
         if quick is not None:
             return quick
-        if await self.names.refresh_unknown(query.source):
-            directory = self.names.get(query.source) or directory
+        try:
+            fresh = await self.names.refresh_unknown(source)
+        except Exception as exc:
+            log.warning("the %s directory could not be read again: %s", source, exc)
+            fresh = False
+        directory = self.names.get(source) or directory
         # the nearest names are looked for among all of them: off the loop
-        final = await off_loop(resolve, query, directory, free, True)
+        final = await off_loop(resolve, query, directory, free, True, fresh)
         assert final is not None
         return final
 

@@ -123,7 +123,7 @@ def table(
     for row in rows:
         kind = "team" if team and row["entity_kind"] == TOTAL else row["entity_kind"]
         name = words.entity(kind, row["entity_id"], row.get("entity_name"), lookup)
-        named = {**row, "entity_name": _as_text(name)}
+        named = {**row, "entity_id": _as_text(row["entity_id"]), "entity_name": _as_text(name)}
         if row.get("states"):
             seconds = json.loads(row["states"])
             named["states"] = json.dumps({words.state(k, labels): v for k, v in seconds.items()})

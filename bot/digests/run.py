@@ -226,10 +226,14 @@ class Digests:
     ) -> None:
         assert self.poster is not None  # the message was posted
         try:  # posted is posted: a failed attachment must not make it post again
+            names = self.renderer.names
+
+            def lookup(kind: str, id: str) -> str | None:  # the digest's source names its ids
+                return names(kind, id, report.source)
+
             await attach(
-                self.poster, self.store, self.renderer.words, digest, report, rows, ts,
-                self.renderer.names,
-            )  # fmt: skip
+                self.poster, self.store, self.renderer.words, digest, report, rows, ts, lookup
+            )
         except Exception:
             log.exception("digest %s: attaching to its thread failed", digest.name)
 

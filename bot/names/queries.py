@@ -61,10 +61,10 @@ def save(db: Database, collections: list[Collection], at: str) -> None:
                 refreshed_at = at
             db.execute(
                 "insert or replace into directory_collections (source, collection, kind, status,"
-                " revision, count, refreshed_at, checked_at, detail, grant_needed)"
-                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " revision, count, refreshed_at, checked_at, detail, grant_needed, whole)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     c.source, c.name, c.kind, "ok" if c.status == "unchanged" else c.status,
-                    revision, count, refreshed_at, at, c.detail, c.grant,
+                    revision, count, refreshed_at, at, c.detail, c.grant, int(c.whole),
                 ],
             )  # fmt: skip

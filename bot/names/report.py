@@ -42,15 +42,16 @@ def problems(source: str, states: Iterable[Mapping[str, Any]], fetched: bool) ->
     found = []
     for s in states:
         if s["status"] == "refused":
+            kept = "stay as last read" if s.get("count") else "stay ids"
             found.append(
-                f"{source}: {vendor} refused the {s['collection']} directory ({s['detail']}): "
-                f"{s['kind']} names stay ids until the bot's credentials have "
-                f"{s['grant_needed']}"
+                f"{source}: {vendor} refused the {s['collection']} directory "
+                f"({_printable(s['detail'])}): {s['kind']} names {kept} until the bot's "
+                f"credentials have {s['grant_needed']}"
             )
         elif s["status"] == "failed":
             found.append(
                 f"{source}: the {s['collection']} directory could not be read at "
-                f"{_when(s['checked_at'])} ({s['detail']}); names stay as last read"
+                f"{_when(s['checked_at'])} ({_printable(s['detail'])}); names stay as last read"
             )
     return found
 
@@ -73,7 +74,8 @@ def lines(
             )
             if named:
                 shown = ", ".join(
-                    f"{e.name} ({e.id}{', left' if e.deleted else ''})" for e in named[:SAMPLE]
+                    f"{_printable(e.name)} ({_printable(e.id)}{', left' if e.deleted else ''})"
+                    for e in named[:SAMPLE]
                 )
                 more = f", and {len(named) - SAMPLE} more" if len(named) > SAMPLE else ""
                 out.append(f"  {KIND_WORDS[kind]}: {shown}{more}")
@@ -83,3 +85,12 @@ def lines(
 def _when(iso: str) -> str:
     moment = datetime.fromisoformat(iso)
     return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def _printable(text: str) -> str:
+    """A vendor's text as one terminal line: control characters written as escapes."""
+    return (
+        text
+        if text.isprintable()
+        else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    )

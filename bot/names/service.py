@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -43,7 +43,12 @@ def utcnow() -> datetime:
 
 
 class Names:
-    """The directories of every configured source; `[names]` from bot.toml laid over each."""
+    """The directories of every configured source; `[names]` from bot.toml laid over each.
+
+    `fetchers` are the sources whose vendor directory this process may read: `serve`,
+    `socket` and the CLI's own commands; the digest process has none and reads what the
+    store has. With `writes=False` (a dry run, `ask`) what is fetched is kept in memory.
+    """
 
     def __init__(
         self,
@@ -52,16 +57,21 @@ class Names:
         fetchers: Mapping[str, Fetcher],
         overrides: Mapping[str, Mapping[str, str]] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        writes: bool = True,
     ) -> None:
         self.store = store
         self.sources = list(sources)
         self.fetchers = dict(fetchers)
         self.overrides = dict(overrides or {})
         self.clock = clock
+        self.writes = writes and store is not None
         self._dirs: dict[str, Directory] = {}
-        self._stamp: dict[str, tuple[Any, ...]] = {}  # what the store said when last read
+        self._stamp: dict[str, tuple[Any, ...]] = {}  # what the store's entries were read at
+        self._checked: dict[str, datetime] = {}  # the oldest collection's last attempt
         self._asked: dict[str, datetime] = {}  # when this process last asked the store
-        self._attempted: dict[str, datetime] = {}  # when this process last fetched
+        self._fetched: dict[str, datetime] = {}  # when this process last fetched, for any reason
+        self._looked: dict[str, datetime] = {}  # ... to look for ids it lacked
+        self._missing: dict[str, set[tuple[str, str]]] = {}  # looked for, not found: till hourly
         self._refreshing: dict[str, asyncio.Task[list[Collection]]] = {}
         self._warned: set[tuple[str, str, str]] = set()  # (source, collection, status) logged
         self.version = 0  # grows whenever a directory in memory is replaced
@@ -73,10 +83,12 @@ class Names:
         return self._dirs.get(source)
 
     def name(self, kind: str, id: str, source: str | None = None) -> str | None:
-        """What to call an id: from its source's directory first, then any other's."""
-        own = self._dirs.get(source) if source is not None else None
-        if own is not None and (found := own.name(kind, id)) is not None:
-            return found
+        """What to call an id: by its source's directory when the source is known (another
+        source's id 1 is another thing), else by whichever directory names it."""
+        if source is not None and source in self.sources:
+            own = self._dirs.get(source)
+            found = own.name(kind, id) if own is not None else None
+            return found or self.overrides.get(kind, {}).get(id)
         for directory in self._dirs.values():
             if (found := directory.name(kind, id)) is not None:
                 return found
@@ -86,7 +98,7 @@ class Names:
 
     async def ready(self, source: str) -> Directory:
         """The source's directory, read from the store if it changed there, fetched from the
-        vendor if it never was (first need); a stale one is refreshed in the background."""
+        vendor if it never was (first need); an hour-old one is refreshed in the background."""
         now = self.clock()
         if (
             source not in self._dirs
@@ -94,13 +106,17 @@ class Names:
         ):
             await self._read(source)
         if source in self.fetchers:
-            refreshed = self._refreshed(source)
-            if refreshed is None and source in self._refreshing:  # the first, under way
+            checked = self._checked.get(source)
+            if checked is None and source in self._refreshing:  # the first, under way
                 await asyncio.shield(self._refreshing[source])
-            elif refreshed is None and self._may_fetch(source, now, UNKNOWN_EVERY):
+            elif checked is None and _due(self._fetched, source, now, UNKNOWN_EVERY):
                 await self.refresh(source)
-            elif refreshed is not None and now - refreshed >= REFRESH_EVERY:
-                self._background(source)
+            elif (
+                checked is not None
+                and now - checked >= REFRESH_EVERY
+                and _due(self._fetched, source, now, UNKNOWN_EVERY)  # not once per answer
+            ):
+                self._background(self.refresh(source))
         return self._dirs[source]
 
     async def stored(self, source: str) -> Directory:
@@ -108,33 +124,40 @@ class Names:
         await self._read(source)
         return self._dirs[source]
 
-    async def ready_all(self) -> None:
-        """Every configured source's directory (the digest process, the CLI)."""
-        for source in self.sources:
-            await self.ready(source)
-
     def unknown(self, source: str, kind: str, ids: Iterable[str]) -> bool:
-        """Ids a report or a person named: if the directory reads `kind` but lacks one,
-        a refresh starts in the background (at most every `UNKNOWN_EVERY`). True if some
-        are unknown."""
+        """Ids a message showed without a name: if the directory has the vendor's whole list
+        of `kind` and lacks one, it is read again in the background (at most every
+        `UNKNOWN_EVERY`); ids that reading did not bring are not looked for again before the
+        next hourly refresh. True if some are unknown."""
         directory = self._dirs.get(source)
-        if directory is None or source not in self.fetchers or not directory.lacks(kind, ids):
+        if directory is None or source not in self.fetchers:
             return False
-        if self._may_fetch(source, self.clock(), UNKNOWN_EVERY):
-            self._background(source)
+        missing = self._missing.get(source, set())
+        ids = [id for id in ids if (kind, id) not in missing]
+        if not ids or not directory.lacks(kind, ids):
+            return False
+        if source not in self._refreshing and _due(self._looked, source, self.clock(),
+                                                   UNKNOWN_EVERY):  # fmt: skip
+            self._background(self._look_again(source, kind, ids))
         return True
 
     async def refresh_unknown(self, source: str) -> bool:
-        """A refresh now, for ids a person typed that the directory lacks; False if one was
-        tried too recently."""
-        if source not in self.fetchers or not self._may_fetch(source, self.clock(), UNKNOWN_EVERY):
-            task = self._refreshing.get(source)
-            if task is not None:  # one already under way: its answer is the freshest
-                await asyncio.shield(task)
-                return True
+        """For names or ids a person typed that the directory lacks: read it again now (at
+        most every `UNKNOWN_EVERY`). True when the directory is then fresh enough to say
+        what it lacks is not there: read now, or that recently for another reason."""
+        if source not in self.fetchers:
             return False
-        await self.refresh(source)
-        return True
+        task = self._refreshing.get(source)
+        if task is not None:  # one already under way: its answer is the freshest
+            await asyncio.shield(task)
+            return True
+        now = self.clock()
+        if _due(self._looked, source, now, UNKNOWN_EVERY):
+            self._looked[source] = now
+            await self.refresh(source)
+            return True
+        fetched = self._fetched.get(source)
+        return fetched is not None and now - fetched < UNKNOWN_EVERY
 
     async def refresh(self, source: str) -> list[Collection]:
         """Fetch the source's directory now (one fetch at a time per source), store what
@@ -152,9 +175,10 @@ class Names:
             for source in self.fetchers:
                 try:
                     await self._read(source)
-                    refreshed = self._refreshed(source)
-                    if refreshed is None or self.clock() - refreshed >= REFRESH_EVERY:
+                    checked = self._checked.get(source)
+                    if checked is None or self.clock() - checked >= REFRESH_EVERY:
                         await self.refresh(source)
+                        self._missing.pop(source, None)  # the next unknown ids: looked for
                 except Exception:  # the next hour tries again; answers keep their ids
                     log.exception("refreshing the %s directory failed", source)
             await asyncio.sleep(REFRESH_EVERY.total_seconds() / 4)
@@ -166,71 +190,81 @@ class Names:
 
     # --- the work -----------------------------------------------------------------------
 
-    def _may_fetch(self, source: str, now: datetime, every: timedelta) -> bool:
-        last = self._attempted.get(source)
-        return source not in self._refreshing and (last is None or now - last >= every)
-
-    def _background(self, source: str) -> None:
-        if source in self._refreshing:
-            return
-        task = asyncio.get_running_loop().create_task(self.refresh(source))
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         task.add_done_callback(_log_failure)
 
-    def _refreshed(self, source: str) -> datetime | None:
-        """When the source's directory was last asked for (the oldest of its collections,
-        read or refused); None when never."""
-        times = [datetime.fromisoformat(checked) for _, checked in self._stamp.get(source, ())]
-        return min(times) if times else None
+    async def _look_again(self, source: str, kind: str, ids: list[str]) -> None:
+        self._looked[source] = self.clock()
+        await self.refresh(source)
+        directory = self._dirs[source]
+        found = {(kind, id) for id in ids if not directory.has(kind, id)}
+        self._missing.setdefault(source, set()).update(found)
 
     async def _fetch(self, source: str) -> list[Collection]:
         fetcher = self.fetchers[source]
-        self._attempted[source] = self.clock()
+        self._fetched[source] = self.clock()
         states = await self._states(source)
         revisions = {s["collection"]: s["revision"] for s in states if s.get("revision")}
         collections = await fetcher.directory(revisions)
         for c in collections:
             self._tell(c)
-        at = self.clock().isoformat()
-        if self.store is not None:
-            await self.store(lambda db: queries.save(db, collections, at))
-            await self._read(source, force=True)
-        else:  # no store: what was read is what is known
-            self._stamp[source] = tuple((at, at) for _ in collections)
-            self._dirs[source] = Directory.of(
-                [e for c in collections for e in c.entries],
-                [c.kind for c in collections if c.status == "ok"],
-                self.overrides,
-            )
-            self.version += 1
+        at = self.clock()
+        if self.writes:
+            assert self.store is not None
+            await self.store(lambda db: queries.save(db, collections, at.isoformat()))
+            await self._read(source)
+        else:  # nothing written: what was read is what this process knows
+            self._keep(source, collections, at)
         return collections
+
+    def _keep(self, source: str, collections: list[Collection], at: datetime) -> None:
+        """A fetch kept in memory only: new entries for the kinds read, the rest as before."""
+        before = self._dirs.get(source) or Directory()
+        read = {c.kind for c in collections if c.status == "ok"}
+        entries = [e for c in collections for e in c.entries]
+        entries += [e for (kind, _), e in before.entries.items() if kind not in read]
+        complete = [c.kind for c in collections if c.status == "ok" and c.whole]
+        complete += [k for k in before.read if k not in read and any(
+            c.kind == k and c.status == "unchanged" for c in collections)]  # fmt: skip
+        partly = [k for k in before.kinds | read if k not in complete]
+        self._dirs[source] = Directory.of(entries, complete, self.overrides, partly)
+        self._checked[source] = at
+        self.version += 1
 
     async def _states(self, source: str) -> list[dict[str, Any]]:
         if self.store is None:
             return []
         return await self.store(lambda db: queries.states(db, source))
 
-    async def _read(self, source: str, force: bool = False) -> None:
-        """Read the source's directory from the store when it changed there (or `force`)."""
+    async def _read(self, source: str) -> None:
+        """Read the source's directory from the store when its entries changed there."""
         self._asked[source] = self.clock()
         overrides = self.overrides
-        known = None if force else self._stamp.get(source)
+        known = self._stamp.get(source)
+        have = source in self._dirs
 
-        def read(db: Any) -> tuple[tuple[Any, ...], Directory | None]:
+        def read(db: Any) -> tuple[tuple[Any, ...], list[str], Directory | None]:
             states = queries.states(db, source)
-            stamp = tuple((s["refreshed_at"], s["checked_at"]) for s in states)
-            if stamp == known and source in self._dirs:
-                return stamp, None
+            checked = [s["checked_at"] for s in states if s["checked_at"]]
+            stamp = tuple((s["collection"], s["status"], s["revision"], s["count"]) for s in states)
+            if stamp == known and have:
+                return stamp, checked, None
             entries, _ = queries.load(db, source)
-            kinds = [s["kind"] for s in states if s["refreshed_at"]]
-            return stamp, Directory.of(entries, kinds, overrides)  # built here, off the loop
+            complete = [s["kind"] for s in states if s["status"] == "ok" and s["whole"]]
+            partly = [s["kind"] for s in states if s["refreshed_at"] and s["kind"] not in complete]
+            # built here, on the store's thread: 20,000 names are folded off the loop
+            return stamp, checked, Directory.of(entries, complete, overrides, partly)
 
         if self.store is None:
-            if source not in self._dirs:
+            if not have:
                 self._dirs[source] = Directory.of((), (), overrides)
                 self.version += 1
             return
-        stamp, directory = await self.store(read)
+        stamp, checked, directory = await self.store(read)
         self._stamp[source] = stamp
+        if checked:
+            self._checked[source] = min(datetime.fromisoformat(c) for c in checked)
         if directory is not None:
             self._dirs[source] = directory
             self.version += 1
@@ -246,11 +280,18 @@ class Names:
             return
         self._warned.add(key)
         if c.status == "refused":
-            log.warning("%s refused its %s directory (%s): names stay ids until the bot's "
-                        "credentials have %s", vendor, c.name, c.detail, c.grant)  # fmt: skip
+            log.warning("%s refused its %s directory (%s): its names stay as last read (or "
+                        "ids) until the bot's credentials have %s", vendor, c.name, c.detail,
+                        c.grant)  # fmt: skip
         else:
             log.warning("%s directory %s could not be read (%s): names stay as they were",
                         vendor, c.name, c.detail)  # fmt: skip
+
+
+def _due(last: Mapping[str, datetime], source: str, now: datetime, every: timedelta) -> bool:
+    """Whether `every` has passed since `last[source]` (or it never happened)."""
+    when = last.get(source)
+    return when is None or now - when >= every
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -109,3 +109,25 @@ def answered(rows: Sequence[Any]) -> list[Any]:
 def logged_in(agents: Sequence[Any]) -> list[Any]:
     """The agents with logged-in time: one never logged in gets no row."""
     return [agent for agent in agents if agent.logged_in.total]
+
+
+SECTION_CHARS = 2900  # of the 3,000 Slack allows a section's text
+SECTION_LINES = 20
+
+
+def sections(
+    lines: Sequence[str], limit: int = SECTION_CHARS, most: int = SECTION_LINES
+) -> list[list[str]]:
+    """Lines grouped into sections: at most `most` each, and never more text than a
+    section may hold (linked names make a line several times longer)."""
+    found: list[list[str]] = []
+    size = 0
+    for line in lines:
+        line = line.strip()
+        if found and len(found[-1]) < most and size + 1 + len(line) <= limit:
+            found[-1].append(line)
+            size += 1 + len(line)
+        else:
+            found.append([line[:limit]])
+            size = len(found[-1][0])
+    return found

@@ -17,6 +17,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Mapping, MutableMapping
+from contextvars import ContextVar
 from datetime import datetime
 from functools import cache, cached_property, partial
 from pathlib import Path
@@ -49,6 +50,7 @@ from bot.render.filters import (
     pct,
     points,
     pvalue,
+    sections,
     spark,
 )
 from bot.render.safe import escape, outside, plain
@@ -85,8 +87,8 @@ class Renderer:
         # Jinja render, and the acks and the answers to repeated queries render the same text
         self._checked: Recent[str, str] = Recent(CHECKED_ENTRIES)
         self._shapes = Shapes()  # and by their text without strings: the rest differ there
-        # (kind, id) -> the directory's name: set by the wiring (`names.Names.name`)
-        self.names: Callable[[str, str], str | None] = _no_names
+        # (kind, id, source) -> the directory's name: set by the wiring (`names.Names.name`)
+        self.names: Callable[[str, str, str | None], str | None] = _no_names
         self.links = Links()  # `[links]`: where names and tickets lead (set by the wiring)
         self.missed: set[tuple[str, str]] = set()  # (kind, id) shown without a name
 
@@ -153,6 +155,7 @@ class Renderer:
             prepend=lambda text, prefix: f"{prefix}{text}",
             answered=answered,
             logged_in=logged_in,
+            sections=sections,
         )
         return env
 
@@ -195,7 +198,7 @@ class Renderer:
         a vendor's (or a person's) words, and the ids it is looked up by were escaped
         with the rest of the context, so they are looked up as the vendor sent them."""
         id = plain(id)
-        name = self.names(kind, id)
+        name = self.names(kind, id, _SOURCE.get())
         if not name:
             self.missed.add((kind, id))  # the caller may ask the directory to look again
             return None
@@ -267,12 +270,15 @@ class Renderer:
     def render(self, name: str, **context: Any) -> Message:
         """Render one template into a checked message, or raise RenderError."""
         safe = {key: outside(value) for key, value in context.items()}  # the one boundary
+        naming = _SOURCE.set(_source_of(context))  # whose directory names this message's ids
         try:
             source = self.env.get_template(name).render(tz=self.timezone.key, **safe)
         except Exception as exc:
             if (error := self._template_error(name, exc)) is None:
                 raise
             raise error from exc
+        finally:
+            _SOURCE.reset(naming)
         small = len(source) <= CHECKED_MAX_CHARS
         known = self._checked.get(source)
         if known is not None:  # rendered to these very characters before: read and checked
@@ -318,8 +324,23 @@ class Renderer:
             self._checked.put(source, known)
 
 
-def _no_names(kind: str, id: str) -> str | None:
+def _no_names(kind: str, id: str, source: str | None = None) -> str | None:
     return None
+
+
+# the source of the message being rendered (its report's, query's or alert's): a context
+# variable, as the loop and worker threads render at once
+_SOURCE: ContextVar[str | None] = ContextVar("naming_source", default=None)
+
+
+def _source_of(context: Mapping[str, Any]) -> str | None:
+    for key in ("report", "query"):
+        source = getattr(context.get(key), "source", None)
+        if isinstance(source, str) and source:
+            return source
+    alert = context.get("alert")
+    source = alert.get("source") if isinstance(alert, Mapping) else None
+    return source if isinstance(source, str) and source else None
 
 
 def _read(source: str) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -153,20 +154,26 @@ class LiveChat:
         await self.http.aclose()
 
     async def directory(self, revisions: Mapping[str, str]) -> list[Collection]:
-        """Agents and groups from the Configuration API; no revisions are offered, so each
-        list is read whole (a few hundred agents at most in one license)."""
-        return list(await asyncio.gather(*(self._collection(*c) for c in DIRECTORY)))
+        """Agents and groups from the Configuration API. No revision is offered, so the
+        bot makes one from what was read (the same list again is `unchanged`); the lists
+        hold present agents only, so an id missing from them is not called unknown."""
+        return list(await asyncio.gather(*(self._collection(*c, revisions) for c in DIRECTORY)))
 
-    async def _collection(self, action: str, kind: str, scope: str) -> Collection:
+    async def _collection(
+        self, action: str, kind: str, scope: str, revisions: Mapping[str, str]
+    ) -> Collection:
         url = f"{self.settings.api_url}/v{self.settings.version}/configuration/action/{action}"
         try:
             body = await self.http.post_json(url, json={}, headers=self._headers)
-            entries = parse_directory(kind, body)
+            entries = await off_loop(parse_directory, kind, body)
         except SourceError as exc:
             status = "refused" if isinstance(exc, VendorAuthError) else "failed"
             return Collection(self.name, action, kind, status, detail=exc.detail or str(exc),
-                              grant=f"the {scope} scope")  # fmt: skip
-        return Collection(self.name, action, kind, "ok", entries)
+                              grant=f"the {scope} scope", whole=False)  # fmt: skip
+        revision = hashlib.sha256(repr(sorted(entries)).encode()).hexdigest()[:20]
+        if revisions.get(action) == revision:
+            return Collection(self.name, action, kind, "unchanged", revision=revision, whole=False)
+        return Collection(self.name, action, kind, "ok", entries, revision, whole=False)
 
     def url(self, kind: str, report: str) -> str:
         return f"{self.settings.api_url}/v{self.settings.version}/reports/{kind}/{report}"

@@ -256,3 +256,10 @@ def test_an_id_longer_than_any_id_is_a_usage_problem(command: Command, text: str
         parse(command, text)
     assert caught.value.problem == "id_too_long"
     assert said(caught.value).endswith("is too long for an id: ids have at most 254 characters.")
+
+
+def test_slack_s_entities_are_read_as_the_characters_typed() -> None:
+    """Slack sends `&`, `<`, `>` as entities: `Billing & Returns` is one name, not `&amp`
+    and a `;` (which the grammar reads as a space)."""
+    parsed = parse("/csat", 'skill "Billing &amp; Returns" 2h')
+    assert isinstance(parsed, Query) and parsed.named == ("Billing & Returns",)

@@ -601,3 +601,14 @@ def test_the_table_names_the_team_and_labels_states_and_reasons() -> None:
     assert [line["entity_name"] for line in lines] == ["Team", "Agent 2", "Agent 3"]
     assert json.loads(lines[1]["states"]) == {"Online": 4714, "Back soon": 2361, "Away": 0}
     assert json.loads(lines[1]["reasons"]) == {"Reason 2642559712": 72}
+
+
+def test_the_table_never_starts_a_cell_with_a_formula() -> None:
+    """A survey tool's agent id or a vendor's name that a spreadsheet would run."""
+    rows = [{"entity_kind": "agent", "entity_id": "=HYPERLINK(\"x\")", "entity_name": None,
+             "answers": 3, "score": 1.0}]  # fmt: skip
+    lookup = {("agent", '=HYPERLINK("x")'): "@SUM(A1)"}
+    written = table(rows, builtin(), None, lambda k, i: lookup.get((k, i))).decode()
+    [line] = list(csv.DictReader(io.StringIO(written)))
+    assert line["entity_id"] == '\'=HYPERLINK("x")'
+    assert line["entity_name"] == "'@SUM(A1)"

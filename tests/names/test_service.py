@@ -107,22 +107,56 @@ async def test_an_hour_old_directory_is_refreshed_in_the_background(store: Store
 
 
 @pytest.mark.anyio
-async def test_unknown_ids_refresh_at_most_every_few_minutes(store: Store) -> None:
+async def test_ids_shown_without_a_name_are_looked_for_once_till_the_next_hour(
+    store: Store,
+) -> None:
     vendor, clock = FakeDirectory(), FakeClock()
     service = names(store, vendor, clock)
     await service.ready("liveperson")
     assert service.unknown("liveperson", "agent", ["1001", "1002"]) is False
-    clock.now += UNKNOWN_EVERY
     assert service.unknown("liveperson", "agent", ["1001", "1099"]) is True
     await asyncio.sleep(0.05)
-    assert len(vendor.asked) == 2
-    assert service.unknown("liveperson", "agent", ["1099"]) is True  # still unknown...
+    assert len(vendor.asked) == 2  # looked for at once: the hourly read does not count
+    clock.now += UNKNOWN_EVERY * 3
+    assert service.unknown("liveperson", "agent", ["1099"]) is False  # looked for, not there
     await asyncio.sleep(0.05)
-    assert len(vendor.asked) == 2  # ...but asked again only after a few minutes
-    clock.now += UNKNOWN_EVERY
-    assert await service.refresh_unknown("liveperson") is True
+    assert len(vendor.asked) == 2  # not again before the next hourly refresh
+    assert service.unknown("liveperson", "agent", ["1098"]) is True  # another one is
+    await asyncio.sleep(0.05)
     assert len(vendor.asked) == 3
-    assert await service.refresh_unknown("liveperson") is False  # too soon
+
+
+@pytest.mark.anyio
+async def test_a_typed_id_is_looked_for_even_just_after_the_hourly_refresh(store: Store) -> None:
+    """The hourly read at 10:00 does not know a skill made at 10:01: typed at 10:02, the
+    directory is read again; typed again a minute later, the fresh read stands."""
+    vendor, clock = FakeDirectory(), FakeClock()
+    service = names(store, vendor, clock)
+    await service.ready("liveperson")
+    clock.now += timedelta(minutes=2)
+    assert await service.refresh_unknown("liveperson") is True
+    assert len(vendor.asked) == 2
+    clock.now += timedelta(minutes=1)
+    assert await service.refresh_unknown("liveperson") is True  # read a minute ago: fresh
+    assert len(vendor.asked) == 2
+    clock.now += UNKNOWN_EVERY - timedelta(seconds=30)
+    assert await service.refresh_unknown("liveperson") is True  # due again: read now
+    assert len(vendor.asked) == 3
+
+
+@pytest.mark.anyio
+async def test_the_same_lists_again_rebuild_nothing(store: Store) -> None:
+    vendor, clock = FakeDirectory(), FakeClock()
+    service = names(store, vendor, clock)
+    await service.ready("liveperson")
+    version = service.version
+    vendor.users = USERS  # same content, a new revision: read anew
+    await service.refresh("liveperson")
+    assert service.version == version + 1
+    clock.now += timedelta(minutes=10)
+    service._stamp["liveperson"] = service._stamp["liveperson"]  # as another process sees it
+    await service.stored("liveperson")
+    assert service.version == version + 1  # the store did not change: nothing rebuilt
 
 
 @pytest.mark.anyio
@@ -151,8 +185,8 @@ async def test_a_refused_collection_keeps_the_names_read_before_and_says_what_to
         await service.refresh("liveperson")
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert refusals == [  # one line, however often it is refused
-        "LivePerson refused its users directory (HTTP 403): names stay ids until the bot's "
-        'credentials have the "Users" read privilege'
+        "LivePerson refused its users directory (HTTP 403): its names stay as last read "
+        '(or ids) until the bot\'s credentials have the "Users" read privilege'
     ]
     assert service.name("agent", "1001") == "Ana"  # what was read before stays
     state = {r["collection"]: r for r in store.sync(lambda db: queries.states(db))}
@@ -203,3 +237,39 @@ async def test_without_a_store_the_fetch_is_what_is_known() -> None:
     version = service.version
     await service.ready("liveperson")
     assert len(vendor.asked) == 1 and service.version == version
+
+
+@pytest.mark.anyio
+async def test_a_list_refused_after_a_read_keeps_its_names_but_calls_no_id_unknown(
+    store: Store,
+) -> None:
+    vendor, clock = FakeDirectory(), FakeClock()
+    service = names(store, vendor, clock)
+    directory = await service.ready("liveperson")
+    assert directory.complete("agent")
+    vendor.refuse_users = True
+    directory = (await service.refresh("liveperson")) and service.get("liveperson")
+    assert directory is not None and directory.name("agent", "1001") == "Ana"
+    assert directory.knows("agent") and not directory.complete("agent")
+    assert service.unknown("liveperson", "agent", ["4711"]) is False  # nothing to look for
+
+
+@pytest.mark.anyio
+async def test_each_source_names_its_own_ids(store: Store) -> None:
+    vendor, clock = FakeDirectory(), FakeClock()
+    service = Names(store, ["liveperson", "livechat"], {"liveperson": vendor}, clock=clock)  # type: ignore[dict-item]
+    await service.ready("liveperson")
+    await service.ready("livechat")
+    assert service.name("skill", "11", "liveperson") == "Billing"
+    assert service.name("skill", "11", "livechat") is None  # LiveChat's 11 is not Billing
+    assert service.name("skill", "11") == "Billing"  # no source known: whichever names it
+
+
+@pytest.mark.anyio
+async def test_a_process_that_does_not_write_keeps_what_it_read_in_memory(store: Store) -> None:
+    vendor, clock = FakeDirectory(), FakeClock()
+    service = Names(store, ["liveperson"], {"liveperson": vendor}, clock=clock, writes=False)  # type: ignore[dict-item]
+    assert (await service.ready("liveperson")).name("agent", "1002") == "Zoë"
+    assert store.sync(lambda db: queries.states(db)) == []  # a dry run stores nothing
+    assert (await service.ready("liveperson")).name("agent", "1002") == "Zoë"
+    assert len(vendor.asked) == 1

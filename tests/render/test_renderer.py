@@ -390,3 +390,31 @@ def test_templates_keep_every_global_in_a_plain_dict(tmp_path: Path) -> None:
     query = contexts()["working.yml.j2"][0]["query"]
     one = type(query)(query.command, query.source, "skill", ("4",), 60)
     assert "queue 4" in str(renderer.render("working.yml.j2", query=one)["text"])
+
+
+def test_linked_names_never_make_a_section_too_long(renderer: Renderer) -> None:
+    """An agent link per row, 80-character names: the rows still fit Slack's sections."""
+    from bot.config import Links
+
+    linked = Renderer()
+    linked.links = Links(agent="https://support.example.com/admin/agents/profile/{id}?tab=1&x=2")
+    linked.names = lambda kind, id, source=None: "Ä<&>" * 30 if kind == "agent" else None
+    sections = []
+    for name in ("csat.yml.j2", "agent_states.yml.j2", "digest_csat.yml.j2",
+                 "digest_availability.yml.j2"):  # fmt: skip
+        for context in contexts()[name]:
+            message = linked.render(name, **context)
+            assert check_message(message) == []
+            sections += [b["text"]["text"] for b in message["blocks"]
+                         if b["type"] == "section" and "text" in b]  # fmt: skip
+    assert any("<https://support.example.com/admin/agents/profile/" in t for t in sections)
+
+
+def test_sections_hold_what_a_section_may() -> None:
+    from bot.render.filters import sections
+
+    lines = [f"{i:03d} " + "x" * 400 for i in range(30)]
+    groups = sections(lines)
+    assert [len(g) for g in groups] == [7, 7, 7, 7, 2]
+    assert all(len("\n".join(g)) <= 2900 for g in groups)
+    assert sections(["a"] * 45) == [["a"] * 20, ["a"] * 20, ["a"] * 5]
