@@ -233,18 +233,21 @@ class LiveChat:
             return None
 
     async def csat(self, query: Query) -> CsatReport:
+        by_group = query.unit == "group"  # rows by group: the agents' ranking is not asked
+
         def parse(answers: list[Any]) -> tuple[Any, ...]:
-            ratings, ranking, first, response = answers
+            ratings, *ranking, first, response = answers
             return (
                 parse_ratings(ratings),
-                parse_ranking(ranking),
+                parse_ranking(ranking[0]) if ranking else (),
                 parse_response_times(first, response),
             )
 
-        now, (total, rows, times) = await self._shared(
-            query, ("ratings", "ranking", "first_response_time", "response_time"), parse
-        )
-        if query.unit == "group":  # by group, not the agents the ranking lists
+        reports: tuple[str, ...] = ("ratings", "ranking", "first_response_time", "response_time")
+        if by_group:
+            reports = ("ratings", "first_response_time", "response_time")
+        now, (total, rows, times) = await self._shared(query, reports, parse)
+        if by_group:
             rows = await self._by_group(query)
         if query.unit == "agent" and query.ids not in (None, "all"):
             rows = tuple(r for r in rows if r.id.lower() in (query.ids or ()))
