@@ -12,6 +12,7 @@ from bot.config import (
     AlertRules,
     ConfigErrors,
     Digest,
+    Links,
     LivePersonSettings,
     Rule,
     Settings,
@@ -282,8 +283,34 @@ def test_every_key_is_declared_once_by_a_dataclass_field() -> None:
 
 def test_configuration_docs_name_every_key() -> None:
     docs = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
-    for name in [*keys_of(Settings), *keys_of(Digest), *keys_of(AlertRules), *keys_of(Rule)]:
+    for name in [*keys_of(Settings), *keys_of(Digest), *keys_of(AlertRules), *keys_of(Rule),
+                 *keys_of(Links)]:  # fmt: skip
         assert f"`{name}`" in docs, name
+    for table in ("[names.agents]", "[names.skills]", "[names.groups]", "[links]"):
+        assert table in docs, table
+
+
+def test_names_and_links_tables(tmp_path: Path) -> None:
+    settings = load(config_file(tmp_path, """
+[names.agents]
+a1 = " Bea Costa "
+1007 = "Sam"
+
+[names.skills]
+"-1" = "No skill"
+
+[links]
+agent = "https://people.example/{id}?tab=csat"
+ticket = "https://help.example/t/{ticket_id}"
+"""))  # fmt: skip
+    assert settings.names.by_kind() == {
+        "agent": {"a1": "Bea Costa", "1007": "Sam"}, "skill": {"-1": "No skill"},
+    }  # fmt: skip
+    assert settings.links.url("agent", "a b/c?") == "https://people.example/a%20b%2Fc%3F?tab=csat"
+    assert settings.links.url("ticket", "T-1") == "https://help.example/t/T-1"
+    assert settings.links.url("conversation", "x") == ""
+    only = load(config_file(tmp_path, '[links]\nconversation = "https://c.example/{id}"\n'))
+    assert only.links.url("ticket", "T 2") == "https://c.example/T%202"  # tickets fall back
 
 
 def test_templates_folder_is_relative_to_the_file(tmp_path: Path) -> None:
@@ -381,6 +408,31 @@ DIGEST = '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "0 9 * * *"\n'
             "one of away_points, baseline_runs",
             id="threshold-key",
         ),
+        pytest.param(
+            '[names.agents]\na1 = ""\n', "names.agents", "a name for each id", id="name-empty"
+        ),
+        pytest.param(
+            "[names]\nqueues = {}\n",
+            "names.queues",
+            "one of agents, groups, skills",
+            id="names-unknown-table",
+        ),
+        pytest.param(
+            '[links]\nagent = "ftp://x/{id}"\n', "links.agent", "an http(s) URL", id="link-scheme"
+        ),
+        pytest.param(
+            '[links]\nagent = "https://x.example/{user}"\n',
+            "links.agent",
+            "with {id}",
+            id="link-placeholder",
+        ),
+        pytest.param(
+            '[links]\nticket = "https://x.example/<{id}>"\n',
+            "links.ticket",
+            "an http(s) URL",
+            id="link-markup",
+        ),
+        pytest.param('links = "x"\n', "links", "a [links] table", id="links-not-a-table"),
         pytest.param(
             '[alerts.thresholds."team"]\nmin_answers = 1\n',
             "alerts.thresholds.team",
