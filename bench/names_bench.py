@@ -11,7 +11,7 @@ floor for the same work: `json.loads` of the same bytes and one `executemany` of
 
 Per reply: a `/csat agent all` answer over `--agents` agents rendered with the directory
 naming every row against the same answer rendered with ids (the renderer as it was before
-names), alternating, each with different counts every run so no cache answers; the directory's check
+names), taking turns to go first, each with different counts every run so no cache answers; the directory's check
 for ids it lacks among those the reply showed (`Directory.lacks`, as `Commands` runs it
 after each answer); and resolving five typed names (exact, prefix, accents) against the directory.
 The figure is what names add to one reply: the render difference plus both checks.
@@ -160,9 +160,13 @@ def reply_figures(agents: int, runs: int, rng: random.Random) -> float:
     for renderer in (named, bare):
         render(renderer)(-1)  # templates compiled, shapes learned
     with_all, ids_all = [], []
-    for run in range(runs):  # side by side, alternating: the machine's noise falls on both
-        with_all.append(render(named)(run))
-        ids_all.append(render(bare)(run))
+    for run in range(runs):  # side by side, taking turns to go first: noise falls on both
+        if run % 2:
+            ids_all.append(render(bare)(run))
+            with_all.append(render(named)(run))
+        else:
+            with_all.append(render(named)(run))
+            ids_all.append(render(bare)(run))
     with_names, with_ids = statistics.median(with_all), statistics.median(ids_all)
 
     bare.take_missed()
