@@ -11,9 +11,10 @@ floor for the same work: `json.loads` of the same bytes and one `executemany` of
 
 Per reply: a `/csat agent all` answer over `--agents` agents rendered with the directory
 naming every row against the same answer rendered with ids (the renderer as it was before
-names), taking turns to go first, each with different counts every run so no cache answers; the directory's check
-for ids it lacks among those the reply showed (`Directory.lacks`, as `Commands` runs it
-after each answer); and resolving five typed names (exact, prefix, accents) against the directory.
+names), taking turns to go first, each with different counts every run so no cache
+answers; the directory's check for ids it lacks among those the reply showed
+(`Directory.lacks`, as `Commands` runs it after each answer); and resolving five typed
+names (exact, prefix, accents) against the directory.
 The figure is what names add to one reply: the render difference plus both checks.
 Goals: under 2 s to read and store the directory, under 5 ms added to a reply.
 """
