@@ -141,6 +141,7 @@ async def _directory(settings: config.Settings, source: str | None, refresh: boo
     from bot.app import build_names, build_sources
     from bot.db import Store
     from bot.names import queries, report
+    from bot.sources import VENDOR_NAMES
 
     logging.getLogger().setLevel(logging.ERROR)  # the lines below say it all
     store = Store(settings.db_path, writable=refresh)
@@ -160,7 +161,8 @@ async def _directory(settings: config.Settings, source: str | None, refresh: boo
             states = await store(functools.partial(queries.states, source=name))
             for line in report.lines(name, directory, states):
                 print(line)
-            for problem in report.problems(name, states, name in names.fetchers):
+            vendor = VENDOR_NAMES.get(name, name)
+            for problem in report.problems(name, vendor, states, name in names.fetchers):
                 print(f"  {problem}")
             trouble = trouble or any(s["status"] in ("refused", "failed") for s in states)
         return 1 if trouble else 0

@@ -128,7 +128,7 @@ class SourceError(BotError):
     source = ""  # the source word, where the error itself knows it (the templates need it)
 
     def __init__(self, vendor: str, detail: str = "", status: int | None = None) -> None:
-        detail = _printable(detail)  # a vendor's words: logged and shown as they stand
+        detail = printable(detail)  # a vendor's words: logged and shown as they stand
         super().__init__(
             f"{vendor or 'No source'} {self.kind}" + (f" ({detail})" if detail else "")
         )
@@ -207,7 +207,7 @@ class VendorBadResponse(SourceError):
     kind = "sent an answer the bot cannot read"
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """Control characters and lone surrogates written as escapes (`\\x1b`): one log line."""
     if text.isprintable():
         return text

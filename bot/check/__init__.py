@@ -19,6 +19,7 @@ from bot.errors import BotError, RenderError
 from bot.names import queries, report
 from bot.render import Renderer
 from bot.render.words import FILE as WORDS
+from bot.sources import VENDOR_NAMES
 
 
 def check_templates(
@@ -81,16 +82,20 @@ def check_directories(settings: Settings) -> list[str]:
     if not configured:
         return []
     if not os.path.exists(settings.db_path):  # nothing read yet; check creates nothing
-        return [f"directory warning: {p}" for s in fetched for p in report.problems(s, [], True)]
+        return [
+            f"directory warning: {p}"
+            for s in fetched
+            for p in report.problems(s, VENDOR_NAMES[s], [], True)
+        ]
     store = Store(settings.db_path, writable=False)
     found = []
     try:
         for source in configured:
             states = store.sync(partial(queries.states, source=source))
-            entries, _ = store.sync(partial(queries.load, source=source))
+            entries = store.sync(partial(queries.load, source=source))
             directory = Directory.of(entries, (), settings.names.by_kind())
             found.append(f"directory: {report.summary(source, directory, states)}")
-            problems = report.problems(source, states, source in fetched)
+            problems = report.problems(source, VENDOR_NAMES[source], states, source in fetched)
             found += [f"directory warning: {p}" for p in problems]
     finally:
         store.close()

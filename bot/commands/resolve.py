@@ -40,8 +40,6 @@ def resolve(
     asked, and says).
     """
     kind = query.unit
-    if kind == "account" or (not query.named and not _checkable(query, directory, free_ids)):
-        return _merged(query, [])
     reads = directory is not None and directory.knows(kind)  # some names of it are known
     complete = directory is not None and directory.complete(kind)  # all the vendor's are
     found: list[str] = []
@@ -86,16 +84,6 @@ def resolve(
                 ids=unknown[:SHOWN_UNKNOWN], more=max(0, len(unknown) - SHOWN_UNKNOWN),
             )  # fmt: skip
     return _merged(query, found)
-
-
-def _checkable(query: Query, directory: Directory | None, free_ids: bool) -> bool:
-    """Whether the typed ids can be checked against the directory."""
-    return (
-        query.ids not in (None, "all")
-        and directory is not None
-        and directory.complete(query.unit)
-        and not free_ids
-    )
 
 
 def _merged(query: Query, found: list[str]) -> Query:

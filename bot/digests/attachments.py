@@ -18,7 +18,7 @@ from bot.config import Digest
 from bot.db import Store
 from bot.metrics import AgentStatesReport, CsatCounts, CsatReport, membership
 from bot.offloop import off_loop
-from bot.render.words import Lookup, Words
+from bot.render.words import Lookup, Words, no_names
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
 from bot.snapshots.rows import TOTAL
@@ -117,7 +117,7 @@ def table(
     (`lookup`) or the words give it, state labels in words (`labels`: the vendor's names
     for states the bot has no id for). A name a spreadsheet would read as a formula is
     written as text."""
-    lookup = lookup or _no_names
+    lookup = lookup or no_names
     team = any(r.get("logged_in") is not None for r in rows)  # availability: the total is a team
     shown = []
     for row in rows:
@@ -138,10 +138,6 @@ def table(
     writer.writeheader()
     writer.writerows(shown)
     return out.getvalue().encode()
-
-
-def _no_names(kind: str, id: str) -> str | None:
-    return None
 
 
 def _as_text(value: str) -> str:

@@ -15,15 +15,14 @@ from bot.db import writing
 from bot.directory import Collection, Entry
 
 
-def load(db: Database, source: str) -> tuple[list[Entry], list[dict[str, Any]]]:
-    """A source's entries and the state of each of its collections."""
-    entries = [
+def load(db: Database, source: str) -> list[Entry]:
+    """A source's entries (its collections' states: `states`)."""
+    return [
         Entry(kind, id, name, bool(deleted))
         for kind, id, name, deleted in db.execute(
             "select kind, id, name, deleted from directory_entries where source = ?", [source]
         ).fetchall()
     ]
-    return entries, states(db, source)
 
 
 def states(db: Database, source: str | None = None) -> list[dict[str, Any]]:

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.directory import Directory
+from bot.errors import printable
 
 KIND_WORDS = {"agent": "agents", "skill": "skills", "group": "groups", "reason": "away reasons"}
-VENDORS = {"liveperson": "LivePerson", "livechat": "LiveChat", "ingested": "Ingested surveys"}
 SAMPLE = 6  # names shown per kind
 
 
@@ -29,11 +29,12 @@ def summary(source: str, directory: Directory | None, states: Iterable[Mapping[s
     return f"{source}: {what or 'no names'}{when}"
 
 
-def problems(source: str, states: Iterable[Mapping[str, Any]], fetched: bool) -> list[str]:
+def problems(
+    source: str, vendor: str, states: Iterable[Mapping[str, Any]], fetched: bool
+) -> list[str]:
     """One line per collection the vendor refused or that could not be read, saying what to
     do; one line when the directory was never read."""
     states = list(states)
-    vendor = VENDORS.get(source, source)
     if fetched and not states:
         return [
             f"{source}: the directory has not been read yet (the first answer reads it; "
@@ -45,13 +46,13 @@ def problems(source: str, states: Iterable[Mapping[str, Any]], fetched: bool) ->
             kept = "stay as last read" if s.get("count") else "stay ids"
             found.append(
                 f"{source}: {vendor} refused the {s['collection']} directory "
-                f"({_printable(s['detail'])}): {s['kind']} names {kept} until the bot's "
+                f"({printable(s['detail'])}): {s['kind']} names {kept} until the bot's "
                 f"credentials have {s['grant_needed']}"
             )
         elif s["status"] == "failed":
             found.append(
                 f"{source}: the {s['collection']} directory could not be read at "
-                f"{_when(s['checked_at'])} ({_printable(s['detail'])}); names stay as last read"
+                f"{_when(s['checked_at'])} ({printable(s['detail'])}); names stay as last read"
             )
     return found
 
@@ -74,7 +75,7 @@ def lines(
             )
             if named:
                 shown = ", ".join(
-                    f"{_printable(e.name)} ({_printable(e.id)}{', left' if e.deleted else ''})"
+                    f"{printable(e.name)} ({printable(e.id)}{', left' if e.deleted else ''})"
                     for e in named[:SAMPLE]
                 )
                 more = f", and {len(named) - SAMPLE} more" if len(named) > SAMPLE else ""
@@ -85,12 +86,3 @@ def lines(
 def _when(iso: str) -> str:
     moment = datetime.fromisoformat(iso)
     return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
-
-
-def _printable(text: str) -> str:
-    """A vendor's text as one terminal line: control characters written as escapes."""
-    return (
-        text
-        if text.isprintable()
-        else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
-    )

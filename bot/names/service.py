@@ -250,7 +250,7 @@ class Names:
             stamp = tuple((s["collection"], s["status"], s["revision"], s["count"]) for s in states)
             if stamp == known and have:
                 return stamp, checked, None
-            entries, _ = queries.load(db, source)
+            entries = queries.load(db, source)
             complete = [s["kind"] for s in states if s["status"] == "ok" and s["whole"]]
             partly = [s["kind"] for s in states if s["refreshed_at"] and s["kind"] not in complete]
             # built here, on the store's thread: 20,000 names are folded off the loop

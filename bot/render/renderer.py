@@ -162,12 +162,7 @@ class Renderer:
     def entity(self, thing: CsatRow[Any] | AgentStates | Mapping[str, Any]) -> str:
         """What to call a row, an agent, an alert or a snapshot row: the directory's name,
         the vendor's, or its id in words."""
-        if isinstance(thing, Mapping):  # a snapshot row, an alert, a mover
-            kind, id, name = thing["entity_kind"], thing["entity_id"], thing.get("entity_name")
-        else:
-            kind = thing.kind if isinstance(thing, CsatRow) else "agent"
-            id, name = thing.id, thing.name
-        return self.words.entity(kind, id, name, self._escaped)
+        return self.words.entity(*_entity_of(thing), self._escaped)
 
     def link(self, text: str, kind: str, id: str) -> str:
         """`text` as a link to the configured page for an id (`[links]`: ticket, agent,
@@ -180,10 +175,7 @@ class Renderer:
     def linked_entity(self, thing: CsatRow[Any] | AgentStates | Mapping[str, Any]) -> str:
         """`entity`, an agent linked to their page when `[links] agent` is set."""
         text = self.entity(thing)
-        if isinstance(thing, Mapping):
-            kind, id = thing["entity_kind"], thing["entity_id"]
-        else:
-            kind, id = (thing.kind if isinstance(thing, CsatRow) else "agent"), thing.id
+        kind, id, _ = _entity_of(thing)
         within = membership(kind, id)
         if within is not None:
             kind, id = "agent", within[2]
@@ -326,6 +318,13 @@ class Renderer:
 
 def _no_names(kind: str, id: str, source: str | None = None) -> str | None:
     return None
+
+
+def _entity_of(thing: CsatRow[Any] | AgentStates | Mapping[str, Any]) -> tuple[str, str, Any]:
+    """(kind, id, the vendor's name) of a row, an agent, or a snapshot row, alert or mover."""
+    if isinstance(thing, Mapping):
+        return thing["entity_kind"], thing["entity_id"], thing.get("entity_name")
+    return (thing.kind if isinstance(thing, CsatRow) else "agent"), thing.id, thing.name
 
 
 # the source of the message being rendered (its report's, query's or alert's): a context

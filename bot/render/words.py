@@ -26,7 +26,8 @@ _HALF_ENTITY = re.compile(r"&[a-z]{0,3}$")  # `&am` left by a cut through `&amp;
 Lookup = Callable[[str, str], "str | None"]  # (kind, id) -> the directory's name for it
 
 
-def _no_names(kind: str, id: str) -> str | None:
+def no_names(kind: str, id: str) -> str | None:
+    """The look-up without a directory: no id has a name."""
     return None
 
 
@@ -60,9 +61,7 @@ class Words:
             expected = ", ".join(f"{{{name}}}" for name in args)
             raise RenderError(FILE, None, f"`{path}` may use {expected}, not {exc}") from exc
 
-    def entity(
-        self, kind: str, id: str, name: str | None = None, lookup: Lookup = _no_names
-    ) -> str:
+    def entity(self, kind: str, id: str, name: str | None = None, lookup: Lookup = no_names) -> str:
         """What to call a skill, agent, group or the total: the directory's name (`lookup`),
         else the vendor's, else words for its id."""
         return shown(self._entity(kind, id, name, lookup))
@@ -94,7 +93,7 @@ class Words:
             return shown(labels[key])
         return shown(self("states.other", id=key.removeprefix("state:")))
 
-    def reason(self, key: str, lookup: Lookup = _no_names) -> str:
+    def reason(self, key: str, lookup: Lookup = no_names) -> str:
         """An away reason by the vendor's reason id: its name in `words.yml`, else the
         directory's (`lookup`), else words for its id."""
         named = self.data["reasons"].get(key)

@@ -162,10 +162,8 @@ class LiveChat:
     async def _collection(
         self, action: str, kind: str, scope: str, revisions: Mapping[str, str]
     ) -> Collection:
-        url = f"{self.settings.api_url}/v{self.settings.version}/configuration/action/{action}"
         try:
-            body = await self.http.post_json(url, json={}, headers=self._headers)
-            entries = await off_loop(parse_directory, kind, body)
+            entries = await self._listed(action, kind)
         except SourceError as exc:
             status = "refused" if isinstance(exc, VendorAuthError) else "failed"
             return Collection(self.name, action, kind, status, detail=exc.detail or str(exc),
@@ -174,6 +172,12 @@ class LiveChat:
         if revisions.get(action) == revision:
             return Collection(self.name, action, kind, "unchanged", revision=revision, whole=False)
         return Collection(self.name, action, kind, "ok", entries, revision, whole=False)
+
+    async def _listed(self, action: str, kind: str) -> tuple[Entry, ...]:
+        """One Configuration API list (`list_agents`, `list_groups`), read."""
+        url = f"{self.settings.api_url}/v{self.settings.version}/configuration/action/{action}"
+        body = await self.http.post_json(url, json={}, headers=self._headers)
+        return await off_loop(parse_directory, kind, body)
 
     def url(self, kind: str, report: str) -> str:
         return f"{self.settings.api_url}/v{self.settings.version}/reports/{kind}/{report}"
@@ -286,11 +290,7 @@ class LiveChat:
         """The license's group ids, from the Configuration API, shared in the bucket."""
 
         async def fetch() -> list[str]:
-            url = (
-                f"{self.settings.api_url}/v{self.settings.version}/configuration/action/list_groups"
-            )
-            body = await self.http.post_json(url, json={}, headers=self._headers)
-            return [e.id for e in parse_directory("group", body)]
+            return [e.id for e in await self._listed("list_groups", "group")]
 
         try:
             return await self.cache.get((self.name, "list_groups"), fetch)
