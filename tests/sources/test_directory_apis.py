@@ -27,6 +27,8 @@ from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP
 from bot.sources.livechat import LiveChat
 from bot.sources.liveperson import LivePerson
 from tests.fakes.clock import FakeClock, no_retry
+from tests.sources.test_livechat import FakeLiveChat
+from tests.sources.test_liveperson import OAUTH2, FakeLivePerson
 
 E = Entry
 
@@ -274,7 +276,6 @@ def test_livechat_entries_are_never_deleted() -> None:
 
 DOMAIN = "https://api.liveperson.net/api/account/123/service"
 CONFIG = "https://va.ac.liveperson.net/api/account/123/configuration"
-OAUTH2 = LivePersonSettings("123", client_id="cid", client_secret="csecret")
 PATHS = {  # collection -> its path, version and revision header
     "users": ("le-users/users", "4.0", "eTag"),
     "skills": ("le-users/skills", "4.0", "eTag"),
@@ -299,44 +300,36 @@ REVISIONS = {"users": '"u-1"', "skills": '"s-1"', "agentGroups": '"g-1"', "statu
 
 
 @dataclass
-class FakeAccountConfig:
-    """The Domain API, sentinel and the four collections, from memory.
+class FakeAccountConfig(FakeLivePerson):
+    """The four collections from memory, beside the Domain API and sentinel of the
+    LivePerson fake the reports' tests use.
 
     `statuses` are answered (per collection) before any 200; `honour` says whether a known
-    revision in If-None-Match gets a 304 (LivePerson documents none).
+    revision in If-None-Match gets a 304 (LivePerson documents none); `domain` answers the
+    accountConfigReadOnly look-up first.
     """
 
+    hosts: dict[str, str] = field(
+        default_factory=lambda: {
+            "sentinel": "va.sentinel.liveperson.net",
+            lp.ACCOUNT_CONFIG: "va.ac.liveperson.net",
+        }
+    )
     bodies: dict[str, Any] = field(default_factory=lambda: dict(BODIES))
     revisions: dict[str, str] = field(default_factory=lambda: dict(REVISIONS))
     statuses: dict[str, list[int]] = field(default_factory=dict)
     garbage: set[str] = field(default_factory=set)  # collections answered with non-JSON
     honour: bool = True
     domain: list[httpx.Response] = field(default_factory=list)  # accountConfigReadOnly first
-    token_status: int = 200
-    requests: list[httpx.Request] = field(default_factory=list)
-    tokens: int = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
         path = request.url.path
-        if path.endswith("/baseURI.json"):
-            service = path.split("/")[-2]
-            if service == lp.ACCOUNT_CONFIG and self.domain:
-                return self.domain.pop(0)
-            hosts = {
-                "sentinel": "va.sentinel.liveperson.net",
-                lp.ACCOUNT_CONFIG: "va.ac.liveperson.net",
-            }
-            return httpx.Response(200, json={"service": service, "baseURI": hosts[service]})
-        if path.endswith("/app/token"):
-            if self.token_status != 200:
-                return httpx.Response(self.token_status, json={"error": "invalid_client"})
-            self.tokens += 1
-            return httpx.Response(
-                200, json={"access_token": f"tok-{self.tokens}", "expires_in": 3600}
-            )
+        if path.endswith(f"/{lp.ACCOUNT_CONFIG}/baseURI.json") and self.domain:
+            self.requests.append(request)
+            return self.domain.pop(0)
         for name, (ending, _, header) in PATHS.items():
             if path.endswith(f"/configuration/{ending}"):
+                self.requests.append(request)
                 queue = self.statuses.get(name)
                 if queue:
                     return httpx.Response(queue.pop(0), json={"error": "Missing privilege"})
@@ -346,7 +339,7 @@ class FakeAccountConfig:
                 if name in self.garbage:
                     return httpx.Response(200, text="<html>maintenance</html>", headers=headers)
                 return httpx.Response(200, json=self.bodies[name], headers=headers)
-        return httpx.Response(404)
+        return super().__call__(request)  # the Domain API, sentinel
 
     def to(self, name: str) -> list[httpx.Request]:
         ending = f"/configuration/{PATHS[name][0]}"
@@ -603,25 +596,12 @@ SCOPES = {"list_agents": "the agents--all:ro scope", "list_groups": "the groups-
 
 
 @dataclass
-class FakeConfiguration:
-    """LiveChat's list actions from memory; `scripted` responses per action come first."""
+class FakeConfiguration(FakeLiveChat):
+    """LiveChat's list actions from memory: the Reports API's fake, answering the lists."""
 
     answers: dict[str, Any] = field(
         default_factory=lambda: {"list_agents": LC_AGENTS, "list_groups": LC_GROUPS}
     )
-    scripted: dict[str, list[httpx.Response]] = field(default_factory=dict)
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        action = request.url.path.rsplit("/", 1)[-1]
-        queue = self.scripted.get(action)
-        if queue:
-            return queue.pop(0)
-        return httpx.Response(200, json=self.answers[action])
-
-    def to(self, action: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.url.path.endswith(f"/{action}")]
 
 
 def livechat(
