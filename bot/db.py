@@ -224,6 +224,24 @@ def m009_directory_whole(db: Database) -> None:
     db.table("directory_collections").add_column("whole", int, not_null_default=1)
 
 
+
+@migrations()
+def m010_alert_ownership(db: Database) -> None:
+    """What an alert needs to be acted on and owned: the headline it opened with, the level
+    before it of each part that explains it, the window it opened on, the scheduled time it
+    last spoke for; who resolved it by hand and why; and every click, as an event."""
+    alerts = db.table("alerts")
+    for column in ("headline", "parts", "series", "window_start", "window_end", "told_for",
+                   "resolved_by", "resolved_note"):  # fmt: skip
+        alerts.add_column(column, str)
+    db.table("alert_events").create(
+        {"id": int, "alert_id": int, "at": str, "user": str, "action": str, "note": str,
+         "until": str, "ts": str},
+        pk="id", not_null={"alert_id", "at", "user", "action"},
+        foreign_keys=[("alert_id", "alerts", "id")],
+    )  # fmt: skip
+    db.table("alert_events").create_index(["alert_id", "id"])
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
