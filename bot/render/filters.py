@@ -7,6 +7,7 @@ from `words.yml` through the `words` argument, which the renderer binds to its o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -93,6 +94,35 @@ def minutes(minutes: int, *, words: Words) -> str:
 def pvalue(p: float, *, words: Words) -> str:
     """A p-value to three places; below 0.001 in words."""
     return words("p_below", p="0.001") if p < 0.001 else f"{p:.3f}"
+
+
+def one_in(p: float | None) -> str:
+    """A p-value as the odds people read: 0.0008 -> "1 in 1,000", 0.03 -> "1 in 33".
+
+    Rounded down to two significant figures, so the odds are never overstated; below
+    one in a million it says so."""
+    if p is None or p <= 0:
+        return "less than 1 in 1,000,000"
+    odds = 1 / p
+    if odds >= 1_000_000:
+        return "less than 1 in 1,000,000"
+    digits = len(str(int(odds))) - 2
+    shown = int(odds) // 10**digits * 10**digits if digits > 0 else int(odds)
+    return f"1 in {max(shown, 1):,}"
+
+
+def slack_date(
+    value: str | datetime | None, fmt: str = "{date_short_pretty} {time}", fallback: str = ""
+) -> str:
+    """A moment as Slack's `<!date^…>`, which shows each reader their own time zone; the
+    fallback (UTC) is what a client that cannot show it prints. Empty for no moment."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    shown = fallback or moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{fmt}|{shown}>"
 
 
 def mrkdwn_escape(text: str) -> str:

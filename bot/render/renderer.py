@@ -47,10 +47,12 @@ from bot.render.filters import (
     logged_in,
     minutes,
     mrkdwn_escape,
+    one_in,
     pct,
     points,
     pvalue,
     sections,
+    slack_date,
     spark,
 )
 from bot.render.safe import escape, outside, plain
@@ -150,6 +152,8 @@ class Renderer:
             state=words.state,
             reason=lambda key: words.reason(key, self._escaped),
             pvalue=partial(pvalue, words=words),
+            one_in=one_in,
+            slack_date=slack_date,
             points=partial(points, words=words),
             delta_dur=partial(delta_duration, words=words),
             prepend=lambda text, prefix: f"{prefix}{text}",
