@@ -310,6 +310,10 @@ async def test_a_large_account_fits_one_message_and_attaches_the_full_table(
     assert {row["entity_id"] for row in rows} == {""} | {str(1000 + i) for i in range(500)}
     # names in the words a person reads, though the store keeps only ids
     assert (rows[0]["entity_name"], rows[1]["entity_name"]) == ("Total", "Skill 1000")
+    assert list(rows[0]) == ["entity_kind", "entity_id", "entity_name", "answers", "score_pct",
+                             "s1", "s2", "s3", "s4", "s5"]  # fmt: skip
+    # skill 1000 answered [0, 0, 1, 0, 5]: 5 of 6 satisfied
+    assert (rows[1]["answers"], rows[1]["score_pct"]) == ("6", "83.3")
     assert outcome.rows == 501
 
 
@@ -599,8 +603,9 @@ def test_the_table_names_the_team_and_labels_states_and_reasons() -> None:
     rows = states_rows(agent_states_report(2))
     lines = list(csv.DictReader(io.StringIO(table(rows, builtin()).decode())))
     assert [line["entity_name"] for line in lines] == ["Team", "Agent 2", "Agent 3"]
-    assert json.loads(lines[1]["states"]) == {"Online": 4714, "Back soon": 2361, "Away": 0}
-    assert json.loads(lines[1]["reasons"]) == {"Reason 2642559712": 72}
+    # minutes: 4714 s, 2361 s, 0 s; 72 s
+    assert json.loads(lines[1]["states_min"]) == {"Online": 78.6, "Back soon": 39.4, "Away": 0.0}
+    assert json.loads(lines[1]["reasons_min"]) == {"Reason 2642559712": 1.2}
 
 
 def test_the_table_never_starts_a_cell_with_a_formula() -> None:
