@@ -17,6 +17,8 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -369,6 +371,63 @@ class Links:
         return template.replace("{ticket_id}", quoted).replace("{id}", quoted)
 
 
+_ZERO = re.compile(r"0+\s*(m|min|mins|h|hr|hrs|d|day|days)?")
+
+
+def pause(value: Any) -> int:
+    """A duration in minutes, where `0m` (or `0`) means none: `1h` in the file, 60 here."""
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        if _ZERO.fullmatch(str(value).strip().lower()):
+            return 0
+        try:
+            return parse_duration(str(value))
+        except ValueError:
+            pass
+    raise Invalid(f"a duration like 1h, 30m or 0m (every time), got {str(value)[:40]!r}")
+
+
+_HOURS = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])\s*[-–]\s*([01]?[0-9]|2[0-3]):([0-5][0-9])")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A stretch of the day, on the clock of the configured time zone, that may wrap
+    midnight (`20:00-08:00`): from `start` up to, not including, `end`."""
+
+    start: dt_time
+    end: dt_time
+
+    def covers(self, moment: datetime, zone: ZoneInfo) -> bool:
+        """Whether `moment` falls inside, as the wall clock in `zone` reads it then."""
+        local = moment.astimezone(zone).time().replace(tzinfo=None)
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end  # wraps midnight
+
+
+def quiet_hours(value: Any) -> QuietHours:
+    expected = 'two different times of day like "20:00-08:00" (it may wrap midnight)'
+    found = _HOURS.fullmatch(value.strip()) if isinstance(value, str) else None
+    if found is None:
+        raise Invalid(f"{expected}, got {str(value)[:40]!r}")
+    h1, m1, h2, m2 = (int(part) for part in found.groups())
+    if (h1, m1) == (h2, m2):
+        raise Invalid(f"{expected}, got {value!r}")
+    return QuietHours(dt_time(h1, m1), dt_time(h2, m2))
+
+
+@dataclass(frozen=True)
+class DetractorRules:
+    """`[detractors]`: how often a detractor message may call in the `[alerts] mention`."""
+
+    mention_every: int = key(pause, 60)  # minutes; 0: every burst; the file says "1h"
+    quiet_hours: QuietHours | None = key(quiet_hours, None)  # in the top-level `timezone`
+
+    @property
+    def every(self) -> timedelta:
+        return timedelta(minutes=self.mention_every)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a process is configured with: the environment, then the file."""
@@ -393,6 +452,7 @@ class Settings:
     alerts: AlertRules = AlertRules()  # [alerts]
     names: NameOverrides = NameOverrides()  # [names.agents], [names.skills], [names.groups]
     links: Links = Links()  # [links]
+    detractors: DetractorRules = DetractorRules()  # [detractors]
 
     def digest(self, name: str) -> Digest | None:
         return next((d for d in self.digests if d.name == name), None)
@@ -516,7 +576,7 @@ def _livechat(get: Callable[[str, str | None], str | None]) -> LiveChatSettings 
 # --- the TOML file -------------------------------------------------------------------
 
 # the file's tables; its plain keys are Settings' `key` fields
-TABLES = ("digest", "alerts", "names", "links")
+TABLES = ("digest", "alerts", "names", "links", "detractors")
 
 
 def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
@@ -552,7 +612,8 @@ def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
     timezone = found.get("timezone", settings.timezone)
     found["digests"] = _digests(data.get("digest", []), where, timezone, errors)
     found["alerts"] = _alerts(data.get("alerts", {}), where, errors)
-    for table, cls in (("names", NameOverrides), ("links", Links)):
+    tables = (("names", NameOverrides), ("links", Links), ("detractors", DetractorRules))
+    for table, cls in tables:
         value = data.get(table, {})
         if not isinstance(value, dict):
             errors.append(ConfigError(where, table, f"a [{table}] table"))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,9 +12,11 @@ from bot.config import (
     DEFAULT_TEMPLATES,
     AlertRules,
     ConfigErrors,
+    DetractorRules,
     Digest,
     Links,
     LivePersonSettings,
+    QuietHours,
     Rule,
     Settings,
     SlackSettings,
@@ -279,14 +282,15 @@ def test_every_key_is_declared_once_by_a_dataclass_field() -> None:
     assert keys_of(Rule) == sorted(f.name for f in fields(Rule))
     assert keys_of(AlertRules) == ["channel", "mention", "thresholds"]
     assert keys_of(Settings) == ["default_source", "templates", "timezone"]
+    assert keys_of(DetractorRules) == ["mention_every", "quiet_hours"]
 
 
 def test_configuration_docs_name_every_key() -> None:
     docs = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
     for name in [*keys_of(Settings), *keys_of(Digest), *keys_of(AlertRules), *keys_of(Rule),
-                 *keys_of(Links)]:  # fmt: skip
+                 *keys_of(Links), *keys_of(DetractorRules)]:  # fmt: skip
         assert f"`{name}`" in docs, name
-    for table in ("[names.agents]", "[names.skills]", "[names.groups]", "[links]"):
+    for table in ("[names.agents]", "[names.skills]", "[names.groups]", "[links]", "[detractors]"):
         assert table in docs, table
 
 
@@ -434,6 +438,51 @@ DIGEST = '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "0 9 * * *"\n'
         ),
         pytest.param('links = "x"\n', "links", "a [links] table", id="links-not-a-table"),
         pytest.param(
+            '[detractors]\nmention_every = "soon"\n',
+            "detractors.mention_every",
+            "a duration like 1h, 30m or 0m (every time), got 'soon'",
+            id="mention-every-word",
+        ),
+        pytest.param(
+            "[detractors]\nmention_every = -5\n",
+            "detractors.mention_every",
+            "a duration like 1h",
+            id="mention-every-negative",
+        ),
+        pytest.param(
+            '[detractors]\nquiet_hours = "20-8"\n',
+            "detractors.quiet_hours",
+            "two different times of day like \"20:00-08:00\" (it may wrap midnight), got '20-8'",
+            id="quiet-hours-shape",
+        ),
+        pytest.param(
+            '[detractors]\nquiet_hours = "24:00-08:00"\n',
+            "detractors.quiet_hours",
+            "two different times of day",
+            id="quiet-hours-24",
+        ),
+        pytest.param(
+            '[detractors]\nquiet_hours = "08:00-8:00"\n',
+            "detractors.quiet_hours",
+            "two different times of day",
+            id="quiet-hours-empty",
+        ),
+        pytest.param(
+            "[detractors]\nquiet_hours = 20\n",
+            "detractors.quiet_hours",
+            "two different times of day",
+            id="quiet-hours-number",
+        ),
+        pytest.param(
+            "[detractors]\nmention = 1\n",
+            "detractors.mention",
+            "one of mention_every, quiet_hours",
+            id="detractors-unknown-key",
+        ),
+        pytest.param(
+            'detractors = "x"\n', "detractors", "a [detractors] table", id="detractors-not-a-table"
+        ),
+        pytest.param(
             '[alerts.thresholds."team"]\nmin_answers = 1\n',
             "alerts.thresholds.team",
             'a key like "skill:4"',
@@ -516,3 +565,22 @@ def test_two_digests_with_one_name_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigErrors) as caught:
         load({"BOT_CONFIG": str(config)})
     assert f"{config}: digest[1].name: a name not used before ('daily' is)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ("", DetractorRules(60, None)),
+        ('mention_every = "30m"\n', DetractorRules(30, None)),
+        ('mention_every = "0m"\n', DetractorRules(0, None)),
+        ("mention_every = 0\n", DetractorRules(0, None)),
+        ('mention_every = "2h"\nquiet_hours = "20:00-08:00"\n',
+         DetractorRules(120, QuietHours(time(20), time(8)))),
+        ('quiet_hours = " 12:30 – 13:15 "\n',
+         DetractorRules(60, QuietHours(time(12, 30), time(13, 15)))),
+    ],
+)  # fmt: skip
+def test_the_detractors_table(tmp_path: Path, table: str, expected: DetractorRules) -> None:
+    settings = load(config_file(tmp_path, "[detractors]\n" + table))
+    assert settings.detractors == expected
+    assert settings.detractors.every.total_seconds() == expected.mention_every * 60
