@@ -37,6 +37,7 @@ from bot.digests.run import Digests
 from bot.errors import ConfigError
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
+from bot.listeners import detractors as detractor_listeners
 from bot.listeners.reply import AckFirst, Replies
 from bot.names.service import Fetcher, Names
 from bot.offloop import share_the_gil
@@ -48,6 +49,7 @@ from bot.sources.liveperson import LivePerson
 from bot.surveys import endpoint as ingest
 from bot.surveys.detractors import Detractor, DetractorAlerts
 from bot.surveys.items import Stored
+from bot.surveys.queries import detractor_counts
 from bot.surveys.source import Ingested
 from bot.worker import DigestWorker
 
@@ -198,6 +200,7 @@ def build_parts(
         poster,
         alerting,
         commands.names,
+        detractor_counts,  # digests say how the detractors since the last one fared
     )
     forwarder = None
     if settings.maestroqa_token:
@@ -209,7 +212,8 @@ def build_parts(
     detractors = None
     channel, mention = settings.alerts.channel, settings.alerts.mention
     if settings.ingest_token and channel and poster is not None:
-        detractors = DetractorAlerts(store, commands.renderer, poster, channel, mention)
+        detractors = DetractorAlerts(store, commands.renderer, poster, channel, mention,
+                                     rules=settings.detractors, now=clock)  # fmt: skip
     replies = Replies(_replies_client)
     return Parts(settings, commands, store, digests, web, alerting, forwarder, detractors,
                  replies, ack_first)  # fmt: skip
@@ -243,6 +247,7 @@ def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
     )
     command_listeners.register(app, parts.commands, parts.replies, parts.ack_first)
     action_listeners.register(app, parts.alerting, parts.ack_first)
+    detractor_listeners.register(app, parts.detractors, parts.commands.renderer, parts.ack_first)
     return app
 
 

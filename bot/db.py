@@ -224,7 +224,6 @@ def m009_directory_whole(db: Database) -> None:
     db.table("directory_collections").add_column("whole", int, not_null_default=1)
 
 
-
 @migrations()
 def m010_alert_ownership(db: Database) -> None:
     """What an alert needs to be acted on and owned: the headline it opened with, the level
@@ -241,6 +240,33 @@ def m010_alert_ownership(db: Database) -> None:
         foreign_keys=[("alert_id", "alerts", "id")],
     )  # fmt: skip
     db.table("alert_events").create_index(["alert_id", "id"])
+
+
+@migrations()
+def m011_detractor_loop(db: Database) -> None:
+    """Detractors as a loop: who took each one and when, who handled it, when, with what
+    note, and where its message is (so a click redraws it); every click as an event; and
+    each detractor message with whether it called in the leads (the pacing survives a
+    restart)."""
+    responses = db.table("responses")
+    for column in ("taken_by", "taken_at", "handled_by", "handled_at", "handled_note",
+                   "message_channel", "message_ts"):  # fmt: skip
+        responses.add_column(column, str)
+    responses.create_index(["message_channel", "message_ts"])
+    db.table("detractor_events").create(
+        {"id": int, "response_id": str, "at": str, "user": str, "action": str, "note": str},
+        pk="id", not_null={"response_id", "at", "user", "action"},
+        foreign_keys=[("response_id", "responses", "id")],
+    )  # fmt: skip
+    db.table("detractor_events").create_index(["response_id", "id"])
+    db.table("detractor_messages").create(
+        {"id": int, "channel": str, "ts": str, "posted_at": str, "mentioned": int,
+         "held": str, "called_at": str, "more": int},
+        pk="id", not_null={"channel", "ts", "posted_at", "mentioned"},
+    )  # fmt: skip
+    db.table("detractor_messages").create_index(["channel", "ts"], unique=True)
+    db.table("detractor_messages").create_index(["mentioned", "posted_at"])
+
 
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:

@@ -1,4 +1,5 @@
-"""The only code that posts to Slack: messages, thread replies, updates and files.
+"""The only code that posts to Slack: messages, thread replies, updates, files, ephemeral
+answers and modals.
 
 Slack allows about one message a second per channel and answers 429 with Retry-After
 beyond that: slack_sdk's rate-limit retry handler honours the 429, and `Poster` spaces
@@ -72,26 +73,31 @@ class Poster:
             wait = self._last.get(channel, -1e9) + PER_CHANNEL_SECONDS - self._monotonic()
             if wait > 0:
                 await self._sleep(wait)
-            limit = asyncio.timeout(self.deadline)
             try:
-                async with limit:
-                    return await call()
-            except SlackApiError as exc:
-                raise _refused(channel, exc) from exc
-            except TimeoutError as exc:  # the whole call's deadline, or one request's
-                seconds = self.deadline if limit.expired() else REQUEST_SECONDS
-                raise SlackError(
-                    f"Slack did not answer within {seconds:g} s to post in {channel}.", "timeout"
-                ) from exc
-            except aiohttp.ClientError as exc:
-                raise SlackError(
-                    f"Slack could not be reached to post in {channel} ({exc!r:.80}).", "unreachable"
-                ) from exc
-            except (AttributeError, KeyError, TypeError, ValueError) as exc:
-                # what slack_sdk raises on an answer that is not Slack's JSON (a proxy's HTML page)
-                raise _unreadable(channel, type(exc).__name__) from exc
+                return await self._within(channel, call)
             finally:
                 self._last[channel] = self._monotonic()
+
+    async def _within(self, channel: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """One call within the deadline; whatever goes wrong as a `SlackError`."""
+        limit = asyncio.timeout(self.deadline)
+        try:
+            async with limit:
+                return await call()
+        except SlackApiError as exc:
+            raise _refused(channel, exc) from exc
+        except TimeoutError as exc:  # the whole call's deadline, or one request's
+            seconds = self.deadline if limit.expired() else REQUEST_SECONDS
+            raise SlackError(
+                f"Slack did not answer within {seconds:g} s to post in {channel}.", "timeout"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise SlackError(
+                f"Slack could not be reached to post in {channel} ({exc!r:.80}).", "unreachable"
+            ) from exc
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # what slack_sdk raises on an answer that is not Slack's JSON (a proxy's HTML page)
+            raise _unreadable(channel, type(exc).__name__) from exc
 
     async def post(
         self, channel: str, message: Message, thread_ts: str | None = None, broadcast: bool = False
@@ -124,6 +130,24 @@ class Poster:
             )
 
         await self._paced(channel, call)
+
+    async def ephemeral(self, channel: str, user: str, message: Message) -> None:
+        """A message only `user` sees, in `channel` (not paced: it is no post to the channel)."""
+
+        async def call() -> Any:
+            return await self.web.chat_postEphemeral(
+                channel=channel, user=user, text=message["text"], blocks=message.get("blocks")
+            )
+
+        await self._within(channel, call)
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal for the click that carried `trigger_id` (Slack honours it 3 s)."""
+
+        async def call() -> Any:
+            return await self.web.views_open(trigger_id=trigger_id, view=view)
+
+        await self._within("a modal", call)
 
     async def upload(
         self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str

@@ -129,6 +129,37 @@ def test_a_database_from_before_ids_keeps_working(tmp_path: Path) -> None:
     )
 
 
+def test_a_database_from_before_the_detractor_loop_keeps_its_responses(tmp_path: Path) -> None:
+    """m011: who took and handled each detractor, where its message is; every click; each
+    message and whether it called in the leads. A detractor posted before it has none."""
+    path = str(tmp_path / "old.db")
+    old = Database(path)
+    db_module.migrations.apply(old, stop_before="m011_detractor_loop")
+    old["responses"].insert({"id": "r1", "ticket_id": "T1", "submitted_at": "x", "agent": "a",
+                             "score": 1, "score5": 1, "raw": "{}", "alerted_at": "y"})  # fmt: skip
+    old.close()
+    db = db_module.open_db(path)
+    row = next(db.query("select * from responses"))
+    assert {k: row[k] for k in ("id", "alerted_at", "taken_by", "handled_by", "message_ts")} == {
+        "id": "r1", "alerted_at": "y", "taken_by": None, "handled_by": None, "message_ts": None
+    }  # fmt: skip
+    assert {"taken_at", "handled_at", "handled_note", "message_channel"} <= set(row)
+    assert db["detractor_events"].columns_dict == {
+        "id": int, "response_id": str, "at": str, "user": str, "action": str, "note": str
+    }  # fmt: skip
+    assert db["detractor_messages"].columns_dict == {
+        "id": int, "channel": str, "ts": str, "posted_at": str, "mentioned": int, "held": str,
+        "called_at": str, "more": int,
+    }  # fmt: skip
+    indexes = {t: {(tuple(i.columns), bool(i.unique)) for i in db[t].indexes}
+               for t in ("detractor_events", "detractor_messages")}  # fmt: skip
+    assert indexes == {
+        "detractor_events": {(("response_id", "id"), False)},
+        "detractor_messages": {(("channel", "ts"), True), (("mentioned", "posted_at"), False)},
+    }
+    db.close()
+
+
 def test_a_database_from_before_links_gives_posted_runs_their_snapshot(tmp_path: Path) -> None:
     """m006: a posted run shows the latest snapshot of its digest taken before it finished."""
     path = str(tmp_path / "old.db")

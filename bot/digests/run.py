@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -34,6 +34,14 @@ from bot.sources import Sources
 from bot.timefmt import now_iso
 
 log = logging.getLogger(__name__)
+
+
+class DetractorCounts(Protocol):
+    """How the detractors received in [since, until) fared: `total`, `handled`, `taken`,
+    `open`. The survey feature's query (`surveys/queries.detractor_counts`), wired in by
+    `app.py`: features never import each other, and its table's queries stay its own."""
+
+    def __call__(self, db: Database, since: datetime, until: datetime) -> Mapping[str, int]: ...
 
 
 class Review(Protocol):
@@ -67,8 +75,10 @@ class Digests:
         poster: Poster | None,
         alerting: Review | None = None,
         names: Names | None = None,
+        detractors: DetractorCounts | None = None,
     ) -> None:
         self.digests = digests
+        self.detractors = detractors
         self.names = names
         self.sources = sources
         self.store = store
@@ -154,6 +164,7 @@ class Digests:
         await naming
         taken_at = now_iso(report.fetched_at or datetime.now(UTC))
         previous, before = await earlier
+        detractors = await self._detractors(digest, report, previous, taken_at)
         changes = await off_loop(compare, rows, before)
         message = await off_loop(
             self.renderer.render,
@@ -165,6 +176,7 @@ class Digests:
             previous=previous,
             top=TOP,
             total_key=(TOTAL, ""),
+            detractors=detractors,
         )
         if self.names is not None:  # ids shown without a name: the directory looks again
             for kind, ids in self.renderer.take_missed().items():
@@ -201,6 +213,26 @@ class Digests:
         if not digest.post:
             return Outcome("stored", None, "", len(rows))
         return Outcome("posted", message, ts, len(rows))
+
+    async def _detractors(
+        self, digest: Digest, report: CsatReport | AgentStatesReport,
+        shown: dict[str, Any] | None, taken_at: str,
+    ) -> Mapping[str, int] | None:  # fmt: skip
+        """How the detractors received since the last posted digest (or in this one's
+        window, for the first) fared, for a CSAT digest of the `ingested` source or one
+        that had some; None: nothing to say, or the count could not be read. Each window
+        ends where the next begins: at the snapshots' `taken_at`, to the second."""
+        if self.detractors is None or digest.kind != "csat":
+            return None
+        since = datetime.fromisoformat(shown["taken_at"]) if shown else report.window.start
+        until = datetime.fromisoformat(taken_at)
+        count = self.detractors
+        try:
+            found = await self.store(lambda db: count(db, since, until))
+        except Exception:  # the digest goes out without the line
+            log.exception("digest %s: the detractors could not be counted", digest.name)
+            return None
+        return found if report.source == "ingested" or found["total"] else None
 
     async def _names_ready(self, source: str) -> None:
         """The source's directory, read (or fetched on first need) while the vendor answers;

@@ -1,10 +1,19 @@
-"""Detractor alerts: unhappy customers reach the team leads within seconds, grouped.
+"""Detractors as a loop: unhappy customers reach the team leads within seconds, grouped,
+and each one is taken and handled from the message itself.
 
 A detractor is a response at the bottom of its scale with a comment (`Item.detractor`).
 The first one opens a group, every detractor in the next few seconds joins it, then one
-message lists them in the `[alerts] channel`: a burst is one message, not fifty. The
-grouping is pure (`Grouping`, clock injected); `DetractorAlerts` posts and marks the
-responses `alerted_at`, so a restart posts what a killed process had not.
+message lists them in the `[alerts] channel`, each with "I'll take it" and "Handled": a
+burst is one message, not fifty. The grouping is pure (`Grouping`, clock injected).
+
+The leads (`[alerts] mention`) are called in at most once per `[detractors]
+mention_every` and never in its `quiet_hours` (`should_mention`, pure, `now` an
+argument); a message that does not call them in says when they were called in last.
+Each message is recorded with its detractors (`surveys/queries.py`), so the pacing
+survives a restart, a restart posts what a killed process had not, and a click redraws
+the message in place (who took each one, who handled it, when, the note) and tells the
+click in the message's thread in one line. The buttons reach `DetractorAlerts` through
+`listeners/detractors.py`.
 """
 
 from __future__ import annotations
@@ -14,29 +23,39 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
+from bot.config import DetractorRules, QuietHours
 from bot.db import Store
-from bot.errors import BotError, StoreError
-from bot.render import Renderer
+from bot.errors import ActionError, BotError, StoreError
+from bot.render import Message, Renderer
+from bot.render.safe import clean
 from bot.slack import Poster
+from bot.surveys import queries
 from bot.surveys.items import Item
-from bot.surveys.queries import mark_alerted, unalerted
+from bot.surveys.queries import Clicked, Posted
 from bot.timefmt import iso_ms
 
 log = logging.getLogger(__name__)
 WINDOW = 5.0  # seconds a group stays open after its first detractor
-LISTED = 20  # detractors listed in one message; the rest are counted
+# detractors listed in one message, each a section and its buttons; the rest are counted.
+# 2 blocks each, with the header, the call (or why not), "…and N more" and the footer:
+# 44 of the 50 blocks Slack allows
+LISTED = 20
 REPLAY = timedelta(hours=1)  # at start, detractors this recent that were never posted are
+TAKE, HANDLED = "detractor_take", "detractor_handled"  # action ids; HANDLED is also the modal's
+NOTE_CHARS = 1000  # what the Handled modal's note may hold (its input's max_length)
+TEMPLATE = "detractors.yml.j2"
 
 
 @dataclass(frozen=True)
 class Detractor:
-    """What a team lead needs to act on one unhappy customer."""
+    """What a team lead needs to act on one unhappy customer, and who did."""
 
     id: str
     agent: str
@@ -47,6 +66,11 @@ class Detractor:
     comment: str
     score_label: str = ""
     submitted_at: str = ""
+    taken_by: str = ""  # a Slack user id
+    taken_at: str = ""
+    handled_by: str = ""
+    handled_at: str = ""
+    handled_note: str = ""
 
     @classmethod
     def of(cls, item: Item) -> Detractor:
@@ -55,7 +79,11 @@ class Detractor:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Detractor:
-        return cls(**{key: row[key] for key in cls.__dataclass_fields__})
+        """From a `responses` row; a column not set yet (null) reads as ""."""
+        found: dict[str, Any] = {}
+        for f in fields(cls):
+            found[f.name] = "" if row.get(f.name) is None else row[f.name]
+        return cls(**found)
 
 
 class Grouping:
@@ -85,8 +113,31 @@ class Grouping:
         return group
 
 
+def recently(last: datetime | None, now: datetime, every: timedelta) -> bool:
+    """Whether the leads were called in less than `every` ago. A call stamped later than
+    `now` (another process's clock) counts only as far as it is within `every`."""
+    return last is not None and abs(now - last) < every
+
+
+def should_mention(
+    last: datetime | None, now: datetime, every: timedelta, quiet: QuietHours | None,
+    zone: ZoneInfo,
+) -> bool:  # fmt: skip
+    """Pure: whether a detractor message posted `now` calls in the leads. Never in the
+    quiet hours (the wall clock in `zone`); otherwise when their last call (`last`) is
+    `every` or more ago, or there was none. `every` zero: every message calls them in."""
+    if quiet is not None and quiet.covers(now, zone):
+        return False
+    return not recently(last, now, every)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class DetractorAlerts:
-    """Groups detractors and posts each group to the alerts channel through `Poster`."""
+    """Groups detractors and posts each group to the alerts channel through `Poster`;
+    carries out the clicks on their buttons and redraws their message."""
 
     def __init__(
         self,
@@ -98,6 +149,8 @@ class DetractorAlerts:
         window: float = WINDOW,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rules: DetractorRules | None = None,
+        now: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.store = store
         self.renderer = renderer
@@ -107,7 +160,11 @@ class DetractorAlerts:
         self.grouping = Grouping(window)
         self.clock = clock
         self.sleep = sleep
+        self.rules = rules or DetractorRules()
+        self.now = now
         self._task: asyncio.Task[None] | None = None
+        self._posting = asyncio.Lock()  # a message reads the call the one before recorded
+        self._drawing = asyncio.Lock()  # a redraw reads what every click before it wrote
 
     def add(self, found: list[Detractor]) -> None:
         """Called as responses are stored: the group posts when its window closes."""
@@ -117,8 +174,8 @@ class DetractorAlerts:
 
     async def start(self) -> None:
         """Post what a previous process stored but never got to post."""
-        since = iso_ms(datetime.now(UTC) - REPLAY)
-        rows = await self.store(lambda db: unalerted(db, since))
+        since = iso_ms(self.now() - REPLAY)
+        rows = await self.store(lambda db: queries.unalerted(db, since))
         if rows:
             log.info("%d detractors were never posted; posting them now", len(rows))
             self.add([Detractor.from_row(row) for row in rows])
@@ -137,20 +194,144 @@ class DetractorAlerts:
 
     async def post(self, group: list[Detractor]) -> None:
         """One message for the group; failures are logged and retried at the next start."""
-        message = self.renderer.render(
-            "detractors.yml.j2", detractors=group[:LISTED], more=max(0, len(group) - LISTED),
-            mention=Markup(self.mention),  # configured: it may ping
+        async with self._posting:
+            posted = await self._pace()
+            listed, counted = group[:LISTED], group[LISTED:]
+            posted = replace(posted, more=len(counted))
+            try:
+                message = self.message(listed, posted)
+                ts = await self.poster.post(self.channel, message)
+            except BotError as exc:
+                log.warning("detractor alert not posted: %s", exc)
+                return
+            except Exception:
+                log.exception("detractor alert not posted")
+                return
+            posted = replace(posted, ts=ts)
+            listed_ids, counted_ids = [d.id for d in listed], [d.id for d in counted]
+            try:
+                await self.store(lambda db: queries.record_message(db, posted, listed_ids,
+                                                                   counted_ids))  # fmt: skip
+            except StoreError as exc:  # posted; the next process posts the group again
+                log.error("detractor alert posted, but not recorded as posted: %s", exc)
+
+    async def _pace(self) -> Posted:
+        """Whether the message about to go calls in the leads, and if not, why not."""
+        now = self.now()
+        posted = Posted(self.channel, "", iso_ms(now), mentioned=False)
+        if not self.mention:
+            return posted
+        try:
+            last_text = await self.store(queries.last_mentioned)
+        except StoreError as exc:  # better called in twice than never
+            log.error("when the leads were last called in could not be read: %s", exc)
+            last_text = None
+        last = datetime.fromisoformat(last_text) if last_text else None
+        every, quiet = self.rules.every, self.rules.quiet_hours
+        if should_mention(last, now, every, quiet, self.renderer.timezone):
+            return replace(posted, mentioned=True)
+        if recently(last, now, every):
+            return replace(posted, held="recent", called_at=last_text or "")
+        return replace(posted, held="quiet")
+
+    def message(self, listed: list[Detractor], posted: Posted) -> Message:
+        """The burst message: its detractors as they stand, and the call (or why not)."""
+        return self.renderer.render(
+            TEMPLATE, detractors=listed, more=posted.more,
+            mention=Markup(self.mention) if posted.mentioned else "",  # configured: it may ping
+            held=posted.held, called_at=posted.called_at,
         )  # fmt: skip
-        try:
-            await self.poster.post(self.channel, message)
-        except BotError as exc:
-            log.warning("detractor alert not posted: %s", exc)
+
+    # --- the buttons ----------------------------------------------------------------------
+
+    async def take(self, response_id: str, user: str) -> None:
+        """ "I'll take it": `user` takes it (over from whoever had it); an ActionError says
+        why not (unknown, handled already), for the clicker only."""
+        now = iso_ms(self.now())
+        clicked = await self.store(lambda db: queries.take(db, response_id, user, now))
+        await self._told(_changed(clicked), user, "take")
+
+    async def open_handled(self, response_id: str, trigger_id: str) -> None:
+        """ "Handled": the modal that asks for a note, unless it was handled already."""
+        row = await self.store(lambda db: queries.detractor(db, response_id))
+        if row is None:
+            raise ActionError("no_detractor")
+        if row["handled_by"]:
+            raise _already(row)
+        await self.poster.open_view(trigger_id, self.handled_view(Detractor.from_row(row)))
+
+    def handled_view(self, detractor: Detractor) -> dict[str, Any]:
+        """The Handled modal: the template words its title, buttons and blocks; the
+        response id rides in private_metadata."""
+        found = self.renderer.render(TEMPLATE, modal=detractor)
+        return {
+            "type": "modal",
+            "callback_id": HANDLED,
+            "private_metadata": detractor.id,
+            "title": {"type": "plain_text", "text": str(found["text"])[:24]},
+            "submit": {"type": "plain_text", "text": str(found.get("submit", "OK"))[:24]},
+            "close": {"type": "plain_text", "text": str(found.get("close", "Cancel"))[:24]},
+            "blocks": found["blocks"],
+        }
+
+    async def handle(self, response_id: str, user: str, note: str) -> None:
+        """The modal's submission: handled by `user`, with `note`; the first one is kept."""
+        note = clean(note).strip()[:NOTE_CHARS]  # SQLite stores no lone surrogate
+        now = iso_ms(self.now())
+        clicked = await self.store(lambda db: queries.handle(db, response_id, user, note, now))
+        await self._told(_changed(clicked), user, "handled")
+
+    async def _told(self, clicked: Clicked, user: str, action: str) -> None:
+        """The message redrawn with the click, and the click in its thread."""
+        row = clicked.row
+        if action == "take" and clicked.before == user:
+            return  # took it already: the message says so
+        channel, ts = row["message_channel"], row["message_ts"]
+        if not channel or not ts:  # its message was never recorded: the click is
             return
-        except Exception:
-            log.exception("detractor alert not posted")
-            return
-        now = iso_ms(datetime.now(UTC))
-        try:
-            await self.store(lambda db: mark_alerted(db, [d.id for d in group], now))
-        except StoreError as exc:  # posted; the next process posts the group again
-            log.error("detractor alert posted, but not recorded as posted: %s", exc)
+        await self.redraw(channel, ts)
+        line = self.renderer.render(
+            TEMPLATE, click=action, by=user, before=clicked.before,
+            detractor=Detractor.from_row(row),
+        )  # fmt: skip
+        await self.poster.post(channel, line, thread_ts=ts)
+
+    async def redraw(self, channel: str, ts: str) -> None:
+        """The message as its detractors stand now, in place."""
+        async with self._drawing:  # the last redraw to start shows every click before it
+            found, rows = await self.store(lambda db: queries.message(db, channel, ts))
+            if not rows:
+                return
+            posted = Posted(channel, ts, "", mentioned=False)
+            if found is not None:
+                held, called_at = found["held"] or "", found["called_at"] or ""
+                posted = Posted(channel, ts, found["posted_at"], bool(found["mentioned"]),
+                                held, called_at, found["more"] or 0)  # fmt: skip
+            message = self.message([Detractor.from_row(row) for row in rows], posted)
+            await self.poster.update(channel, ts, message)
+
+    def refusal(self, code: str, details: dict[str, Any]) -> Message:
+        """Why a click did nothing, in the template's words."""
+        return self.renderer.render(TEMPLATE, refusal=code, details=details)
+
+    async def tell(self, user: str, response_id: str, code: str, details: dict[str, Any]) -> None:
+        """Why a modal's submission did nothing, to the person who sent it only: it has no
+        response_url, so it goes as an ephemeral message in the detractor's channel."""
+        channel = self.channel
+        with contextlib.suppress(StoreError):
+            row = await self.store(lambda db: queries.detractor(db, response_id))
+            channel = (row or {}).get("message_channel") or channel
+        await self.poster.ephemeral(channel, user, self.refusal(code, details))
+
+
+def _changed(clicked: Clicked | None) -> Clicked:
+    if clicked is None:
+        raise ActionError("no_detractor")
+    if not clicked.changed:
+        raise _already(clicked.row)
+    return clicked
+
+
+def _already(row: dict[str, Any]) -> ActionError:
+    return ActionError("already_handled", by=row["handled_by"], at=row["handled_at"] or "",
+                       note=row["handled_note"] or "")  # fmt: skip

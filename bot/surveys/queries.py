@@ -1,4 +1,6 @@
-"""The survey tables: `responses` and the `outbox` that forwards them to MaestroQA.
+"""The survey tables: `responses`, the `outbox` that forwards them to MaestroQA, and the
+detractors' own: `detractor_messages` (each message, and whether it called in the leads)
+and `detractor_events` (every click on a detractor's buttons).
 
 Responses and their outbox rows are written in one transaction (group commit across
 requests). One outbox row per response: `pending` rows wait for `next_attempt_at`; a
@@ -148,20 +150,152 @@ def distribution(
     return {agent: (s[0], s[1], s[2], s[3], s[4]) for agent, s in counts.items()}
 
 
+# --- detractors: their messages, who took each one and who handled it ---------------------
+
+DETRACTOR = "score = min_score and trim(coalesce(comment, '')) != ''"  # `Item.detractor`
+
+
 def unalerted(db: Database, since: str) -> list[dict[str, Any]]:
     """Detractors received since `since` that no message has listed yet."""
     return list(db.query(
-        "select * from responses where alerted_at is null and received_at >= ? "
-        "and score = min_score and trim(coalesce(comment, '')) != '' order by received_at",
-        [since],
+        f"select * from responses where alerted_at is null and received_at >= ? and {DETRACTOR} "
+        "order by received_at, rowid", [since],
     ))  # fmt: skip
 
 
-def mark_alerted(db: Database, ids: list[str], now: str) -> None:
-    with db.atomic():
+@dataclass(frozen=True)
+class Posted:
+    """A detractor message Slack took: where, when, and whether it called in the leads
+    (`held`: why not, `recent` or `quiet`; `called_at`: the call it counted on)."""
+
+    channel: str
+    ts: str
+    posted_at: str
+    mentioned: bool
+    held: str = ""
+    called_at: str = ""
+    more: int = 0  # detractors of the burst counted, not listed
+
+
+def record_message(db: Database, posted: Posted, listed: list[str], counted: list[str]) -> None:
+    """The message, and every detractor of its burst as alerted; the `listed` ones (with
+    their buttons) as in it, so a click redraws it."""
+    with writing(db):
+        db.execute(
+            "insert into detractor_messages (channel, ts, posted_at, mentioned, held, called_at, "
+            "more) values (?, ?, ?, ?, ?, ?, ?) on conflict(channel, ts) do update set "
+            "posted_at = excluded.posted_at, mentioned = excluded.mentioned, "
+            "held = excluded.held, called_at = excluded.called_at, more = excluded.more",
+            [posted.channel, posted.ts, posted.posted_at, int(posted.mentioned),
+             posted.held or None, posted.called_at or None, posted.more],
+        )  # fmt: skip
         db.conn.executemany(
-            "update responses set alerted_at = ? where id = ?", [(now, i) for i in ids]
+            "update responses set alerted_at = ?, message_channel = ?, message_ts = ? "
+            "where id = ?", [(posted.posted_at, posted.channel, posted.ts, i) for i in listed],
+        )  # fmt: skip
+        db.conn.executemany(
+            "update responses set alerted_at = ? where id = ?",
+            [(posted.posted_at, i) for i in counted],
         )
+
+
+def last_mentioned(db: Database) -> str | None:
+    """When a detractor message last called in the leads, or None: it never did."""
+    found = db.execute(
+        "select max(posted_at) from detractor_messages where mentioned = 1"
+    ).fetchone()[0]
+    return str(found) if found else None
+
+
+def message(
+    db: Database, channel: str, ts: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """A detractor message as it was posted, and the detractors it lists, in their order."""
+    found = list(db.query(
+        "select * from detractor_messages where channel = ? and ts = ?", [channel, ts]
+    ))  # fmt: skip
+    listed = list(db.query(
+        "select * from responses where message_channel = ? and message_ts = ? order by rowid",
+        [channel, ts],
+    ))  # fmt: skip
+    return (found[0] if found else None), listed
+
+
+def detractor(db: Database, response_id: str) -> dict[str, Any] | None:
+    """A detractor a message listed, as it stands; None for any other id."""
+    found = list(db.query(
+        "select * from responses where id = ? and alerted_at is not null", [response_id]
+    ))  # fmt: skip
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class Clicked:
+    """What a click did: the detractor as it stands after it; `changed` False when it was
+    handled already (and nothing was recorded); `before`: who had taken it until then."""
+
+    row: dict[str, Any]
+    changed: bool = True
+    before: str = ""
+
+
+def take(db: Database, response_id: str, user: str, now: str) -> Clicked | None:
+    """`user` takes the detractor (over from whoever had it); None for an unknown id."""
+    with writing(db):
+        row = detractor(db, response_id)
+        if row is None:
+            return None
+        if row["handled_by"]:
+            return Clicked(row, changed=False)
+        db.execute(
+            "update responses set taken_at = case when taken_by = ? then taken_at else ? end, "
+            "taken_by = ? where id = ?", [user, now, user, response_id],
+        )  # fmt: skip
+        _event(db, response_id, now, user, "take")
+        return Clicked(detractor(db, response_id) or row, True, row["taken_by"] or "")
+
+
+def handle(db: Database, response_id: str, user: str, note: str, now: str) -> Clicked | None:
+    """`user` handled the detractor, with `note`; the first to say so is kept."""
+    with writing(db):
+        row = detractor(db, response_id)
+        if row is None:
+            return None
+        if row["handled_by"]:
+            return Clicked(row, changed=False)
+        db.execute(
+            "update responses set handled_by = ?, handled_at = ?, handled_note = ? where id = ?",
+            [user, now, note, response_id],
+        )
+        _event(db, response_id, now, user, "handled", note)
+        return Clicked(detractor(db, response_id) or row, True, row["taken_by"] or "")
+
+
+def _event(db: Database, response_id: str, at: str, user: str, action: str, note: str = "") -> None:
+    db.execute(
+        "insert into detractor_events (response_id, at, user, action, note) values (?, ?, ?, ?, ?)",
+        [response_id, at, user, action, note],
+    )
+
+
+def events(db: Database, response_id: str) -> list[dict[str, Any]]:
+    """Every click on one detractor, oldest first."""
+    return list(db.query(
+        "select at, user, action, note from detractor_events where response_id = ? order by id",
+        [response_id],
+    ))  # fmt: skip
+
+
+def detractor_counts(db: Database, since: datetime, until: datetime) -> dict[str, int]:
+    """Detractors received in [since, until): how many, how many handled, taken (and not
+    yet handled), and open (neither). A digest says these (app.py passes this function)."""
+    total, handled, taken = db.execute(
+        "select count(*), count(handled_by), "
+        "coalesce(sum(taken_by is not null and handled_by is null), 0) from responses "
+        f"where received_at >= ? and received_at < ? and {DETRACTOR}",
+        [iso_ms(since), iso_ms(until)],
+    ).fetchone()  # fmt: skip
+    return {"total": total, "handled": handled, "taken": taken, "open": total - handled - taken}
 
 
 # --- the outbox ---------------------------------------------------------------------------

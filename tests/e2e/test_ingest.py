@@ -9,6 +9,7 @@ a batch in flight.
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 import subprocess
 import sys
@@ -17,11 +18,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
-from bot.demo.sim.slack import SimulatedSlack
+from bot.demo.sim.slack import SimulatedSlack, sign
 from bot.timefmt import iso_ms
 from tests.fakes.maestroqa import SimulatedMaestroQA
 from tests.fakes.process import ROOT, SECRET, RunningBot, clean_env
@@ -277,3 +279,145 @@ def test_kill_9_mid_forwarding_then_every_response_arrives_once(
         assert mqa.over_limit == 0, "the bot kept to 10/s and 100/min, across the restart"
         outbox = run_bot("outbox", db=db)
         assert "pending 0  sending 0  sent 2000  failed 0" in outbox.stdout
+
+
+LOOP = "C0LOOP"
+LOOP_CONFIG = f"""
+[alerts]
+channel = "{LOOP}"
+mention = "<!subteam^S0LEADS>"
+
+[detractors]
+mention_every = "1h"
+
+[links]
+ticket = "https://help.example/t/{{ticket_id}}"
+"""
+
+
+def interact(bot: RunningBot, payload: dict[str, Any]) -> httpx.Response:
+    """A signed interactivity request, as Slack posts it to /slack/events."""
+    body = urlencode({"payload": json.dumps({"team": {"id": "T0SIM"}, "api_app_id": "A0BOT",
+                                             "token": "x", **payload})})  # fmt: skip
+    return bot.http.post("/slack/events", content=body, headers=sign(SECRET, body))
+
+
+def button(action_id: str, value: str, user: str, ts: str, url: str) -> dict[str, Any]:
+    return {
+        "type": "block_actions", "user": {"id": user}, "trigger_id": "1337.42.abc",
+        "response_url": url, "container": {"type": "message", "channel_id": LOOP,
+                                           "message_ts": ts},
+        "channel": {"id": LOOP}, "message": {"ts": ts, "text": ""},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "detractor-1",
+                     "value": value, "action_ts": "1"}],
+    }  # fmt: skip
+
+
+def loop_posts(slack: SimulatedSlack, thread: bool) -> list[dict[str, Any]]:
+    return [p for p in slack.posts(LOOP) if bool(p.get("thread_ts")) is thread]
+
+
+def loop_updates(slack: SimulatedSlack) -> list[dict[str, Any]]:
+    return [c.data() for c in slack.calls_to("/api/chat.update") if c.data()["channel"] == LOOP]
+
+
+def query(bot: RunningBot, sql: str, *args: Any, all: bool = False) -> Any:
+    """One row (or `all` of them) of the bot's database, read beside it."""
+    db = sqlite3.connect(_db(bot))
+    try:
+        cursor = db.execute(sql, args)
+        return cursor.fetchall() if all else cursor.fetchone()
+    finally:
+        db.close()
+
+
+def wait_until(found: Any, what: str, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := found()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert value, what
+    return value
+
+
+def test_detractors_are_taken_and_handled_from_their_message(
+    slack: SimulatedSlack, maestroqa: SimulatedMaestroQA, tmp_path: Path
+) -> None:
+    bot = RunningBot(env(slack, maestroqa), tmp_path, config=LOOP_CONFIG)
+    try:
+        burst = [response(score=1, comment="Nobody answered <!channel>", agent_id="5001"),
+                 response(score=1, comment="Rude\x00 agent \ud83d", agent_id="5002")]  # fmt: skip
+        assert post(bot, json.dumps({"data": burst}).encode()).status_code == 201  # \ud83d: escaped
+        (message,) = wait_until(lambda: loop_posts(slack, False), "the burst was posted")
+        blocks = json.dumps(message["blocks"])
+        assert "<!subteam^S0LEADS>" in blocks and "&lt;!channel&gt;" in blocks
+        actions = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert [e["action_id"] for e in actions] == ["detractor_take", "detractor_handled"] * 2
+        first = actions[0]["value"]
+        assert f"<https://help.example/t/{burst[0]['ticket_id']}|" in blocks
+
+        sql = "select message_ts from responses where id = ? and message_ts is not null"
+        (ts,) = wait_until(lambda: query(bot, sql, first), "the message was recorded")
+        updates = len(loop_updates(slack))
+
+        # "I'll take it": the message redrawn, one line in its thread
+        taken = interact(bot, button("detractor_take", first, "U0ANA", ts, slack.response_url()))
+        assert (taken.status_code, taken.text) == (200, "")
+        redrawn = wait_until(lambda: loop_updates(slack)[updates:], "the take was redrawn")[-1]
+        assert redrawn["ts"] == ts
+        assert "taken by <@U0ANA>" in json.dumps(redrawn["blocks"])
+        (line,) = wait_until(lambda: loop_posts(slack, True), "the take was told in the thread")
+        assert line["thread_ts"] == ts and not line.get("reply_broadcast")
+        assert line["text"].startswith(":raising_hand: <@U0ANA> took ticket ")
+        assert "<!" not in line["text"]
+
+        # "Handled": a modal, then its submission
+        opened = len(slack.calls_to("/api/views.open"))
+        handled = interact(bot, button("detractor_handled", first, "U0BEN", ts,
+                                       slack.response_url()))  # fmt: skip
+        assert handled.status_code == 200
+        call = slack.wait_for("/api/views.open", opened + 1)[-1].data()
+        view = call["view"] if isinstance(call["view"], dict) else json.loads(call["view"])
+        assert (call["trigger_id"], view["callback_id"], view["private_metadata"]) == (
+            "1337.42.abc", "detractor_handled", first)  # fmt: skip
+        note = {"note": {"note": {"type": "plain_text_input", "value": "Called back <!here>"}}}
+        submitted = {"type": "view_submission", "user": {"id": "U0BEN"},
+                     "view": {**view, "id": "V0MODAL", "state": {"values": note}}}  # fmt: skip
+        answer = interact(bot, submitted)
+        assert (answer.status_code, answer.text) == (200, "")
+        done = wait_until(
+            lambda: [u for u in loop_updates(slack) if "handled by" in json.dumps(u["blocks"])],
+            "the handled click was redrawn",
+        )[-1]
+        shown = json.dumps(done["blocks"], ensure_ascii=False)
+        assert "taken by <@U0ANA> · handled by <@U0BEN> at <!date^" in shown
+        assert "Called back &lt;!here&gt;" in shown
+        lines = wait_until(lambda: loop_posts(slack, True)[1:], "handled, in the thread")
+        assert lines[0]["text"].startswith(":white_check_mark: <@U0BEN> handled ticket ")
+        events = query(bot, "select user, action, note from detractor_events order by id", all=True)
+        assert events == [("U0ANA", "take", ""), ("U0BEN", "handled", "Called back <!here>")]
+
+        # "Handled" again, from an older modal: kept as it was, the second person told
+        ephemerals = len(slack.calls_to("/api/chat.postEphemeral"))
+        again = {**submitted, "user": {"id": "U0CAT"}}
+        assert interact(bot, again).status_code == 200
+        told = slack.wait_for("/api/chat.postEphemeral", ephemerals + 1)[-1]
+        assert (told.data()["user"], told.data()["channel"]) == ("U0CAT", LOOP)
+        assert "Already handled by <@U0BEN>" in told.data()["text"]
+
+        # a forged value: a short answer to the clicker only
+        url = slack.response_url()
+        forged = interact(bot, button("detractor_take", "not-a-response", "U0ANA", ts, url))
+        assert forged.status_code == 200
+        refused = answer_to(slack, url)
+        assert "not one this bot knows" in refused["text"]
+        assert (refused["response_type"], refused["replace_original"]) == ("ephemeral", False)
+
+        # a second burst within the hour: posted, without calling the leads in again
+        assert post(bot, {"data": [response(score=1, comment="Still waiting")]}).status_code == 201
+        (second,) = wait_until(lambda: loop_posts(slack, False)[1:], "the second burst")
+        later = json.dumps(second["blocks"])
+        assert "<!subteam^S0LEADS>" not in later
+        assert "(leads were called in at <!date^" in later
+        assert "Traceback" not in bot.log.read_text()
+    finally:
+        bot.stop()
