@@ -49,7 +49,7 @@ import sys
 from bot import config
 from bot.app import build_asgi
 build_asgi(config.load())
-from bot.digests import charts
+from bot.render import charts
 png = charts.distribution("answers", ["1", "2", "3", "4", "5"], [1, 2, 3, 4, 5], "answers")
 assert png.startswith(b"\\x89PNG") and "numpy" in sys.modules
 """

@@ -3,12 +3,18 @@ of the open alert (if any), the evaluation and `now`, returning an action and a 
 
 `judge()` does it for a whole snapshot: every entity evaluated against its `Past`, an open
 alert held to the level before it opened, a drop inside a dropping parent folded into the
-parent's thread. It takes its data and `now` as arguments, so the review runs it off the
-event loop (20,000 agents are a few hundred milliseconds of arithmetic).
+parent's thread, and what explains each drop (`cause`). It takes its data and `now` as
+arguments, so the review runs it off the event loop (20,000 agents are a few hundred
+milliseconds of arithmetic).
+
+One problem, one voice: several digests or watches may look at the same problem at the
+same scheduled time. The first to speak tells the thread; the others record what they
+saw and say nothing (`told_for`, the scheduled time an alert last spoke for).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -16,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.alerts import detect
+from bot.alerts import cause, detect
 from bot.alerts.detect import Evaluation, Metric
 from bot.config import AlertRules, Rule
 from bot.metrics import membership
@@ -43,23 +49,34 @@ class AlertState:
     opened_drop: float | None = None
     acked_by: str | None = None
     snoozed_until: datetime | None = None
+    told_for: str | None = None  # the scheduled time it last spoke for
 
 
 def decide(
-    alert: AlertState | None, evaluation: Evaluation, now: datetime, rule: Rule
+    alert: AlertState | None,
+    evaluation: Evaluation,
+    now: datetime,
+    rule: Rule,
+    told_for: str | None = None,
 ) -> tuple[Action, str]:
-    """The action for one problem, and why."""
+    """The action for one problem, and why; `told_for` is the scheduled time the review
+    speaks for (None: a review of its own, such as a digest run by hand)."""
     if evaluation.firing is None:
         return Action.NONE, f"no decision: {evaluation.reason}"
     open_alert = alert if alert is not None and alert.status == "firing" else None
+    spoken = told_for is not None and alert is not None and alert.told_for == told_for
     if not evaluation.firing:
         if open_alert is None:
             return Action.NONE, "fine"
         return Action.RESOLVE, "recovered"
     if open_alert is None:
+        if spoken:  # resolved at this very time by another digest's review: no flapping
+            return Action.NONE, "resolved at this scheduled time"
         return Action.OPEN, "re-fires after resolving" if alert is not None else "first"
     if open_alert.snoozed_until is not None and open_alert.snoozed_until > now:
         return Action.SILENT, f"snoozed until {open_alert.snoozed_until:%Y-%m-%d %H:%M}"
+    if spoken:
+        return Action.SILENT, "told at this scheduled time already"
     if (evaluation.drop or 0) >= (open_alert.opened_drop or 0) + rule.worse_points:
         return Action.WORSE, "worse than when it opened"
     if open_alert.acked_by:
@@ -77,6 +94,8 @@ class Verdict:
     action: Action
     why: str
     folded: bool = False  # a parent fires too: this one is told in the parent's thread
+    headline: Mapping[str, Any] | None = None  # what a new alert says first (`cause.headline`)
+    levels: Mapping[str, Any] | None = None  # a new alert's parts' levels before (`cause.levels`)
 
 
 def problem_key(source: str, kind: str, ev: Evaluation) -> str:
@@ -93,6 +112,7 @@ def state_of(row: Mapping[str, Any] | None) -> AlertState | None:
         row.get("opened_drop"),
         row.get("acked_by"),
         datetime.fromisoformat(until) if until else None,
+        row.get("told_for"),
     )
 
 
@@ -104,6 +124,7 @@ def judge(
     kind: str,
     rules: AlertRules,
     now: datetime,
+    told_for: str | None = None,
 ) -> list[Verdict]:
     """The problems of one snapshot that something happens to: decided, folded, with why.
 
@@ -121,6 +142,7 @@ def judge(
     chatty = log.isEnabledFor(logging.DEBUG)
     kept: list[tuple[str, dict[str, Any] | None, Evaluation, Rule]] = []
     firing: set[tuple[str, str, Metric]] = set()
+    accounts: dict[Metric, Evaluation] = {}  # the account's own, for the headline
     for row in rows:
         key = (row["entity_kind"], row["entity_id"])
         rule = rules.rule_for(*key)
@@ -129,6 +151,8 @@ def judge(
         else:
             evaluations = detect.availability_against(row, past.get(key), rule)
         for ev in evaluations:
+            if ev.entity_kind == TOTAL:
+                accounts[ev.metric] = ev
             problem = problem_key(source, kind, ev)
             latest = known.get(problem)
             open_alert = latest is not None and latest["status"] == "firing"
@@ -139,20 +163,43 @@ def judge(
             if ev.firing or (open_alert and ev.firing is not None):
                 kept.append((problem, latest, ev, rule))
             elif chatty:
-                log.debug("alert %s: %s (%s)", problem, *decide(state_of(latest), ev, now, rule))
+                log.debug("alert %s: %s (%s)", problem,
+                          *decide(state_of(latest), ev, now, rule, told_for))  # fmt: skip
     verdicts = []
     for problem, latest, ev, rule in kept:
-        if ev.entity_kind == TOTAL and ev.metric == Metric.CSAT:
-            ev = replace(ev, movers=movers(rows, past))
-        action, why = decide(state_of(latest), ev, now, rule)
+        headline = levels = None
+        open_alert = latest is not None and latest["status"] == "firing"
+        if open_alert and latest is not None:  # against the level before the alert
+            kept_levels = _loaded(latest.get("parts"))
+            ev = replace(
+                ev, movers=cause.explain(rows, kept_levels, ev, latest.get("opened_against"))
+            )
+        elif ev.firing:
+            levels = cause.levels(rows, past, ev)
+            ev = replace(ev, movers=cause.explain(rows, levels, ev, ev.against))
+            headline = cause.headline(ev, ev.movers, accounts.get(ev.metric))
+        action, why = decide(state_of(latest), ev, now, rule, told_for)
         # one problem, one thread: a drop inside a dropping parent is told in the
-        # parent's thread (as what moved it), not as an alert of its own
+        # parent's thread (as what explains it), not as an alert of its own
         folded = any((*p, ev.metric) in firing for p in ancestors(ev))
         if action == Action.OPEN and folded:
             action, why = Action.NONE, "folded into its parent's alert"
         log.info("alert %s: %s (%s)", problem, action, why)
-        verdicts.append(Verdict(problem, latest, ev, action, why, folded))
+        verdicts.append(Verdict(problem, latest, ev, action, why, folded, headline, levels))
     return verdicts
+
+
+def _loaded(stored: Any) -> Mapping[str, Any] | None:
+    """`alerts.parts` as stored (JSON text) or as read back (a dict)."""
+    if isinstance(stored, Mapping):
+        return stored
+    if not isinstance(stored, str) or not stored:
+        return None
+    try:
+        found = json.loads(stored)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def ancestors(ev: Evaluation) -> list[tuple[str, str]]:
@@ -164,32 +211,3 @@ def ancestors(ev: Evaluation) -> list[tuple[str, str]]:
         unit, outer, _ = within
         return [(unit, outer), (TOTAL, "")]
     return [(TOTAL, "")]
-
-
-def movers(
-    rows: list[dict[str, Any]], past: Mapping[tuple[str, str], Past]
-) -> tuple[dict[str, Any], ...]:
-    """The entities that pulled the total down most: lost positive answers vs before."""
-    moved = []
-    for row in rows:
-        if row["entity_kind"] == TOTAL or membership(row["entity_kind"], row["entity_id"]):
-            continue
-        before = past.get((row["entity_kind"], row["entity_id"]))
-        if before is None or not row.get("answers"):
-            continue
-        if not before.answers or row.get("score") is None or before.score is None:
-            continue
-        points = (row["score"] - before.score) * 100
-        weight = row["answers"] * (row["score"] - before.score)  # positives lost at this volume
-        moved.append(
-            {
-                "entity_kind": row["entity_kind"],
-                "entity_id": row["entity_id"],
-                "entity_name": row.get("entity_name"),
-                "points": points,
-                "answers": row["answers"],
-                "weight": weight,
-            }
-        )
-    moved.sort(key=lambda m: m["weight"])
-    return tuple(m for m in moved[:5] if m["points"] < 0)

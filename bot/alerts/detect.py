@@ -67,8 +67,9 @@ class Metric(StrEnum):
 class Reason:
     """Why an evaluation came out as it did: a code and its numbers, never a sentence.
 
-    Codes: few_answers (answers, needed), nothing_earlier, drop (points, runs, p),
-    up (points, runs), small_drop (points, runs, needed), not_credible (points, runs, p),
+    Codes: few_answers (answers, needed), nothing_earlier, drop (points, runs, p, alpha,
+    tests), up (points, runs), small_drop (points, runs, needed), not_credible (points,
+    runs, p, alpha, tests),
     few_snapshots (snapshots), logged_in_low (share, runs), logged_in_normal (share, runs),
     away_high (points, runs), away_normal (points), still_off (gap, metric),
     back_within (margin, metric); and `text` (text) for an alert stored before reasons
@@ -118,7 +119,7 @@ class Evaluation:
     interval: tuple[float, float] | None = None
     against_interval: tuple[float, float] | None = None
     p_value: float | None = None
-    movers: tuple[dict[str, Any], ...] = field(default=())
+    movers: tuple[dict[str, Any], ...] = field(default=())  # what explains it (`cause`)
 
 
 def _csat_counts(row: dict[str, Any]) -> tuple[int, int]:
@@ -198,14 +199,16 @@ def csat_against(row: dict[str, Any], past: Past | None, rule: Rule, tests: int 
         drop = (xb / nb - x / n) * 100
         p = drop_p_value(x, n, xb, nb)
         firing = drop >= rule.drop_points and p < alpha
-        if firing:
-            why = Reason("drop", {"points": drop, "runs": runs, "p": p})
+        if firing:  # the bar it cleared, as used: the confidence split across the tests
+            why = Reason("drop", {"points": drop, "runs": runs, "p": p, "alpha": alpha,
+                                  "tests": max(1, tests)})  # fmt: skip
         elif drop <= 0:
             why = Reason("up", {"points": -drop, "runs": runs})
         elif drop < rule.drop_points:
             why = Reason("small_drop", {"points": drop, "runs": runs, "needed": rule.drop_points})
         else:
-            why = Reason("not_credible", {"points": drop, "runs": runs, "p": p})
+            why = Reason("not_credible", {"points": drop, "runs": runs, "p": p, "alpha": alpha,
+                                          "tests": max(1, tests)})  # fmt: skip
         found = Evaluation(
             **base,
             firing=firing,

@@ -1,8 +1,9 @@
-"""The alerts table: one row per alert; a problem (source, kind, entity, metric) may have several.
+"""The alerts table: one row per alert; a problem (source, kind, entity, metric) may have
+several; and `alert_events`: every click on one.
 
 Every function takes the `Database` and runs on the store's thread (`await store(fn)`).
 Rows come back as dicts with `last_reason` as a `Reason` (its code and numbers are stored
-as JSON), and go in the same way.
+as JSON) and `headline` and `parts` as dicts, and go in the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +33,27 @@ def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+def newest_of(db: Database, problem: str) -> int | None:
+    """The id of the newest alert of a problem: a click on any older one is stale."""
+    found = db.execute("select max(id) from alerts where problem = ?", [problem]).fetchone()
+    return found[0] if found else None
+
+
+def insert_event(db: Database, event: dict[str, Any]) -> int:
+    """A click, as it happened; its id."""
+    return inserted(db, "alert_events", event)
+
+
+def event_told(db: Database, event_id: int, ts: str) -> None:
+    """The thread message that told a click."""
+    db.table("alert_events").update(event_id, {"ts": ts})
+
+
+def events_of(db: Database, alert_id: int) -> list[dict[str, Any]]:
+    """Every click on an alert, oldest first."""
+    return list(db.query("select * from alert_events where alert_id = ? order by id", [alert_id]))
+
+
 def insert_alert(db: Database, alert: dict[str, Any]) -> int:
     """A new alert; its id."""
     return inserted(db, "alerts", _written(alert))
@@ -51,9 +73,29 @@ def posted(db: Database, alert_ids: Iterable[int]) -> dict[int, str]:
 
 
 def _read(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**row, "last_reason": Reason.load(row.get("last_reason"))} for row in rows]
+    return [
+        {**row, "last_reason": Reason.load(row.get("last_reason")),
+         "headline": _json(row.get("headline")), "parts": _json(row.get("parts"))}
+        for row in rows
+    ]  # fmt: skip
+
+
+def _json(stored: str | None) -> dict[str, Any] | None:
+    if not stored:
+        return None
+    try:
+        found = json.loads(stored)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _written(values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
     reason = values.get("last_reason")
-    return {**values, "last_reason": reason.dump()} if isinstance(reason, Reason) else values
+    if isinstance(reason, Reason):
+        out["last_reason"] = reason.dump()
+    for key in ("headline", "parts"):
+        if isinstance(values.get(key), dict):
+            out[key] = json.dumps(values[key])
+    return out

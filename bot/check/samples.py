@@ -198,7 +198,7 @@ def alert_contexts() -> dict[str, list[dict[str, Any]]]:
     one stored before reasons had codes, and every reason a template must word."""
     from bot.alerts.detect import Evaluation, Metric, Reason
 
-    drop = Reason("drop", {"points": 12.2, "runs": 1, "p": 0.0001})
+    drop = Reason("drop", {"points": 12.2, "runs": 1, "p": 0.0001, "alpha": 0.0017, "tests": 30})
     alert = {
         "id": 7,
         "problem": "liveperson|csat|total:|csat",
@@ -214,16 +214,31 @@ def alert_contexts() -> dict[str, list[dict[str, Any]]]:
         "ts": "1.2",
         "last_reason": drop,
         "updates": 0,
+        "opened_against": 0.761,
+        "headline": {
+            "metric": "csat",
+            "p": 0.0001,
+            "answers": 2664,
+            "entity_kind": "skill",
+            "entity_id": "12",
+            "entity_name": None,
+            "now": 0.33,
+            "change": -43.0,
+            "account_now": 0.639,
+            "account_change": -12.2,
+        },
     }
-    mover = {"entity_kind": "skill", "entity_id": "12", "entity_name": None, "points": -43.0,
-             "answers": 720, "weight": -300}  # fmt: skip
+    mover = {"entity_kind": "skill", "entity_id": "12", "entity_name": None, "now": 0.33,
+             "before": 0.76, "answers": 720, "lost": 11.6, "share": 0.95}  # fmt: skip
     ev = Evaluation(
         "total", "", None, Metric.CSAT, True, drop, 0.639, 0.761, 1, 12.2, 2664, (0.62, 0.657),
         (0.744, 0.777), 0.0001, (mover,),
     )  # fmt: skip
     low = Reason("logged_in_low", {"share": 0.45, "runs": 7})
+    agent = {"entity_kind": "agent", "entity_id": "1001", "entity_name": None, "now": 9000,
+             "before": 16400, "answers": None, "lost": 7400, "share": 0.6}  # fmt: skip
     logged = Evaluation(
-        "agent", "1001", None, Metric.LOGGED_IN, True, low, 9000, 16400, 7, 45.0
+        "total", "", None, Metric.LOGGED_IN, True, low, 9000, 16400, 7, 45.0, movers=(agent,)
     )  # fmt: skip
     acked = {
         **alert,
@@ -238,6 +253,26 @@ def alert_contexts() -> dict[str, list[dict[str, Any]]]:
         "resolved_at": "2026-03-04T08:00:00+00:00",
         "last_reason": Reason("back_within", {"margin": 2.5, "metric": "csat"}),
     }
+    by_hand = {
+        **resolved,
+        "resolved_by": "U0LEAD",
+        "resolved_note": "Orders' macro fixed.\n<!here>",
+    }
+    away = {"entity_kind": "agent", "entity_id": "1002", "entity_name": None, "now": 0.4,
+            "before": 0.1, "answers": None, "lost": 30.0, "share": None}  # fmt: skip
+    rise = Evaluation(
+        "total", "", None, Metric.AWAY_SHARE, True,
+        Reason("away_high", {"points": 30.0, "runs": 7}), 0.4, 0.1, 7, 30.0, movers=(away,),
+    )  # fmt: skip
+    events = [
+        {"alert_id": 7, "at": "2026-03-02T08:05:00+00:00", "user": "U0LEAD", "action": a,
+         "note": note, "until": until}
+        for a, note, until in [
+            ("acknowledge", "", None), ("acknowledge", "from U0OTHER", None),
+            ("resolve", "Fixed the macro.\n<!channel> *bold*", None), ("resolve", "", None),
+            ("snooze", "", "2026-03-03T08:05:00+00:00"), ("unsnooze", "", None),
+        ]
+    ]  # fmt: skip
     legacy = {**alert, "last_reason": Reason.load("down 12.2 points")}
     every = [
         Reason("few_answers", {"answers": 3, "needed": 20}),
@@ -256,10 +291,12 @@ def alert_contexts() -> dict[str, list[dict[str, Any]]]:
     base = {"digest": "csat-daily", "mention": "<!subteam^S0LEADS>"}
     return {
         "alert.yml.j2": [
-            {**base, "alert": alert, "evaluation": ev, "fresh": True},
-            {**base, "alert": acked, "evaluation": None, "fresh": False},
-            {**base, "alert": resolved, "evaluation": None, "fresh": False},
-            {**base, "alert": legacy, "evaluation": None, "fresh": False},
+            {**base, "alert": alert, "state": "firing", "fresh": True},
+            {**base, "alert": acked, "state": "snoozed", "fresh": False},
+            {**base, "alert": acked, "state": "acknowledged", "fresh": False},
+            {**base, "alert": resolved, "state": "resolved", "fresh": False},
+            {**base, "alert": by_hand, "state": "resolved", "fresh": False},
+            {**base, "alert": legacy | {"headline": None}, "state": "firing", "fresh": False},
             {
                 **base,
                 "alert": {
@@ -268,16 +305,41 @@ def alert_contexts() -> dict[str, list[dict[str, Any]]]:
                     "entity_kind": "agent",
                     "entity_id": "1001",
                     "kind": "availability",
+                    "headline": {
+                        "metric": "logged_in",
+                        "entity_kind": "agent",
+                        "entity_id": "1001",
+                        "now": 9000,
+                        "change": -45.0,
+                        "account_now": 80000,
+                        "account_change": -12.0,
+                    },
                 },
-                "evaluation": logged,
+                "state": "firing",
                 "fresh": True,
             },
         ],
+        "alert_event.yml.j2": [{"alert": acked, "event": e} for e in events],
+        "alert_resolve.yml.j2": [{"alert_id": 7, "initial": 1772438400}],
+        "alert_snooze.yml.j2": [{"alert_id": 7, "initial": 1772438400}],
         "alert_update.yml.j2": [
             {"alert": alert, "evaluation": ev, "action": a, "why": "first", "digest": "csat-daily"}
             for a in ("open", "thread", "worse", "resolve")
         ]
-        + [{"alert": alert, "evaluation": logged, "action": "open", "why": "first", "digest": ""}]
+        + [
+            {"alert": alert, "evaluation": logged, "action": a, "why": "first", "digest": ""}
+            for a in ("open", "resolve")
+        ]
+        + [
+            {
+                "alert": alert | {"metric": "away_share"},
+                "evaluation": rise,
+                "action": "open",
+                "why": "first",
+                "digest": "",
+                "min_answers": 20,
+            }
+        ]
         + [
             {
                 "alert": alert,
@@ -466,6 +528,20 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
         "button_error.yml.j2": [
             {"code": "bad_snooze", "details": {"period": "2y", "periods": ["1h", "1d", "1w"]}},
             {"code": "no_alert", "details": {"alert_id": 7}},
+            {"code": "stale_resolved", "details": {"resolved_at": "", "resolved_by": "U0LEAD"}},
+            {"code": "stale_resolved", "details": {"resolved_at": "", "resolved_by": ""}},
+            *(
+                {"code": c, "details": {}}
+                for c in (
+                    "stale_newer",
+                    "already_yours",
+                    "not_snoozed",
+                    "snooze_past",
+                    "snooze_missing",
+                    "modal",
+                )
+            ),
+            {"code": "snooze_far", "details": {"days": 90}},
             {"code": "unknown_button", "details": {}},
             {"code": "slack", "details": {"slack_code": "channel_not_found"}},
             {"code": "internal", "details": {}},

@@ -7,14 +7,18 @@ cache) and real templates, and prints what Slack would show.
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import textwrap
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import config
+from bot.alerts.ownership import Click
 from bot.app import build_commands, build_parts
 from bot.demo.sim.livechat import SimulatedLiveChat
 from bot.demo.sim.liveperson import SKILLS, SimulatedLivePerson
@@ -54,9 +58,13 @@ SCRIPT = [
 ]
 
 
+ZONE = ZoneInfo("Europe/Berlin")
+
+
 def _print_message(label: str, message: Message) -> None:
     print(f"  {label}")
-    print(textwrap.indent(to_text(message).rstrip(), "  │ ", predicate=lambda _: True))
+    shown = to_text(message, ZONE).rstrip()  # Slack shows <!date^…> in each reader's zone
+    print(textwrap.indent(shown, "  │ ", predicate=lambda _: True))
 
 
 DIGESTS = """
@@ -72,6 +80,15 @@ skills = "all"
 timeframe = "24h"
 
 [[digest]]
+name = "csat-watch"
+kind = "csat"
+channel = "C0TEAMLEADS"
+cron = "0 9 * * 1-5"
+skills = "all"
+timeframe = "24h"
+post = false
+
+[[digest]]
 name = "availability-daily"
 kind = "availability"
 channel = "C0TEAMLEADS"
@@ -83,6 +100,9 @@ channel = "C0ALERTS"
 mention = "<!subteam^S0LEADS>"
 min_answers = 20
 """
+# the simulated week: Monday 23 November 2026, 09:00 in Berlin, and the mornings after it
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=ZONE)
+JONAS = "12:1006"  # Jonas, in Orders (skill 12): the one agent behind the drop
 
 
 def _print_posts(slack: SimulatedSlack, since: int) -> int:
@@ -93,8 +113,11 @@ def _print_posts(slack: SimulatedSlack, since: int) -> int:
             body = call.data()
             where = f"#{body['channel']}" + (" (in the thread)" if body.get("thread_ts") else "")
             _print_message(f"posted to {where}:", body)
+            if not body.get("thread_ts"):
+                _print_buttons(body)
         elif call.path == "/api/chat.update":
             _print_message(f"updated the message in #{call.data()['channel']}:", call.data())
+            _print_buttons(call.data())
         elif call.path == "/api/files.getUploadURLExternal":
             data = call.data()
             print(
@@ -103,8 +126,30 @@ def _print_posts(slack: SimulatedSlack, since: int) -> int:
     return len(slack.calls)
 
 
+def _print_buttons(message: Message) -> None:
+    """The buttons and menus of a message, as Slack draws them under it."""
+    blocks = message.get("blocks")
+    if isinstance(blocks, str):  # form-encoded: the blocks are JSON text
+        blocks = json.loads(blocks)
+    for block in blocks or []:
+        if block.get("type") == "actions":
+            shown = [
+                f"[{e['text']['text']}]"
+                if e["type"] == "button"
+                else f"[{e['placeholder']['text']} ▾]"
+                for e in block["elements"]
+            ]
+            print("  │ " + " ".join(shown))
+
+
+def _clock(moment: datetime) -> Callable[[], datetime]:
+    """A clock stopped at `moment`: the simulated week's time, in UTC as the bot keeps it."""
+    return lambda: moment.astimezone(UTC)
+
+
 async def run_digests(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Path) -> None:
-    """Four mornings of digests: on the second, Orders' (skill 12's) customers got less happy."""
+    """A week of mornings on a simulated clock: on Wednesday one agent in Orders (Jonas)
+    makes Orders' customers unhappy; a lead takes the alert; Friday it has recovered."""
     (folder / "bot.toml").write_text(DIGESTS, encoding="utf-8")
     env = {
         **lp.env(),
@@ -114,33 +159,43 @@ async def run_digests(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Pa
         "SLACK_API_URL": slack.api_url,
     }
     seen = len(slack.calls)
+    drop = {JONAS: -0.6}
     mornings = [
-        (1, {}, "csat-daily", "Monday 09:00: the CSAT digest (the first: nothing to compare)"),
-        (
-            2,
-            {"12": -0.25},
-            "csat-daily",
-            "Tuesday 09:00: Orders' customers were less happy: the digest, and one alert",
-        ),
-        (
-            3,
-            {"12": -0.25},
-            "csat-daily",
-            "Wednesday 09:00: still down: the alert's thread gets an update, nobody is pinged",
-        ),
-        (4, {}, "csat-daily", "Thursday 09:00: recovered: the thread says so, the alert resolves"),
-        (4, {}, "availability-daily", "Thursday 09:00: the availability digest, last 8 hours"),
-    ]
-    for day, shift, digest, why in mornings:
-        lp.day, lp.shift = day, shift
-        print(f"━━ {why}\n▶ python -m bot digest {digest}")
-        parts = build_parts(config.load(env))  # a new process each morning: a fresh cache
+        (0, {}, ["csat-daily"], "Monday 09:00: the CSAT digest (the first: nothing to compare)"),
+        (1, {}, ["csat-daily", "csat-watch"], "Tuesday 09:00: an ordinary day, and a watch"),
+        (2, drop, ["csat-daily", "csat-watch"],
+         "Wednesday 09:00: one agent's customers in Orders are unhappy: the digest, and one "
+         "alert whose notification says what dropped and by how much"),
+        (3, drop, ["csat-daily", "csat-watch"],
+         "Thursday 09:00: still down: two digests see it, the thread hears once, nobody is pinged"),
+        (4, {}, ["csat-daily", "csat-watch"],
+         "Friday 09:00: recovered: the thread states the level, the alert resolves"),
+        (4, {}, ["availability-daily"], "Friday 09:00: the availability digest, last 8 hours"),
+    ]  # fmt: skip
+    for day, shift, digests, why in mornings:
+        lp.day, lp.shift = day + 1, shift
+        morning = MONDAY + timedelta(days=day)
+        print(f"━━ {why}\n▶ at {morning:%a %d %b %H:%M}, the scheduler runs "
+              + ", ".join(digests))  # fmt: skip
+        # a new process each morning, on the simulated clock: a fresh cache
+        parts = build_parts(config.load(env), _clock(morning))
         try:
-            outcome = await parts.digests.run(digest)
+            rows = 0
+            for digest in digests:
+                rows += (await parts.digests.run(digest, scheduled_for=morning)).rows
+            await parts.alerting.drain()
+            seen = _print_posts(slack, seen)
+            if day == 2:  # a lead takes the alert
+                alert_id = parts.store.sync(
+                    lambda db: db.execute("select max(id) from alerts").fetchone()[0]
+                )
+                print("━━ Wednesday 09:12: Ana clicks [Acknowledge] on the alert\n")
+                parts.alerting.clock = _clock(morning + timedelta(minutes=12))
+                await parts.alerting.act(alert_id, "U0ANA", Click.ACKNOWLEDGE)
+                seen = _print_posts(slack, seen)
         finally:
             await parts.aclose()
-        seen = _print_posts(slack, seen)
-        print(f"  stored a snapshot of {outcome.rows} rows in SQLite\n")
+        print(f"  stored snapshots of {rows} rows in SQLite\n")
 
 
 async def run_demo() -> int:

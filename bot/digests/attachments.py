@@ -41,7 +41,7 @@ async def attach(
     """The thread under the digest: charts, and the full table when the message is cut;
     `lookup` names ids as the directory does."""
     # matplotlib loads (most of a second, once) and draws in a worker thread
-    charts = await asyncio.to_thread(importlib.import_module, "bot.digests.charts")
+    charts = await asyncio.to_thread(importlib.import_module, "bot.render.charts")
 
     entities = len(rows) - 1
     shown = sum(

@@ -49,7 +49,7 @@ class Review(Protocol):
 
     def review(
         self, series: str, source: str, kind: str, run_id: int, rows: list[dict[str, Any]],
-        digest: str,
+        digest: str, told_for: str | None = None,
     ) -> Awaitable[Any]: ...  # fmt: skip
 
 
@@ -99,7 +99,7 @@ class Digests:
     ) -> Outcome:
         """Run one digest now; `scheduled_for` makes it a scheduled run, posted once."""
         digest = self.get(name)
-        run_id = None
+        run_id, told_for = None, None
         if not dry_run:
             key = (
                 scheduled_key(scheduled_for, digest.timezone)
@@ -110,8 +110,10 @@ class Digests:
             if run_id is None:
                 log.info("digest %s for %s already ran; skipping", name, key)
                 return Outcome("skipped")
+            if scheduled_for is not None:  # the alerts speak once per scheduled time
+                told_for = scheduled_for.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
         try:
-            outcome = await self._run(digest, run_id)
+            outcome = await self._run(digest, run_id, told_for)
         except Exception as exc:
             # a usage problem or a source nobody set up, in the templates' words
             reason = self.renderer.said(exc) if isinstance(exc, BotError) else str(exc)
@@ -132,9 +134,11 @@ class Digests:
                 log.error("digest %s: %s, but recording it failed: %s", name, outcome.status, lost)
         return outcome
 
-    async def _run(self, digest: Digest, digest_run: int | None) -> Outcome:
+    async def _run(
+        self, digest: Digest, digest_run: int | None, told_for: str | None = None
+    ) -> Outcome:
         """Fetch, compare, render, then store while posting; `digest_run` None is a dry run
-        (nothing kept)."""
+        (nothing kept); `told_for` the scheduled time the alerts speak for."""
         query, source = self.sources.resolve(digest.query())
         report: CsatReport | AgentStatesReport
 
@@ -209,7 +213,7 @@ class Digests:
                 if ts:  # after the store: the trend chart shows this snapshot too
                     await self._attach(digest, report, rows, ts)
             finally:  # alerts follow every stored snapshot, even when the post failed
-                await self._review(digest, report.source, run_id, rows)
+                await self._review(digest, report.source, run_id, rows, told_for)
         if not digest.post:
             return Outcome("stored", None, "", len(rows))
         return Outcome("posted", message, ts, len(rows))
@@ -270,13 +274,14 @@ class Digests:
             log.exception("digest %s: attaching to its thread failed", digest.name)
 
     async def _review(
-        self, digest: Digest, source: str, run_id: int, rows: list[dict[str, Any]]
-    ) -> None:
+        self, digest: Digest, source: str, run_id: int, rows: list[dict[str, Any]],
+        told_for: str | None = None,
+    ) -> None:  # fmt: skip
         if self.alerting is None:
             return
         try:  # an alert that cannot be posted does not undo the digest
             await self.alerting.review(
-                digest.series, source, digest.kind, run_id, rows, digest.name
+                digest.series, source, digest.kind, run_id, rows, digest.name, told_for
             )
         except Exception:
             log.exception("digest %s: reviewing alerts failed", digest.name)

@@ -1,45 +1,78 @@
-"""Alert buttons: Acknowledge and Snooze. Ack at once, record in SQLite, refresh the message."""
+"""Alert buttons: Acknowledge, Resolve, Snooze, Unsnooze. Ack at once, record, refresh.
+
+Resolve and "Snooze until…" open a modal (`views.open` with the click's trigger_id, which
+Slack honours for 3 seconds, so it opens in the listener itself); its submission is
+checked in the ack (a snooze in the past is answered on its own block) and carried out
+after it. Everything else a click does runs after the ack, through `AckFirst`.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Awaitable
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerts import ownership
+from bot.alerts.ownership import Click
 from bot.alerts.threads import Alerting
 from bot.errors import ActionError, SlackError, StoreError
 from bot.listeners.reply import AckFirst, Reply, send
 
 log = logging.getLogger(__name__)
 _USER = re.compile(r"[UW][A-Z0-9]{1,30}")
+RESOLVE_VIEW, SNOOZE_VIEW = "alert_resolve", "alert_snooze_until"
 
 
-async def handle_ack(body: dict[str, Any], ack: Reply, respond: Reply, alerting: Alerting) -> None:
+async def handle_click(
+    body: dict[str, Any], ack: Reply, respond: Reply, alerting: Alerting, click: Click
+) -> None:
+    """Acknowledge and Unsnooze: the button carries the alert id."""
     await ack()
     alert_id, user = alert_of(_action(body).get("value")), _user(body)
     if alert_id is None or user is None:
         await _tell(respond, alerting, "unknown_button", {})
         return
-    await _apply(respond, alerting, alerting.acknowledge(alert_id, user))
+    await _apply(respond, alerting, alerting.act(alert_id, user, click))
 
 
 async def handle_snooze(
     body: dict[str, Any], ack: Reply, respond: Reply, alerting: Alerting
 ) -> None:
+    """A snooze chosen from the menu: `id:1h`, `id:1d`, `id:1w` (`id:until` opens a modal)."""
     await ack()
     option = _action(body).get("selected_option")
     if option is None:  # the menu was cleared: nothing to do
         return
-    value = option.get("value") if isinstance(option, dict) else None
-    alert_text, _, period = value.partition(":") if isinstance(value, str) else ("", "", "")
-    alert_id, user = alert_of(alert_text), _user(body)
+    alert_id, period, user = _snooze_choice(option), _period(option), _user(body)
     if alert_id is None or user is None:
         await _tell(respond, alerting, "unknown_button", {})
         return
-    await _apply(respond, alerting, alerting.snooze(alert_id, user, period))
+    try:
+        until = ownership.snooze_until(period, alerting.clock())
+    except ActionError as exc:
+        await _tell(respond, alerting, exc.code, exc.details)
+        return
+    await _apply(respond, alerting, alerting.act(alert_id, user, Click.SNOOZE, until=until))
+
+
+async def handle_submission(
+    body: dict[str, Any], respond: Reply, alerting: Alerting, click: Click,
+    until: datetime | None = None,
+) -> None:  # fmt: skip
+    """A modal's submission, after its ack: Resolve with its note, or Snooze until."""
+    view = _view(body)
+    alert_id, user = alert_of(view.get("private_metadata")), _user(body)
+    if alert_id is None or user is None:
+        log.warning("alert modal: a submission without its alert or user; ignored")
+        return
+    note = _value(view, "note", "value")
+    note = note if isinstance(note, str) else ""
+    await _apply(respond, alerting, alerting.act(alert_id, user, click, until=until, note=note))
 
 
 def alert_of(value: object) -> int | None:
@@ -50,6 +83,45 @@ def alert_of(value: object) -> int | None:
         return None
     alert_id = int(value)
     return alert_id if 0 < alert_id < 2**63 else None
+
+
+def snooze_end(view: dict[str, Any], now: datetime) -> datetime | str:
+    """The end a "Snooze until" modal chose, or the code of what is wrong with it."""
+    chosen = _value(view, "until", "selected_date_time")
+    if isinstance(chosen, bool) or not isinstance(chosen, int):
+        return "snooze_missing"
+    if not 0 < chosen < 2**40:
+        return "snooze_missing"
+    until = datetime.fromtimestamp(chosen, UTC)
+    if until <= now:
+        return "snooze_past"
+    if until - now > ownership.LONGEST_SNOOZE:
+        return "snooze_far"
+    return until
+
+
+def _snooze_choice(option: object) -> int | None:
+    value = option.get("value") if isinstance(option, dict) else None
+    return alert_of(value.partition(":")[0]) if isinstance(value, str) else None
+
+
+def _period(option: object) -> str:
+    value = option.get("value") if isinstance(option, dict) else None
+    return value.partition(":")[2] if isinstance(value, str) else ""
+
+
+def _value(view: dict[str, Any], block: str, key: str) -> Any:
+    """One input's value in a submitted view; None when it is not there."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    found = values.get(block) if isinstance(values, dict) else None
+    element = found.get(block) if isinstance(found, dict) else None
+    return element.get(key) if isinstance(element, dict) else None
+
+
+def _view(body: dict[str, Any]) -> dict[str, Any]:
+    view = body.get("view")
+    return view if isinstance(view, dict) else {}
 
 
 def _action(body: dict[str, Any]) -> dict[str, Any]:
@@ -94,14 +166,89 @@ async def _acked(**_: Any) -> None:
     """The ack that went already (the listener acks before its work is started)."""
 
 
+async def _silent(**_: Any) -> None:
+    """A modal's submission has no response_url: its refusals go to the log only."""
+
+
+def modal(alerting: Alerting, template: str, alert_id: int, callback: str) -> dict[str, Any]:
+    """A modal view from its template: `text` is its title, `submit` and `close` its
+    buttons' words; the alert id rides in private_metadata."""
+    now = alerting.clock()
+    tomorrow = datetime.combine(
+        (now.astimezone(alerting.renderer.timezone) + timedelta(days=1)).date(),
+        time(9),
+        alerting.renderer.timezone,
+    )
+    found = alerting.renderer.render(template, alert_id=alert_id, initial=int(tomorrow.timestamp()))
+    return {
+        "type": "modal",
+        "callback_id": callback,
+        "private_metadata": str(alert_id),
+        "title": {"type": "plain_text", "text": found["text"][:24]},
+        "submit": {"type": "plain_text", "text": str(found.get("submit", "OK"))[:24]},
+        "close": {"type": "plain_text", "text": str(found.get("close", "Cancel"))[:24]},
+        "blocks": found["blocks"],
+    }
+
+
 def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
     async def ack_listener(body: dict[str, Any], ack: Reply, respond: Reply) -> None:
         await ack()
-        ack_first.later(handle_ack(body, _acked, respond, alerting))
+        ack_first.later(handle_click(body, _acked, respond, alerting, Click.ACKNOWLEDGE))
 
-    async def snooze_listener(body: dict[str, Any], ack: Reply, respond: Reply) -> None:
+    async def unsnooze_listener(body: dict[str, Any], ack: Reply, respond: Reply) -> None:
         await ack()
+        ack_first.later(handle_click(body, _acked, respond, alerting, Click.UNSNOOZE))
+
+    async def open_modal(
+        body: dict[str, Any], respond: Reply, client: AsyncWebClient, alert_id: int | None,
+        template: str, callback: str,
+    ) -> None:  # fmt: skip
+        trigger = body.get("trigger_id")
+        if alert_id is None or _user(body) is None or not isinstance(trigger, str):
+            await _tell(respond, alerting, "unknown_button", {})
+            return
+        try:  # at once: the trigger_id is good for 3 seconds
+            view = modal(alerting, template, alert_id, callback)
+            await client.views_open(trigger_id=trigger, view=view)
+        except Exception as exc:
+            log.warning("alert button: the modal did not open: %s", exc)
+            await _tell(respond, alerting, "modal", {})
+
+    async def resolve_listener(
+        body: dict[str, Any], ack: Reply, respond: Reply, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        alert_id = alert_of(_action(body).get("value"))
+        await open_modal(body, respond, client, alert_id, "alert_resolve.yml.j2", RESOLVE_VIEW)
+
+    async def snooze_listener(
+        body: dict[str, Any], ack: Reply, respond: Reply, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        option = _action(body).get("selected_option")
+        if option is not None and _period(option) == "until":
+            alert_id = _snooze_choice(option)
+            await open_modal(body, respond, client, alert_id, "alert_snooze.yml.j2", SNOOZE_VIEW)
+            return
         ack_first.later(handle_snooze(body, _acked, respond, alerting))
 
+    async def resolve_submitted(body: dict[str, Any], ack: Reply) -> None:
+        await ack()
+        ack_first.later(handle_submission(body, _silent, alerting, Click.RESOLVE))
+
+    async def snooze_submitted(body: dict[str, Any], ack: Reply) -> None:
+        until = snooze_end(_view(body), alerting.clock())
+        if isinstance(until, str):  # told on its own block, in the modal
+            said = alerting.renderer.render("button_error.yml.j2", code=until, details={})
+            await ack(response_action="errors", errors={"until": said["text"][:150]})
+            return
+        await ack()
+        ack_first.later(handle_submission(body, _silent, alerting, Click.SNOOZE, until))
+
     app.action("alert_ack")(ack_listener)
+    app.action("alert_unsnooze")(unsnooze_listener)
+    app.action("alert_resolve")(resolve_listener)
     app.action("alert_snooze")(snooze_listener)
+    app.view(RESOLVE_VIEW)(resolve_submitted)
+    app.view(SNOOZE_VIEW)(snooze_submitted)

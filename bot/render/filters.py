@@ -6,6 +6,7 @@ from `words.yml` through the `words` argument, which the renderer binds to its o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -109,6 +110,15 @@ def one_in(p: float | None) -> str:
     digits = len(str(int(odds))) - 2
     shown = int(odds) // 10**digits * 10**digits if digits > 0 else int(odds)
     return f"1 in {max(shown, 1):,}"
+
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,30}")
+
+
+def user(id: object) -> str:
+    """A Slack user id as a mention of that person; anything else as the word "someone"
+    (a stored id is checked when it is stored; this is the second lock on the door)."""
+    return f"<@{id}>" if isinstance(id, str) and _USER_ID.fullmatch(id) else "someone"
 
 
 def slack_date(

@@ -54,6 +54,7 @@ from bot.render.filters import (
     sections,
     slack_date,
     spark,
+    user,
 )
 from bot.render.safe import escape, outside, plain
 from bot.render.shapes import Shapes
@@ -154,6 +155,7 @@ class Renderer:
             pvalue=partial(pvalue, words=words),
             one_in=one_in,
             slack_date=slack_date,
+            user=user,
             points=partial(points, words=words),
             delta_dur=partial(delta_duration, words=words),
             prepend=lambda text, prefix: f"{prefix}{text}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.render.safe import ESCAPES
@@ -10,8 +11,14 @@ from bot.render.safe import ESCAPES
 Message = dict[str, Any]
 
 
-def to_text(message: Message) -> str:
-    """What a person would read in Slack, for the terminal (demo, ask)."""
+_DATE = re.compile(r"<!date\^(\d+)\^[^|>]*\|[^>]*>")
+
+
+def to_text(message: Message, tz: tzinfo | None = None) -> str:
+    """What a person would read in Slack, for the terminal (demo, ask); a `<!date^…>` in
+    `tz` as Slack shows it in the reader's own zone (without `tz`: its fallback)."""
+    if tz is not None:
+        message = _dated(message, tz)
     lines: list[str] = []
     for block in message.get("blocks", []):
         kind = block.get("type")
@@ -40,3 +47,16 @@ def _plain(mrkdwn: str) -> str:
     for raw, escaped in ESCAPES.items():
         text = text.replace(escaped, raw)
     return text
+
+
+def _dated(value: Any, tz: tzinfo) -> Any:
+    """Every `<!date^…>` in a message's strings as a time in `tz`: "Mon 24 Nov 09:00"."""
+    if isinstance(value, str):
+        return _DATE.sub(
+            lambda m: datetime.fromtimestamp(int(m.group(1)), tz).strftime("%a %d %b %H:%M"), value
+        )
+    if isinstance(value, dict):
+        return {key: _dated(v, tz) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_dated(v, tz) for v in value]
+    return value

@@ -47,6 +47,7 @@ class Web:
         self.fail = 0  # this many next posts fail as if Slack could not be reached
         self.posts: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
+        self.files: list[dict[str, Any]] = []
         self.started = 0
         self._ts = itertools.count(1)
 
@@ -59,6 +60,11 @@ class Web:
         ts = f"1772450000.{next(self._ts):06d}"
         self.posts.append({**call, "ts": ts, "at": self.clock.monotonic()})
         return {"ok": True, "ts": ts}
+
+    async def files_upload_v2(self, **call: Any) -> dict[str, Any]:
+        await self.gate.wait()
+        self.files.append(call)
+        return {"ok": True, "files": [{"id": f"F{len(self.files)}"}]}
 
     async def chat_update(self, **call: Any) -> dict[str, Any]:
         await self.gate.wait()
@@ -115,11 +121,18 @@ class Lab:
         for _ in range(days):
             self.snapshot()
 
-    async def review(self, dropped: Collection[str] = DROPPED) -> dict[str, Action]:
-        """Today's snapshot reviewed; the action of each problem that is not `none`."""
-        run_id, rows = self.snapshot(dropped)
+    async def review(
+        self, dropped: Collection[str] = DROPPED, told_for: str | None = None,
+        digest: str = "availability", again: bool = False,
+    ) -> dict[str, Action]:  # fmt: skip
+        """Today's snapshot reviewed (`again`: the same snapshot, by another digest); the
+        action of each problem that is not `none`."""
+        if again:
+            run_id, rows = self.last
+        else:
+            run_id, rows = self.last = self.snapshot(dropped)
         done = await self.alerting.review(SERIES, "liveperson", "availability", run_id, rows,
-                                          "availability")  # fmt: skip
+                                          digest, told_for)  # fmt: skip
         return {f"{ev.entity_id}|{ev.metric}": a for a, ev in done if a != Action.NONE}
 
     def alerts(self) -> list[dict[str, Any]]:
@@ -231,6 +244,52 @@ async def test_a_failed_post_is_logged_and_the_next_review_posts_it_once(
     assert await lab.review() == {key: Action.THREAD for key in OPENED}  # and not again
     await lab.alerting.drain()
     assert len(lab.web.tops()) == 3
+
+
+async def test_two_digests_at_one_scheduled_time_speak_once_per_problem(lab: Lab) -> None:
+    assert await lab.review(told_for="2026-03-05T08:00") == OPENED
+    again = await lab.review(told_for="2026-03-05T08:00", digest="other", again=True)
+    assert again == {key: Action.SILENT for key in OPENED}  # opened already: nothing twice
+    await lab.alerting.drain()
+    replies = len(lab.web.replies())
+    assert await lab.review(told_for="2026-03-06T08:00") == {k: Action.THREAD for k in OPENED}
+    second = await lab.review(told_for="2026-03-06T08:00", digest="other", again=True)
+    assert second == {key: Action.SILENT for key in OPENED}
+    await lab.alerting.drain()
+    assert len(lab.web.replies()) == replies + 3  # one update per problem this morning
+    stored = {a["told_for"] for a in lab.alerts()}
+    assert stored == {"2026-03-06T08:00"}
+    # recovered: the first digest resolves; the second, seeing it still low, opens nothing
+    assert await lab.review([], told_for="2026-03-07T08:00") == {k: Action.RESOLVE for k in OPENED}
+    later = await lab.review(told_for="2026-03-07T08:00", digest="other", again=False)
+    assert Action.OPEN not in later.values()
+    await lab.alerting.drain()
+    assert len(lab.alerts()) == 3
+
+
+async def test_a_refused_first_post_never_leaves_an_update_outside_its_thread(lab: Lab) -> None:
+    lab.web.fail = 3  # Slack refuses every top message
+    await lab.review()
+    await lab.alerting.drain()
+    assert lab.web.posts == [] and lab.web.files == []
+    lab.web.gate.clear()  # the next review posts them; hold Slack to watch the order
+    await lab.review()
+    lab.web.gate.set()
+    await lab.alerting.drain()
+    tops = {t["ts"] for t in lab.web.tops()}
+    assert len(tops) == 3
+    assert all(r["thread_ts"] in tops for r in lab.web.replies())
+    assert all(f["thread_ts"] in tops for f in lab.web.files)
+
+
+async def test_the_opening_chart_goes_into_its_thread(lab: Lab) -> None:
+    await lab.review()
+    await lab.alerting.drain()
+    tops = {t["ts"]: t for t in lab.web.tops()}
+    assert len(lab.web.files) == 3
+    for upload in lab.web.files:
+        assert upload["thread_ts"] in tops and upload["content"].startswith(b"\x89PNG")
+        assert upload["channel"] == CHANNEL
 
 
 async def test_after_a_restart_what_never_went_out_is_posted_once(lab: Lab) -> None:

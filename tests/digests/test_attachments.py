@@ -14,8 +14,9 @@ from sqlite_utils import Database
 
 from bot.check.samples import agent_states_report, csat_report
 from bot.config import Digest
-from bot.digests import attachments, charts
+from bot.digests import attachments
 from bot.digests.attachments import COLUMNS, table, top_entities, trend_series
+from bot.render import charts
 from bot.render.words import builtin
 from bot.snapshots import queries as snapshots
 from bot.snapshots.rows import csat_rows, states_rows

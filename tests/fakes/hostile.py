@@ -39,7 +39,8 @@ HOSTILE: list[str] = [
     "x" * 100_000, "<" * 5000, "&" * 5000, "\n" * 500, *_mixtures(80),
 ]  # fmt: skip
 
-_PING = re.compile(r"<[!@#]|<https?:|<mailto:")
+# `<!date^…>` the bot writes itself shows a time and calls in nobody
+_PING = re.compile(r"<(?!!date\^\d+\^)[!@#]|<https?:|<mailto:")
 
 
 def pings(text: str) -> bool:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from bot.alerts.ownership import Click
 from bot.alerts.queries import insert_alert
 from bot.alerts.threads import Alerting
 from bot.config import AlertRules
 from bot.db import Store
-from bot.listeners.actions import alert_of, handle_ack, handle_snooze
+from bot.listeners.actions import (
+    alert_of,
+    handle_click,
+    handle_snooze,
+    handle_submission,
+    snooze_end,
+)
 from bot.render import Renderer
 from tests.fakes.clock import FakeClock
 from tests.fakes.hostile import HOSTILE as EVERY_HOSTILE
@@ -39,6 +47,10 @@ def alerting() -> Iterator[Alerting]:
     store.sync(lambda db: insert_alert(db, alert))  # alert 1, no message posted
     yield Alerting(AlertRules(channel="C0LEADS"), store, None, Renderer(), FakeClock())
     store.close()
+
+
+async def handle_ack(body: dict[str, Any], ack: Any, respond: Any, alerting: Alerting) -> None:
+    await handle_click(body, ack, respond, alerting, Click.ACKNOWLEDGE)
 
 
 def click(value: Any = "1", user: Any = "U0LEAD", **extra: Any) -> dict[str, Any]:
@@ -147,3 +159,55 @@ async def test_hostile_buttons_menus_and_users_are_answered_without_pinging(
         lambda db: db.execute("select acked_by, snoozed_by from alerts").fetchone()
     )
     assert stored == (None, "U0LEAD" if stored[1] else None)
+
+
+NOON = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def chosen(value: Any) -> dict[str, Any]:
+    return {"state": {"values": {"until": {"until": {"selected_date_time": value}}}}}
+
+
+@pytest.mark.parametrize(
+    ("view", "found"),
+    [
+        (chosen(int(NOON.timestamp()) + 3600), NOON + timedelta(hours=1)),
+        (chosen(int(NOON.timestamp())), "snooze_past"),
+        (chosen(int(NOON.timestamp()) - 60), "snooze_past"),
+        (chosen(int(NOON.timestamp()) + 91 * 86400), "snooze_far"),
+        (chosen(None), "snooze_missing"),
+        (chosen("1795507200"), "snooze_missing"),
+        (chosen(True), "snooze_missing"),
+        (chosen(10**30), "snooze_missing"),
+        (chosen(-5), "snooze_missing"),
+        ({}, "snooze_missing"),
+        ({"state": "x"}, "snooze_missing"),
+        ({"state": {"values": {"until": []}}}, "snooze_missing"),
+    ],
+    ids=repr,
+)
+def test_a_snooze_until_is_a_time_ahead_or_a_reason(view: dict[str, Any], found: Any) -> None:
+    assert snooze_end(view, NOON) == found
+
+
+@pytest.mark.parametrize("hostile", EVERY_HOSTILE[:12], ids=lambda h: repr(h[:20]))
+async def test_a_resolve_submission_with_hostile_parts_changes_nothing_it_should_not(
+    alerting: Alerting, hostile: str
+) -> None:
+    """A forged alert id or user changes nothing; a hostile note is kept as it was said."""
+    forged = {"user": {"id": "U0LEAD"}, "view": {"private_metadata": hostile}}
+    await handle_submission(forged, Replies().respond, alerting, Click.RESOLVE)
+    assert alerting.store.sync(lambda db: db.execute("select status from alerts").fetchone()) == (
+        "firing",
+    )
+    note = {"note": {"note": {"type": "plain_text_input", "value": hostile}}}
+    body = {"user": {"id": "U0LEAD"}, "view": {"private_metadata": "1", "state": {"values": note}}}
+    await handle_submission(body, Replies().respond, alerting, Click.RESOLVE)
+    stored = alerting.store.sync(
+        lambda db: db.execute("select status, resolved_note from alerts").fetchone()
+    )
+    assert stored == ("resolved", hostile.strip()[:2000])
+    again = Replies()
+    await handle_click(click("1"), again.ack, again.respond, alerting, Click.ACKNOWLEDGE)
+    said = again.said[0]["text"]  # to the clicker only: naming who resolved it pings nobody
+    assert "resolved already (by <@U0LEAD>)" in said and not pings(said.replace("<@U0LEAD>", ""))

@@ -62,12 +62,18 @@ def states_with(hostile: str) -> AgentStatesReport:
 
 def cases(hostile: str) -> list[tuple[str, dict[str, Any]]]:
     base, alerts = BASE, ALERTS
-    alert = {**alerts["alert.yml.j2"][0]["alert"], "entity_kind": "skill", "entity_id": "12",
-             "entity_name": hostile, "last_reason": Reason("text", {"text": hostile})}  # fmt: skip
-    evaluation = alerts["alert.yml.j2"][0]["evaluation"]
-    mover = {"entity_kind": "skill", "entity_id": "1", "entity_name": hostile, "points": -5.0,
-             "answers": 30, "weight": -2}  # fmt: skip
+    first = alerts["alert.yml.j2"][0]["alert"]
+    alert = {**first, "entity_kind": "skill", "entity_id": "12", "entity_name": hostile,
+             "last_reason": Reason("text", {"text": hostile}),
+             "headline": {**first["headline"], "entity_name": hostile},
+             "acked_by": hostile, "snoozed_by": hostile, "resolved_by": hostile,
+             "resolved_note": hostile}  # fmt: skip
+    evaluation = alerts["alert_update.yml.j2"][0]["evaluation"]
+    mover = {"entity_kind": "skill", "entity_id": "1", "entity_name": hostile, "now": 0.5,
+             "before": 0.7, "answers": 30, "lost": 2.0, "share": 0.4}  # fmt: skip
     evaluation = replace(evaluation, name=hostile, movers=(mover,))
+    event = {"alert_id": 7, "at": "2026-03-02T08:05:00+00:00", "user": hostile,
+             "action": "resolve", "note": hostile, "until": None}  # fmt: skip
     detractor = Detractor(
         "d", hostile, hostile, 1, 1, 5, hostile, hostile, "2026-03-02T13:20:00.000Z"
     )
@@ -87,12 +93,14 @@ def cases(hostile: str) -> list[tuple[str, dict[str, Any]]]:
          {"source": "livechat", "kind": "VendorRejected", "detail": hostile}),
         ("button_error.yml.j2", {"code": "bad_snooze", "details": {"period": hostile,
                                                                    "periods": ["1h"]}}),
-        ("alert.yml.j2", {"alert": alert, "evaluation": evaluation, "digest": "d",
-                          "mention": "", "fresh": True}),
-        ("alert.yml.j2", {"alert": alert, "evaluation": None, "digest": "d", "mention": "",
-                          "fresh": False}),
-        ("alert_update.yml.j2", {"alert": alert, "evaluation": evaluation, "action": "open",
-                                 "why": "", "digest": hostile}),
+        ("alert.yml.j2", {"alert": alert, "state": "firing", "mention": "", "fresh": True}),
+        ("alert.yml.j2", {"alert": alert, "state": "snoozed", "mention": "", "fresh": False}),
+        ("alert.yml.j2", {"alert": {**alert, "status": "resolved"}, "state": "resolved",
+                          "mention": "", "fresh": False}),
+        *(("alert_update.yml.j2", {"alert": alert, "evaluation": evaluation, "action": a,
+                                   "why": "", "digest": hostile}) for a in ("open", "resolve")),
+        *(("alert_event.yml.j2", {"alert": alert, "event": {**event, "action": a}})
+          for a in ("acknowledge", "resolve", "snooze", "unsnooze", hostile)),
         ("detractors.yml.j2", {"detractors": [detractor] * 3, "more": 0, "mention": ""}),
     ]  # fmt: skip
 

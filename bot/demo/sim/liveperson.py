@@ -148,7 +148,8 @@ class SimulatedLivePerson(LoopbackServer):
         self.oauth1_retired = False
         self.overrides: dict[str, Any] = {}  # path fragment -> fixed JSON body
         self.day = 0  # a new day: the same contact center, slightly different numbers
-        self.shift: dict[str, float] = {}  # skill -> change in happy share (a drop: -0.3)
+        # skill (or "skill:agent": one agent in it) -> change in happy share (a drop: -0.3)
+        self.shift: dict[str, float] = {}
         # the directories: bump the revision to say "changed"; refuse a collection to act
         # as a key without that privilege ("users", "skills", "agentGroups", "status-reasons")
         self.directory_revision = 1
@@ -275,7 +276,8 @@ class SimulatedLivePerson(LoopbackServer):
         return reply(200, directory(collection, deleted), headers)
 
     def _counts(self, agent: str, skill: str, timeframe: int) -> dict[str, Any]:
-        return csat_counts(agent, skill, timeframe, self.day, self.shift.get(skill, 0.0))
+        shift = self.shift.get(f"{skill}:{agent}", self.shift.get(skill, 0.0))
+        return csat_counts(agent, skill, timeframe, self.day, shift)
 
     def _activity(self, query: dict[str, str]) -> Reply:
         return _activity_answer(self, query)

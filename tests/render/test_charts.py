@@ -10,7 +10,7 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bot.digests import charts
+from bot.render import charts
 
 MONDAY = datetime(2025, 11, 24, 8, tzinfo=UTC)  # Mon 24 Nov 2025, 09:00 in Berlin
 PNG = b"\x89PNG"
