@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.errors import ActionError
+from bot.render.safe import clean
 from bot.timefmt import now_iso
 
 SNOOZES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "1w": timedelta(weeks=1)}
@@ -84,7 +85,7 @@ def apply(
         if row.get("acked_by"):
             event["note"] = f"from {row['acked_by']}"  # a take-over: whose it was
     elif click == Click.RESOLVE:
-        note = note.strip()[:NOTE_CHARS]
+        note = clean(note).strip()[:NOTE_CHARS]  # SQLite stores no lone surrogate
         changes = {"status": "resolved", "resolved_at": when, "resolved_by": user,
                    "resolved_note": note}  # fmt: skip
         event["note"] = note

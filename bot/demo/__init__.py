@@ -19,12 +19,16 @@ from zoneinfo import ZoneInfo
 
 from bot import config
 from bot.alerts.ownership import Click
-from bot.app import build_commands, build_parts
+from bot.app import Parts, build_commands, build_parts
 from bot.demo.sim.livechat import SimulatedLiveChat
 from bot.demo.sim.liveperson import SKILLS, SimulatedLivePerson
 from bot.demo.sim.slack import SimulatedSlack
 from bot.listeners.commands import answer_command, handle_command
 from bot.render import Message, to_text
+from bot.surveys.detractors import Detractor
+from bot.surveys.endpoint import Writer
+from bot.surveys.items import Item
+from bot.timefmt import iso_ms
 
 FAULT = "fault"  # a step that makes LivePerson fail before the command
 SCRIPT = [
@@ -157,6 +161,7 @@ async def run_digests(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Pa
         "BOT_DB": str(folder / "bot.db"),
         "SLACK_BOT_TOKEN": "xoxb-demo",
         "SLACK_API_URL": slack.api_url,
+        "BOT_INGEST_TOKEN": "demo-survey-tool",
     }
     seen = len(slack.calls)
     drop = {JONAS: -0.6}
@@ -193,9 +198,51 @@ async def run_digests(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Pa
                 parts.alerting.clock = _clock(morning + timedelta(minutes=12))
                 await parts.alerting.act(alert_id, "U0ANA", Click.ACKNOWLEDGE)
                 seen = _print_posts(slack, seen)
+            if day == 3:  # unhappy customers, from the survey tool
+                seen = await _detractors(parts, slack, seen, morning)
         finally:
             await parts.aclose()
         print(f"  stored snapshots of {rows} rows in SQLite\n")
+
+
+BURST = [  # MaestroQA's bulk format, as a survey tool sends it
+    {"ticket_id": "48213", "agent_id": "1006", "score": 1,
+     "comment": "Waited 40 minutes and the order is still wrong."},
+    {"ticket_id": "48220", "agent_id": "1006", "score": 1,
+     "comment": "Nobody read what I wrote <!channel>"},
+    {"ticket_id": "48231", "agent_id": "1011", "score": 1, "comment": "Third time I ask."},
+]  # fmt: skip
+
+
+async def _detractors(parts: Parts, slack: SimulatedSlack, seen: int, morning: datetime) -> int:
+    """A burst of unhappy customers: one message with buttons, a lead takes one and marks
+    it handled; a second burst in the same hour calls nobody in again."""
+    assert parts.detractors is not None
+    writer = Writer(parts.store)
+    for minutes, burst in ((90, BURST[:2]), (110, BURST[2:])):
+        moment = morning + timedelta(minutes=minutes)
+        when = iso_ms(moment.astimezone(UTC))
+        answers = f"{len(burst)} unhappy answer" + ("s" if len(burst) > 1 else "")
+        quiet = (
+            "; the leads were called in 20 minutes ago: nobody is pinged" if minutes == 110 else ""
+        )
+        print(f"━━ Thursday {moment:%H:%M}: the survey tool posts {answers} "
+              f"(POST /api/v1/create-customer-feedback){quiet}")  # fmt: skip
+        parts.detractors.now = _clock(moment)
+        body = json.dumps({"data": [{**b, "submitted_at": when} for b in burst]})
+        taken = await writer.take(body.encode(), when)
+        assert isinstance(taken.checked, tuple)
+        items = [i for i in taken.checked[1] if isinstance(i, Item)]
+        await parts.detractors.post([Detractor.of(i) for i in items if i.detractor])
+        seen = _print_posts(slack, seen)
+        if minutes == 90:
+            first = Detractor.of(items[0]).id
+            print("━━ Thursday 10:35: Mei clicks [I'll take it], then [Handled] with a note\n")
+            parts.detractors.now = _clock(moment + timedelta(minutes=5))
+            await parts.detractors.take(first, "U0MEI")
+            await parts.detractors.handle(first, "U0MEI", "Called back, order fixed.")
+            seen = _print_posts(slack, seen)
+    return seen
 
 
 async def run_demo() -> int:

@@ -193,7 +193,10 @@ class DetractorAlerts:
             await self.post(group)
 
     async def post(self, group: list[Detractor]) -> None:
-        """One message for the group; failures are logged and retried at the next start."""
+        """One message for the group; failures are logged and retried at the next start.
+        An empty group posts nothing."""
+        if not group:
+            return
         async with self._posting:
             posted = await self._pace()
             listed, counted = group[:LISTED], group[LISTED:]

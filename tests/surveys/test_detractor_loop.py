@@ -111,6 +111,14 @@ async def test_each_detractor_gets_its_buttons_and_its_message_is_recorded(loop:
                       "more": 0}  # fmt: skip
 
 
+async def test_a_group_without_detractors_posts_nothing(loop: Loop) -> None:
+    await loop.alerts.post([])
+    assert loop.poster.top() == []
+    assert loop.store.sync(
+        lambda db: db.execute("select count(*) from detractor_messages").fetchone()
+    ) == (0,)
+
+
 async def test_a_burst_past_what_a_message_lists_stays_within_slacks_blocks(loop: Loop) -> None:
     found = await loop.burst(*[f"T{i}" for i in range(LISTED + 7)])
     (message,) = loop.poster.top()
