@@ -1,4 +1,4 @@
-"""Schedule maths, pure: standard cron in a time zone, and when to catch up.
+"""Schedule maths, pure: standard cron in a time zone, when to catch up, how often it fires.
 
 APScheduler 3 numbers weekdays from Monday = 0, while cron (and the contract's
 `0 9 * * 1-5`) means Sunday = 0: `cron_trigger` rewrites the weekday field into names
@@ -7,7 +7,7 @@ so a schedule means what a person reading it expects.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -75,6 +75,35 @@ def last_fire(
             # APScheduler 3 repeats the second 02:30 of a DST fold; step past it
             moment = trigger.get_next_fire_time(found, found + timedelta(hours=1))
     return found
+
+
+def shortest_gap(
+    expr: str, zone: ZoneInfo, start: datetime, within: timedelta = timedelta(days=7)
+) -> timedelta | None:
+    """The shortest time between two consecutive fire times of `expr` in `zone`, over the
+    fire times in `within` after `start`; None when it fires fewer than twice in it.
+
+    Times as the wall clock reads them: a daily digest is 24 hours apart even on the day
+    the clocks change, and the 02:30 a night the clocks go back repeats is one time, as
+    `scheduled_key` makes it. Walked in UTC, at least a minute a step (APScheduler 3,
+    asked for the time after one inside that repeated hour, can answer an earlier one),
+    so it ends; and it stops at a one-minute gap, which no cron schedule undercuts.
+    """
+    trigger = cron_trigger(expr, zone)
+    shortest: timedelta | None = None
+    previous: datetime | None = None  # a wall-clock time, without its zone
+    after = start.astimezone(UTC)
+    while (moment := trigger.get_next_fire_time(None, after)) is not None:
+        if moment > start + within:
+            break
+        wall = moment.astimezone(zone).replace(tzinfo=None)
+        if previous is not None and wall > previous:
+            shortest = min(shortest or wall - previous, wall - previous)
+            if shortest <= timedelta(minutes=1):
+                break
+        previous = wall if previous is None else max(previous, wall)
+        after = max(after, moment.astimezone(UTC)) + timedelta(minutes=1)
+    return shortest
 
 
 def scheduled_key(moment: datetime, zone: ZoneInfo) -> str:

@@ -15,6 +15,7 @@ from bot.schedule import (
     cron_trigger,
     last_fire,
     scheduled_key,
+    shortest_gap,
     weekdays,
 )
 
@@ -243,3 +244,34 @@ def test_check_refuses_what_the_scheduler_refuses() -> None:
     with pytest.raises(ValueError):
         cron_trigger("0 9 * * mon-sun", BERLIN)
     assert cron_problem("0 9 * * mon-sun") is not None
+
+
+SPRING = utc(2026, 3, 26)  # the week in which Berlin's clocks go forward (29 March)
+AUTUMN = utc(2026, 10, 22)  # and back (25 October: 02:00-03:00 happens twice)
+
+
+@pytest.mark.parametrize(
+    ("expr", "start", "gap"),
+    [
+        ("*/15 * * * *", SPRING, timedelta(minutes=15)),
+        ("*/15 * * * *", AUTUMN, timedelta(minutes=15)),  # ends, through the hour repeated
+        ("* * * * *", AUTUMN, timedelta(minutes=1)),
+        ("0 */6 * * *", SPRING, timedelta(hours=6)),
+        ("0 8,17 * * *", SPRING, timedelta(hours=9)),
+        ("0 9 * * *", SPRING, timedelta(days=1)),  # 23 real hours on 29 March: one day
+        ("0 9 * * *", AUTUMN, timedelta(days=1)),
+        ("30 2 * * *", AUTUMN, timedelta(days=1)),  # 02:30 twice on 25 October: one time
+        ("0 9 * * 1-5", SPRING, timedelta(days=1)),
+        ("0 9 * * 1", SPRING, None),  # once a week: once in the week after start
+        ("0 9 1 * *", SPRING, None),
+    ],
+)
+def test_shortest_gap_between_fire_times_as_the_wall_clock_reads_them(
+    expr: str, start: datetime, gap: timedelta | None
+) -> None:
+    assert shortest_gap(expr, BERLIN, start) == gap
+
+
+def test_shortest_gap_looks_as_far_as_it_is_asked() -> None:
+    assert shortest_gap("0 9 * * 1", BERLIN, SPRING, timedelta(days=14)) == timedelta(days=7)
+    assert shortest_gap("0 9 * * *", BERLIN, SPRING, timedelta(hours=12)) is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from bot.check.samples import contexts
@@ -19,6 +20,8 @@ from bot.errors import BotError, RenderError
 from bot.names import queries, report
 from bot.render import Renderer
 from bot.render.words import FILE as WORDS
+from bot.schedule import shortest_gap
+from bot.snapshots.queries import overlap_tolerance
 from bot.sources import VENDOR_NAMES
 
 
@@ -72,6 +75,55 @@ def check_digests(settings: Settings, renderer: Renderer) -> list[str]:
         asyncio.run(sources.aclose())
         store.close()
     return problems
+
+
+def check_cadence(settings: Settings, now: datetime) -> list[str]:
+    """Digests and watches that run more often than their timeframe covers, while the drop
+    alerts are on (a warning: they run, but their baselines fill slowly).
+
+    The alerts pool only earlier snapshots whose windows do not overlap
+    (`snapshots.queries.disjoint_runs`), so a watch every 15 minutes over 24 hours has one
+    snapshot a day to compare with, and a baseline of 7 needs a week of history. Runs
+    closer than their timeframe by no more than `overlap_tolerance` count as apart.
+    """
+    if not settings.alerts.channel:
+        return []
+    runs = settings.alerts.baseline_runs
+    found = []
+    for i, digest in enumerate(settings.digests):
+        timeframe = timedelta(minutes=digest.timeframe)
+        gap = shortest_gap(digest.cron, digest.timezone, now)
+        if gap is None and timeframe > timedelta(days=3):  # fewer than two runs a week
+            within = min(2 * timeframe, timedelta(days=400))
+            gap = shortest_gap(digest.cron, digest.timezone, now, within)
+        if gap is None or timeframe - gap <= overlap_tolerance(timeframe):
+            continue
+        found.append(
+            f"{settings.config_path}: digest[{i}] ({digest.name}): runs every "
+            f"{_spoken(gap, every=True)} over {_typed(digest.timeframe)}: its alerts compare "
+            "only with earlier snapshots that do not overlap, so a baseline of "
+            f"{runs} snapshot{'s' * (runs != 1)} needs {_spoken(runs * timeframe)} of history"
+        )
+    return found
+
+
+def _typed(minutes: int) -> str:
+    """A timeframe as the file says it: 45m, 24h, 7d."""
+    if minutes % 60:
+        return f"{minutes}m"
+    hours = minutes // 60
+    return f"{hours // 24}d" if hours > 48 and hours % 24 == 0 else f"{hours}h"
+
+
+def _spoken(length: timedelta, every: bool = False) -> str:
+    """15 minutes, 2 hours, 7 days: in the largest unit that counts it whole."""
+    minutes = int(length.total_seconds() // 60)
+    units = ((1440, "day"), (60, "hour"))
+    size, unit = next(((s, u) for s, u in units if minutes % s == 0), (1, "minute"))
+    count = minutes // size
+    if count == 1:
+        return unit if every else f"1 {unit}"
+    return f"{count} {unit}s"
 
 
 def check_directories(settings: Settings) -> list[str]:
@@ -150,6 +202,8 @@ def run_check(settings: Settings) -> int:
     problems = check_digests(settings, renderer)
     for problem in problems:
         print(f"digest error: {problem}")
+    for warning in check_cadence(settings, datetime.now(UTC)):
+        print(f"digest warning: {warning}")
     if not database:
         for line in check_directories(settings):
             print(line)

@@ -1,6 +1,14 @@
 """The snapshot tables: one run per snapshot taken, one row per entity in it.
 
 Every function takes the `Database` and runs on the store's thread (`await store(fn)`).
+
+The drop alerts' history (`series_past`, `series_history`) pools only snapshots whose
+windows overlap neither the current run's nor each other's (`disjoint_runs`): a watch
+every 15 minutes over 24 hours would otherwise count the same answers in ninety-odd
+snapshots of a day and look far more certain than it is. Windows that overlap by at most
+`overlap_tolerance` (5 minutes, or 2 % of the current window if longer) count as apart: a
+daily digest that ran a few seconds late still compares with yesterday's, and LivePerson
+starts its windows on a 5-minute bucket.
 """
 
 from __future__ import annotations
@@ -8,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any, NamedTuple
 
@@ -94,16 +103,88 @@ def trend(
     ))))  # fmt: skip
 
 
+# The run walk reads at most this many earlier runs of a series: with a watch every
+# 15 minutes, 200 days of them. Beyond it the history is not looked at.
+WALK_LIMIT = 20_000
+OVERLAP_AT_LEAST = timedelta(minutes=5)  # LivePerson's buckets
+OVERLAP_SHARE = 0.02  # of the current window's length, when that is more
+
+
+def overlap_tolerance(length: timedelta) -> timedelta:
+    """How much two windows may overlap and still count as apart, for a current window this
+    long: 5 minutes, or 2 % of it when that is more (28.8 minutes of 24 hours)."""
+    return max(OVERLAP_AT_LEAST, length * OVERLAP_SHARE)
+
+
+def disjoint(
+    start: datetime, end: datetime,
+    earlier: Iterable[tuple[int, datetime | None, datetime | None]], runs: int,
+) -> list[int]:  # fmt: skip
+    """Pure: the ids of up to `runs` earlier windows, newest first, apart from [start, end]
+    and from each other.
+
+    `earlier` is (id, start, end) newest first. Walking back, a window is taken when it ends
+    at or before the start of the one taken last (at first the current one), give or take
+    `overlap_tolerance` of the current window; one that cannot be read (None) is passed by.
+    """
+    slack = overlap_tolerance(end - start)
+    boundary, chosen = start, list[int]()
+    for id, begins, ends in earlier:
+        if len(chosen) >= runs:
+            break
+        if begins is not None and ends is not None and ends <= boundary + slack:
+            chosen.append(id)
+            boundary = min(boundary, begins)  # never forward, whatever a window says
+    return chosen
+
+
+def _moment(text: str | None) -> datetime | None:
+    """A stored moment (UTC ISO 8601; one without an offset read as UTC), None unreadable."""
+    try:
+        moment = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
+# A run without a window (rows from before windows were kept) stands for the moment it was
+# taken: such runs are apart from each other by `taken_at` alone, and pooled as they were.
+_WINDOW = "coalesce(window_start, taken_at), coalesce(window_end, taken_at)"
+
+
+def disjoint_runs(db: Database, series: str, before_run: int, runs: int) -> list[int]:
+    """The ids of up to `runs` snapshots of a series before `before_run`, newest first,
+    whose windows overlap neither `before_run`'s nor each other's (`disjoint`).
+
+    Reads only ids and windows, newest first through the (series, taken_at) index, and
+    stops once it has `runs` of them (at most `WALK_LIMIT` rows). A `before_run` the table
+    does not hold has nothing earlier.
+    """
+    current = db.execute(f"select {_WINDOW} from snapshot_runs where id = ?", [before_run])
+    found = current.fetchone()
+    start, end = (_moment(t) for t in found) if found else (None, None)
+    if start is None or end is None or runs < 1:
+        return []
+    cursor = db.execute(
+        f"select id, {_WINDOW} from snapshot_runs where series = ? and id < ? "
+        "order by taken_at desc, id desc limit ?",
+        [series, before_run, WALK_LIMIT],
+    )
+    try:
+        return disjoint(start, end, ((i, _moment(s), _moment(e)) for i, s, e in cursor), runs)
+    finally:
+        cursor.close()
+
+
 def series_history(
     db: Database, series: str, before_run: int, runs: int
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Each entity's rows in the `runs` snapshots of a series before `before_run`, newest first."""
-    ids = [r["id"] for r in db.query(
-        "select id from snapshot_runs where series = ? and id < ? order by id desc limit ?",
-        [series, before_run, runs],
-    )]  # fmt: skip
+    """Each entity's rows in the snapshots `disjoint_runs` chooses, newest first.
+
+    The rows `series_past` reduces, read whole: the reference its tests hold it to.
+    """
     history: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for run_id in ids:
+    for run_id in disjoint_runs(db, series, before_run, runs):
         for key, row in run_rows(db, run_id).items():
             history.setdefault(key, []).append(row)
     return history
@@ -129,24 +210,21 @@ class Past(NamedTuple):
     share_spread: float | None
 
 
-# One GROUP BY over the rows of the runs read. SQLite takes a bare column of a query with
-# one max() from the row that has the max, so positive, answers and score are the newest
-# row's. Only when some entity pools fewer runs than are read does each row need its rank
-# within its entity (a window function, which costs a second sort).
+# One GROUP BY over the rows of the runs chosen (`:ids`, newest first: `pos` 0 is the
+# newest). SQLite takes a bare column of a query with one min() from the row that has the
+# min, so positive, answers and score are the newest row's. Only when some entity pools
+# fewer runs than are chosen does each row need its rank within its entity (a window
+# function, which costs a second sort).
 _PAST = """
-with runs as (
-  select id from snapshot_runs where series = :series and id < :before
-  order by id desc limit :runs
-),
+with runs as (select value as id, key as pos from json_each(:ids)),
 earlier as (
-  select s.entity_kind as kind, s.entity_id as id, s.run_id, s.positive, s.answers, s.score,
+  select s.entity_kind as kind, s.entity_id as id, r.pos, s.positive, s.answers, s.score,
     coalesce(s.logged_in, 0) as logged,
     case when coalesce(s.logged_in, 0) != 0 then ({away}) * 1.0 / s.logged_in end as share
     {rank}
-  from snapshots s {limits}
-  where s.run_id in (select id from runs)
+  from runs r join snapshots s on s.run_id = r.id {limits}
 )
-select kind, id, count(*), max(run_id), positive, answers, score,
+select kind, id, count(*), min(pos), positive, answers, score,
   sum(cast(coalesce(positive, 0) as integer)), sum(cast(coalesce(answers, 0) as integer)),
   sum(logged), sum(logged * logged), count(share), sum(share), sum(share * share)
 from earlier {kept} group by kind, id
@@ -154,7 +232,7 @@ from earlier {kept} group by kind, id
 _ALL = _PAST.format(rank="", limits="", kept="", away=_away_seconds("s.states"))
 _RANKED = _PAST.format(
     away=_away_seconds("s.states"),
-    rank=", row_number() over (partition by s.entity_kind, s.entity_id order by s.run_id desc)"
+    rank=", row_number() over (partition by s.entity_kind, s.entity_id order by r.pos)"
     " as rn, coalesce(l.value, :baseline) as baseline",
     limits="left join (select key, value from json_each(:limits)) l"
     " on l.key = s.entity_kind || ':' || s.entity_id",
@@ -166,18 +244,27 @@ def series_past(
     db: Database, series: str, before_run: int, runs: int, baseline: int,
     limits: Mapping[str, int] | None = None,
 ) -> dict[tuple[str, str], Past]:  # fmt: skip
-    """Each entity's `Past` in the `runs` snapshots of a series before `before_run`.
+    """Each entity's `Past` in up to `runs` snapshots of a series before `before_run`.
 
-    One query, aggregated in SQLite: one small tuple per entity whatever the number of
-    runs, and no JSON decoded in Python. An entity's baseline is its newest `baseline`
-    rows; `limits` gives some entities their own number by `kind:id` (alert thresholds).
-    Means and spreads come from sums and sums of squares, in integers for whole seconds
-    (nothing cancels), so they agree with `statistics` to the last bit or two.
+    Only snapshots whose windows overlap neither `before_run`'s nor each other's
+    (`disjoint_runs`): a watch every 15 minutes over 24 hours counts each answer in about
+    96 snapshots a day, and pooling them would treat one day's answers as 96 days' worth,
+    so a test of a drop would be far surer than the answers allow. The previous snapshot
+    (`Past.positive`, `answers`, `score`) is likewise the newest one that does not overlap.
+
+    One query over the chosen runs, aggregated in SQLite: one small tuple per entity
+    whatever the number of runs, and no JSON decoded in Python. An entity's baseline is its
+    newest `baseline` rows among them; `limits` gives some entities their own number by
+    `kind:id` (alert thresholds). Means and spreads come from sums and sums of squares, in
+    integers for whole seconds (nothing cancels), so they agree with `statistics` to the
+    last bit or two.
     """
+    ids = disjoint_runs(db, series, before_run, runs)
+    if not ids:
+        return {}
     limits = dict(limits or {})
-    ranked = baseline < runs or any(n < runs for n in limits.values())
-    params = {"series": series, "before": before_run, "runs": runs, "baseline": baseline,
-              "limits": json.dumps(limits)}  # fmt: skip
+    ranked = baseline < len(ids) or any(n < len(ids) for n in limits.values())
+    params = {"ids": json.dumps(ids), "baseline": baseline, "limits": json.dumps(limits)}
     found: dict[tuple[str, str], Past] = {}
     for row in db.execute(_RANKED if ranked else _ALL, params):
         kind, id, n, _, positive, answers, score, xs, ns, ls, lss, count, ss, sss = row

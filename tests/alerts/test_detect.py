@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -227,3 +228,80 @@ def test_decide(
     case: str, alert: AlertState | None, evaluation: Evaluation, action: Action, reason: str
 ) -> None:
     assert decide(alert, evaluation, NOW, Rule()) == (action, reason)
+
+
+# --- the statistics against numbers worked out by hand ------------------------------------
+#
+# Wilson at 95 %, z = 1.959964, z² = 3.841459:
+#   centre = (p + z²/2n) / (1 + z²/n),  half = z·√(p(1−p)/n + z²/4n²) / (1 + z²/n)
+# 8/10:  1 + z²/n = 1.3841459; centre = (0.8 + 0.1920729) / 1.3841459 = 0.7167404;
+#        half = 1.959964 · √(0.016 + 0.0096037) / 1.3841459 = 1.959964 · 0.1600115 / 1.3841459
+#             = 0.2265782  →  (0.4902, 0.9433)
+# 0/10:  centre = half = 0.1920729 / 1.3841459 = 0.1387663  →  (0, 0.2775)
+# 10/10: the mirror of 0/10  →  (1 − 0.2775, 1) = (0.7225, 1)
+# 50/100: 1 + z²/n = 1.0384146; centre = 0.5; half = 1.959964 · √(0.0025 + 0.0000960)
+#        / 1.0384146 = 1.959964 · 0.0509513 / 1.0384146 = 0.0961683  →  (0.4038, 0.5962)
+# 1/1:   centre = (1 + 1.9207297) / 4.841459 = 0.6032753; half = 1.959964 · √0.9603649
+#        / 4.841459 = 0.3967247  →  (0.2065, 1)
+
+
+@pytest.mark.parametrize(
+    ("positive", "total", "low", "high"),
+    [
+        (8, 10, 0.4902, 0.9433),
+        (0, 10, 0.0, 0.2775),
+        (10, 10, 0.7225, 1.0),
+        (50, 100, 0.4038, 0.5962),
+        (1, 1, 0.2065, 1.0),
+    ],
+)
+def test_wilson_interval_matches_hand_computed_values(
+    positive: int, total: int, low: float, high: float
+) -> None:
+    assert wilson(positive, total) == pytest.approx((low, high), abs=1e-4)
+
+
+def test_wilson_interval_stays_within_zero_to_one_at_the_edges() -> None:
+    """0/n starts at 0 and n/n ends at 1, to rounding (10/10 ends at 1 − 2⁻⁵³, 0/1000
+    starts at 2⁻⁶²), and never beyond."""
+    for total in (1, 2, 10, 1000):
+        low, high = wilson(0, total)
+        assert low == pytest.approx(0.0, abs=1e-15) and low >= 0.0 and high < 1.0
+        low, high = wilson(total, total)
+        assert high == pytest.approx(1.0, abs=1e-15) and high <= 1.0 and low > 0.0
+
+
+# One-sided two-proportion test, pooled: p̂ = (x₁ + x₂)/(n₁ + n₂),
+# z = (x₂/n₂ − x₁/n₁) / √(p̂(1 − p̂)(1/n₁ + 1/n₂)), p = Q(z) = ½·erfc(z/√2).
+# 40/100 now, 60/100 before: p̂ = 0.5, √(0.25 · 0.02) = √0.005 = 0.0707107,
+#   z = 0.2 / 0.0707107 = 2.8284271 (= 2√2), p = ½·erfc(2) = 0.0023388675
+# 0/10 now, 10/10 before: p̂ = 0.5, √(0.25 · 0.2) = √0.05, z = 1/√0.05 = √20 = 4.4721360,
+#   p = ½·erfc(√10) = 0.0000038721
+# 9/10 now, 20/20 before: p̂ = 29/30, √(29/30 · 1/30 · 0.15) = 0.0695222, z = 0.1 / 0.0695222
+#   = 1.4383899, p = 0.0751617
+# Q(z) checked by its Taylor series, ½ − φ-integral Σ (−1)^k z^(2k+1) / (2^k k! (2k+1)) / √(2π),
+# summed to 300 terms in 50-digit decimals: 0.00233886749052363, 0.00000387210821552,
+# 0.07516172773933416.
+
+
+@pytest.mark.parametrize(
+    ("now", "before", "p"),
+    [
+        ((40, 100), (60, 100), 0.0023388674905),
+        ((60, 100), (40, 100), 1 - 0.0023388674905),  # a rise: the other tail
+        ((0, 10), (10, 10), 0.0000038721082155),
+        ((10, 10), (20, 20), 1.0),  # no spread, no drop
+        ((9, 10), (20, 20), 0.0751617277393),  # from a perfect score: credible? no
+        ((5, 10), (0, 0), 1.0),  # nothing before
+        ((0, 0), (5, 10), 1.0),  # nothing now
+    ],
+)
+def test_two_proportion_test_matches_hand_computed_values(
+    now: tuple[int, int], before: tuple[int, int], p: float
+) -> None:
+    assert drop_p_value(*now, *before) == pytest.approx(p, rel=1e-8, abs=1e-10)
+
+
+def test_two_proportion_z_is_two_root_two_for_40_against_60() -> None:
+    """The p-value above is the normal tail at exactly z = 2√2: ½·erfc(2)."""
+    assert drop_p_value(40, 100, 60, 100) == pytest.approx(0.5 * math.erfc(2), rel=1e-12)

@@ -126,3 +126,53 @@ def test_an_ingested_digest_is_fine_when_ingestion_is_on(tmp_path: Path) -> None
     result = check(config, SLACK_BOT_TOKEN="xoxb-x", BOT_INGEST_TOKEN="tok")
     assert result.returncode == 0, result.stdout
     assert "sources: ingested" in result.stdout
+
+
+WATCH = """
+[[digest]]
+name = "csat-daily"
+channel = "C1"
+cron = "0 9 * * *"
+skills = "all"
+[[digest]]
+name = "watch-15m"
+channel = "C1"
+cron = "*/15 * * * *"
+timeframe = "24h"
+post = false
+[[digest]]
+name = "hourly-over-6h"
+channel = "C1"
+cron = "0 * * * *"
+timeframe = "6h"
+kind = "availability"
+[alerts]
+channel = "C0ALERTS"
+"""
+
+
+def test_a_watch_that_runs_more_often_than_its_timeframe_is_a_warning(tmp_path: Path) -> None:
+    """The alerts pool only snapshots that do not overlap: a daily digest over 24 hours is
+    fine, a watch every 15 minutes over 24 hours has one snapshot a day to compare with."""
+    config = tmp_path / "bot.toml"
+    config.write_text(WATCH)
+    result = check(config, SLACK_BOT_TOKEN="xoxb-x", **LP)
+    assert result.returncode == 0, result.stdout  # a warning, not an error
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("digest warn")]
+    assert warnings == [
+        f"digest warning: {config}: digest[1] (watch-15m): runs every 15 minutes over 24h: its "
+        "alerts compare only with earlier snapshots that do not overlap, so a baseline of 7 "
+        "snapshots needs 7 days of history",
+        f"digest warning: {config}: digest[2] (hourly-over-6h): runs every hour over 6h: its "
+        "alerts compare only with earlier snapshots that do not overlap, so a baseline of 7 "
+        "snapshots needs 42 hours of history",
+    ]
+
+
+def test_without_drop_alerts_there_is_nothing_to_warn_about(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(WATCH.replace('channel = "C0ALERTS"', ""))
+    result = check(config, SLACK_BOT_TOKEN="xoxb-x", **LP)
+    assert result.returncode == 0, result.stdout
+    assert "digest warning" not in result.stdout
+    assert "note: no [alerts] channel: drop alerts are off" in result.stdout
