@@ -268,6 +268,14 @@ def m011_detractor_loop(db: Database) -> None:
     db.table("detractor_messages").create_index(["mentioned", "posted_at"])
 
 
+@migrations()
+def m012_clickers_names(db: Database) -> None:
+    """The name Slack gave with each click: a click told in a thread names its clicker
+    without a mention, which would notify them."""
+    for table in ("alert_events", "detractor_events"):
+        db.table(table).add_column("user_name", str)
+
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock first (BEGIN IMMEDIATE).

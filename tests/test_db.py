@@ -145,7 +145,8 @@ def test_a_database_from_before_the_detractor_loop_keeps_its_responses(tmp_path:
     }  # fmt: skip
     assert {"taken_at", "handled_at", "handled_note", "message_channel"} <= set(row)
     assert db["detractor_events"].columns_dict == {
-        "id": int, "response_id": str, "at": str, "user": str, "action": str, "note": str
+        "id": int, "response_id": str, "at": str, "user": str, "action": str, "note": str,
+        "user_name": str,
     }  # fmt: skip
     assert db["detractor_messages"].columns_dict == {
         "id": int, "channel": str, "ts": str, "posted_at": str, "mentioned": int, "held": str,

@@ -30,23 +30,26 @@ Part = dict[str, Any]
 SHOWN = 5  # parts named in a message
 WITHIN = 3  # agents named under each skill of the account's alert
 MINOR = 0.1  # a part with less than this share of the drop is not named
+WITHIN_SKILLS, WITHIN_KEPT = 50, 25  # the account's skills whose agents are kept, and how many
 KEPT = 200  # levels kept with an alert: the parts with the most answers before
 
 
 def children(rows: list[dict[str, Any]], kind: str, id: str) -> list[dict[str, Any]]:
     """The rows that make up one entity: the account's skills (or agents, or groups), a
     skill's agents within it; an agent has none."""
-    if kind == TOTAL:
-        return [
-            r
-            for r in rows
-            if r["entity_kind"] != TOTAL and membership(r["entity_kind"], r["entity_id"]) is None
-        ]
-    found = []
+    return _members(rows).get((kind, id), [])
+
+
+def _members(rows: list[dict[str, Any]]) -> dict[Key, list[dict[str, Any]]]:
+    """Every entity's parts, found in one pass over the rows (a big account's review
+    looks at hundreds of skills: one pass each would be quadratic)."""
+    found: dict[Key, list[dict[str, Any]]] = {}
     for r in rows:
+        if r["entity_kind"] == TOTAL:
+            continue
         within = membership(r["entity_kind"], r["entity_id"])
-        if within is not None and within[0] == kind and within[1] == id:
-            found.append(r)
+        parent = (TOTAL, "") if within is None else (within[0], within[1])
+        found.setdefault(parent, []).append(r)
     return found
 
 
@@ -61,11 +64,31 @@ def levels(rows: list[dict[str, Any]], past: Mapping[Key, Past], ev: Evaluation)
 
     CSAT: (positive, answers) on the same basis the parent was judged on (the previous
     snapshot, or the pooled baseline); availability: the mean logged-in seconds and the
-    mean Away share. At most `KEPT` parts: those with the most answers (or time) before.
+    mean Away share. At most `KEPT` parts: those with the most answers (or time) before;
+    for the account, the `WITHIN_KEPT` busiest agents of each of its `WITHIN_SKILLS`
+    busiest skills too, so a skill it names can name its agents.
     """
+    members = _members(rows)
+    kept: dict[str, Any] = {
+        "metric": str(ev.metric),
+        "parts": _levels(members.get((ev.entity_kind, ev.entity_id), []), past, ev)[:KEPT],
+    }
+    if ev.entity_kind == TOTAL and ev.metric == Metric.CSAT:  # the agents within each skill
+        inner = []
+        for part in kept["parts"][:WITHIN_SKILLS]:
+            agents = _levels(members.get((part[0], part[1]), []), past, ev)[:WITHIN_KEPT]
+            inner += [[*p, part[1]] for p in agents]
+        kept["within"] = inner
+    return kept
+
+
+def _levels(
+    found: list[dict[str, Any]], past: Mapping[Key, Past], ev: Evaluation
+) -> list[list[Any]]:
+    """Each row's level before, busiest first: [row kind, row id, kind, id, level, weight]."""
     pooled = ev.against_runs > 1
-    found: list[list[Any]] = []
-    for row in children(rows, ev.entity_kind, ev.entity_id):
+    out: list[list[Any]] = []
+    for row in found:
         before = past.get((row["entity_kind"], row["entity_id"]))
         if before is None:
             continue
@@ -77,21 +100,13 @@ def levels(rows: list[dict[str, Any]], past: Mapping[Key, Past], ev: Evaluation)
                 else (int(before.positive or 0), int(before.answers or 0))
             )
             if n:
-                found.append([row["entity_kind"], row["entity_id"], kind, id, x, n])
+                out.append([row["entity_kind"], row["entity_id"], kind, id, x, n])
         elif ev.metric == Metric.LOGGED_IN:
-            found.append([row["entity_kind"], row["entity_id"], kind, id, before.logged_mean, 1])
+            out.append([row["entity_kind"], row["entity_id"], kind, id, before.logged_mean, 1])
         elif before.share_mean is not None:
-            found.append([row["entity_kind"], row["entity_id"], kind, id, before.share_mean, 1])
-    found.sort(key=lambda p: -(p[5] if ev.metric == Metric.CSAT else p[4]))
-    kept: dict[str, Any] = {"metric": str(ev.metric), "parts": found[:KEPT]}
-    if ev.entity_kind == TOTAL and ev.metric == Metric.CSAT:  # the agents within each skill
-        inner = []
-        for part in kept["parts"]:
-            within = replace(ev, entity_kind=part[0], entity_id=part[1])
-            inner += [[*p, part[1]] for p in levels(rows, past, within)["parts"]]
-        inner.sort(key=lambda p: -p[5])
-        kept["within"] = inner[:KEPT]
-    return kept
+            out.append([row["entity_kind"], row["entity_id"], kind, id, before.share_mean, 1])
+    out.sort(key=lambda p: -(p[5] if ev.metric == Metric.CSAT else p[4]))
+    return out
 
 
 def explain(
@@ -127,11 +142,11 @@ def explain(
         parent_lost = (before - ev.current) if logged and before is not None else None
         for row_kind, row_id, kind, id, level, _ in kept["parts"]:
             row = now_rows.get((row_kind, row_id))
-            if row is None:
-                continue
-            if logged:
-                now = float(row.get("logged_in") or 0)
+            if logged:  # an agent the report leaves out logged in for no time at all
+                now = float(row.get("logged_in") or 0) if row is not None else 0.0
                 lost = level - now
+            elif row is None:
+                continue
             else:
                 share = away_share(row)
                 if share is None:

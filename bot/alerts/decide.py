@@ -68,6 +68,8 @@ def decide(
     if not evaluation.firing:
         if open_alert is None:
             return Action.NONE, "fine"
+        if spoken:  # another digest spoke for this time: the next one tells the recovery
+            return Action.SILENT, "told at this scheduled time already"
         return Action.RESOLVE, "recovered"
     if open_alert is None:
         if spoken:  # resolved at this very time by another digest's review: no flapping

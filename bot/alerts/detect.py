@@ -302,8 +302,8 @@ def still_firing(ev: Evaluation, before: float | None, rule: Rule) -> Evaluation
         gap, margin = (before - ev.current) / before * 100 if before else 0.0, rule.drop_share * 50
     else:
         gap, margin = (ev.current - before) * 100, rule.away_points / 2
-    if gap > margin:
+    if gap > margin:  # how far off the level before is what "worse" is judged by
         why = Reason("still_off", {"gap": gap, "metric": str(ev.metric)})
-        return replace(ev, firing=True, reason=why)
+        return replace(ev, firing=True, reason=why, drop=gap)
     why = Reason("back_within", {"margin": margin, "metric": str(ev.metric)})
     return replace(ev, firing=False, reason=why)

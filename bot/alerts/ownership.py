@@ -23,6 +23,7 @@ from bot.timefmt import now_iso
 SNOOZES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "1w": timedelta(weeks=1)}
 LONGEST_SNOOZE = timedelta(days=90)
 NOTE_CHARS = 2000
+NAME_CHARS = 80
 
 
 class Click(StrEnum):
@@ -63,11 +64,13 @@ def apply(
     latest_id: int | None = None,
     until: datetime | None = None,
     note: str = "",
+    name: str = "",
 ) -> Change:
     """The change `click` makes to the alert `row`; an `ActionError` when it makes none.
 
     `latest_id` is the newest alert of the row's problem: a click on an older one is stale.
-    A snooze needs `until` in the future (at most 90 days ahead).
+    A snooze needs `until` in the future (at most 90 days ahead). `name` is what Slack
+    calls the clicker: the thread names them by it, not by a mention that would ping.
     """
     if row.get("status") != "firing":
         raise ActionError(
@@ -78,6 +81,8 @@ def apply(
         raise ActionError("stale_newer", alert_id=row["id"])
     when = now_iso(now)
     event: dict[str, Any] = {"alert_id": row["id"], "at": when, "user": user, "action": str(click)}
+    if name := clean(name).strip()[:NAME_CHARS]:
+        event["user_name"] = name
     if click == Click.ACKNOWLEDGE:
         if row.get("acked_by") == user:
             raise ActionError("already_yours", acked_at=row.get("acked_at") or "")

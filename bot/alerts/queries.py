@@ -33,6 +33,14 @@ def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+def alerts_by_id(db: Database, alert_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """These alerts as they stand (one query)."""
+    return _read(db.query(
+        "select * from alerts where id in (select value from json_each(?))",
+        [json.dumps(list(alert_ids))],
+    ))  # fmt: skip
+
+
 def newest_of(db: Database, problem: str) -> int | None:
     """The id of the newest alert of a problem: a click on any older one is stale."""
     found = db.execute("select max(id) from alerts where problem = ?", [problem]).fetchone()

@@ -33,7 +33,7 @@ import functools
 import importlib
 import logging
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ from bot.alerts.decide import Action, Verdict, judge
 from bot.alerts.detect import Evaluation, wilson
 from bot.alerts.ownership import Click
 from bot.alerts.queries import (
+    alerts_by_id,
     event_told,
     get_alert,
     insert_alert,
@@ -79,6 +80,7 @@ class Post:
     evaluation: Evaluation
     action: Action
     why: str
+    redraw: bool = False  # the top message still shows a snooze that has ended
 
 
 class Alerting:
@@ -269,11 +271,12 @@ class Alerting:
             await self.poster.post(alert["channel"], update, thread_ts=ts)
         except Exception as exc:
             _failed(post, f"the {post.action} in its thread", exc, "it is recorded")
-        if post.action == Action.RESOLVE:
+        if post.action == Action.RESOLVE or post.redraw:
             try:
                 await self._refresh(alert)
             except Exception as exc:
                 _failed(post, "marking its message resolved", exc, "it is recorded")
+        if post.action == Action.RESOLVE:
             try:
                 await self._chart(alert, ts)
             except Exception as exc:
@@ -364,6 +367,7 @@ class Alerting:
         *,
         until: datetime | None = None,
         note: str = "",
+        name: str = "",
     ) -> dict[str, Any]:
         """One click: checked and kept (the alert's change and its event in one
         transaction), then the top message redrawn and the click told in the thread.
@@ -385,8 +389,9 @@ class Alerting:
                 latest = newest_of(db, row["problem"])
                 try:
                     made = ownership.apply(
-                        row, click, user, now, latest_id=latest, until=until, note=note
-                    )
+                        row, click, user, now, latest_id=latest, until=until, note=note,
+                        name=name,
+                    )  # fmt: skip
                 except ActionError as refused:
                     return row, None, refused
                 update_alert(db, alert_id, made.alert)
@@ -484,8 +489,16 @@ def _record(
         shown: dict[int, str] = dict(unrecorded)
         if unsure:
             shown |= posted(db, unsure)
+        # a click (in another process) may have changed an alert since the review read it
+        fresh = {row["id"]: row for row in alerts_by_id(db, [v.alert["id"] for v in verdicts
+                                                              if v.alert is not None])}  # fmt: skip
         for v in verdicts:
             ev, row = v.evaluation, v.alert
+            if row is not None and row["id"] in fresh:
+                v, row = _since(v, fresh[row["id"]], now), fresh[row["id"]]
+                if v.action == Action.NONE:
+                    changed[v.problem] = Action.NONE
+                    continue
             latest = {"last_drop": ev.drop, "last_reason": ev.reason}
             if v.action == Action.OPEN:
                 alert = _new_alert(v, *where, when) | opened
@@ -497,12 +510,16 @@ def _record(
             row = {**row, "ts": row.get("ts") or shown.get(row["id"])}
             if v.action == Action.SILENT:
                 update_alert(db, row["id"], latest)
+                changed[v.problem] = Action.SILENT
             elif row["ts"] or row["id"] in busy:  # told in its thread (after its open)
                 changes = latest | spoke | {"updates": (row.get("updates") or 0) + 1}
                 if v.action == Action.RESOLVE:
                     changes |= {"status": "resolved", "resolved_at": when}
+                ended = bool(row.get("snoozed_until")) and not ownership.snoozed(row, now)
+                if ended:  # the top message still says snoozed: cleared, and redrawn
+                    changes |= {"snoozed_until": None, "snoozed_by": None}
                 update_alert(db, row["id"], changes)
-                posts.append(Post(v.problem, False, row | changes, ev, v.action, v.why))
+                posts.append(Post(v.problem, False, row | changes, ev, v.action, v.why, ended))
             elif v.action == Action.RESOLVE:  # recovered before anyone saw it: closed quietly
                 update_alert(db, row["id"], latest | {"status": "resolved", "resolved_at": when})
                 log.info("alert %s: its message never went out; recovered, closed", v.problem)
@@ -510,12 +527,27 @@ def _record(
                 update_alert(db, row["id"], latest)
                 changed[v.problem] = Action.SILENT
             else:  # still firing: post it now
+                latest |= spoke
                 update_alert(db, row["id"], latest)
                 why = "its message had not gone out"
                 posts.append(Post(v.problem, True, row | latest, ev, Action.OPEN, why))
                 changed[v.problem] = Action.OPEN
                 log.info("alert %s: its message never went out; posting it now", v.problem)
     return posts, changed
+
+
+def _since(v: Verdict, row: dict[str, Any], now: datetime) -> Verdict:
+    """A verdict held to its alert as it stands now: one resolved by hand meanwhile gets
+    nothing more (a persisting drop opens a new alert at the next review); one snoozed
+    meanwhile is only recorded."""
+    if v.alert is None:
+        return v
+    if row["status"] != v.alert["status"]:
+        log.info("alert %s: changed by a click during the review; left as it is", v.problem)
+        return replace(v, action=Action.NONE, why="changed by a click during the review")
+    if v.action in (Action.THREAD, Action.WORSE) and ownership.snoozed(row, now):
+        return replace(v, action=Action.SILENT, why="snoozed during the review")
+    return v
 
 
 def _new_alert(v: Verdict, source: str, kind: str, channel: str, when: str) -> dict[str, Any]:

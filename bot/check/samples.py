@@ -266,7 +266,7 @@ def alert_contexts() -> dict[str, list[dict[str, Any]]]:
     )  # fmt: skip
     events = [
         {"alert_id": 7, "at": "2026-03-02T08:05:00+00:00", "user": "U0LEAD", "action": a,
-         "note": note, "until": until}
+         "note": note, "until": until, "user_name": "ana"}
         for a, note, until in [
             ("acknowledge", "", None), ("acknowledge", "from U0OTHER", None),
             ("resolve", "Fixed the macro.\n<!channel> *bold*", None), ("resolve", "", None),

@@ -196,7 +196,7 @@ async def run_digests(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Pa
                 )
                 print("━━ Wednesday 09:12: Ana clicks [Acknowledge] on the alert\n")
                 parts.alerting.clock = _clock(morning + timedelta(minutes=12))
-                await parts.alerting.act(alert_id, "U0ANA", Click.ACKNOWLEDGE)
+                await parts.alerting.act(alert_id, "U0ANA", Click.ACKNOWLEDGE, name="Ana")
                 seen = _print_posts(slack, seen)
             if day == 3:  # unhappy customers, from the survey tool
                 seen = await _detractors(parts, slack, seen, morning)
@@ -239,8 +239,8 @@ async def _detractors(parts: Parts, slack: SimulatedSlack, seen: int, morning: d
             first = Detractor.of(items[0]).id
             print("━━ Thursday 10:35: Mei clicks [I'll take it], then [Handled] with a note\n")
             parts.detractors.now = _clock(moment + timedelta(minutes=5))
-            await parts.detractors.take(first, "U0MEI")
-            await parts.detractors.handle(first, "U0MEI", "Called back, order fixed.")
+            await parts.detractors.take(first, "U0MEI", "Mei")
+            await parts.detractors.handle(first, "U0MEI", "Called back, order fixed.", "Mei")
             seen = _print_posts(slack, seen)
     return seen
 

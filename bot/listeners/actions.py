@@ -1,13 +1,15 @@
 """Alert buttons: Acknowledge, Resolve, Snooze, Unsnooze. Ack at once, record, refresh.
 
 Resolve and "Snooze until…" open a modal (`views.open` with the click's trigger_id, which
-Slack honours for 3 seconds, so it opens in the listener itself); its submission is
-checked in the ack (a snooze in the past is answered on its own block) and carried out
-after it. Everything else a click does runs after the ack, through `AckFirst`.
+Slack honours for 3 seconds: right after the ack, in its turn, cut at 2.5 s); its
+submission is checked in the ack (a snooze in the past is answered on its own block) and
+carried out after it, a refusal told to the submitter in a message only they see.
+Everything else a click does runs after the ack, through `AckFirst`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable
@@ -24,6 +26,7 @@ from bot.errors import ActionError, SlackError, StoreError
 from bot.listeners.reply import AckFirst, Reply, send
 
 log = logging.getLogger(__name__)
+MODAL_WAIT = 2.5  # seconds: Slack honours a trigger_id 3 s from the click
 _USER = re.compile(r"[UW][A-Z0-9]{1,30}")
 RESOLVE_VIEW, SNOOZE_VIEW = "alert_resolve", "alert_snooze_until"
 
@@ -37,7 +40,7 @@ async def handle_click(
     if alert_id is None or user is None:
         await _tell(respond, alerting, "unknown_button", {})
         return
-    await _apply(respond, alerting, alerting.act(alert_id, user, click))
+    await _apply(respond, alerting, alerting.act(alert_id, user, click, name=_name(body)))
 
 
 async def handle_snooze(
@@ -57,7 +60,8 @@ async def handle_snooze(
     except ActionError as exc:
         await _tell(respond, alerting, exc.code, exc.details)
         return
-    await _apply(respond, alerting, alerting.act(alert_id, user, Click.SNOOZE, until=until))
+    change = alerting.act(alert_id, user, Click.SNOOZE, until=until, name=_name(body))
+    await _apply(respond, alerting, change)
 
 
 async def handle_submission(
@@ -72,7 +76,8 @@ async def handle_submission(
         return
     note = _value(view, "note", "value")
     note = note if isinstance(note, str) else ""
-    await _apply(respond, alerting, alerting.act(alert_id, user, click, until=until, note=note))
+    change = alerting.act(alert_id, user, click, until=until, note=note, name=_name(body))
+    await _apply(respond, alerting, change)
 
 
 def alert_of(value: object) -> int | None:
@@ -130,6 +135,16 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
     return first if isinstance(first, dict) else {}
 
 
+def _name(body: dict[str, Any]) -> str:
+    """What Slack calls the clicker (`name`, else `username`): outside text, escaped when
+    it is shown like any other."""
+    user = body.get("user")
+    if not isinstance(user, dict):
+        return ""
+    found = user.get("name") or user.get("username")
+    return found if isinstance(found, str) else ""
+
+
 def _user(body: dict[str, Any]) -> str | None:
     user = body.get("user")
     found = user.get("id") if isinstance(user, dict) else None
@@ -166,8 +181,19 @@ async def _acked(**_: Any) -> None:
     """The ack that went already (the listener acks before its work is started)."""
 
 
-async def _silent(**_: Any) -> None:
-    """A modal's submission has no response_url: its refusals go to the log only."""
+def _privately(alerting: Alerting, user: str | None) -> Reply:
+    """How a modal's submission, which has no response_url, tells its submitter why it
+    did nothing: a message only they see, in the alerts channel."""
+
+    async def tell(**message: Any) -> None:
+        channel = alerting.rules.channel
+        if alerting.poster is None or not channel or user is None:
+            log.warning("alert modal: %s", message.get("text"))
+            return
+        said = {"text": message.get("text", ""), "blocks": message.get("blocks")}
+        await alerting.poster.ephemeral(channel, user, said)
+
+    return tell
 
 
 def modal(alerting: Alerting, template: str, alert_id: int, callback: str) -> dict[str, Any]:
@@ -204,13 +230,14 @@ def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
         body: dict[str, Any], respond: Reply, client: AsyncWebClient, alert_id: int | None,
         template: str, callback: str,
     ) -> None:  # fmt: skip
+        """After the ack, in its turn: the trigger_id is good for 3 seconds from the click."""
         trigger = body.get("trigger_id")
         if alert_id is None or _user(body) is None or not isinstance(trigger, str):
             await _tell(respond, alerting, "unknown_button", {})
             return
-        try:  # at once: the trigger_id is good for 3 seconds
+        try:
             view = modal(alerting, template, alert_id, callback)
-            await client.views_open(trigger_id=trigger, view=view)
+            await asyncio.wait_for(client.views_open(trigger_id=trigger, view=view), MODAL_WAIT)
         except Exception as exc:
             log.warning("alert button: the modal did not open: %s", exc)
             await _tell(respond, alerting, "modal", {})
@@ -220,7 +247,9 @@ def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
     ) -> None:
         await ack()
         alert_id = alert_of(_action(body).get("value"))
-        await open_modal(body, respond, client, alert_id, "alert_resolve.yml.j2", RESOLVE_VIEW)
+        ack_first.later(
+            open_modal(body, respond, client, alert_id, "alert_resolve.yml.j2", RESOLVE_VIEW)
+        )
 
     async def snooze_listener(
         body: dict[str, Any], ack: Reply, respond: Reply, client: AsyncWebClient
@@ -229,13 +258,16 @@ def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
         option = _action(body).get("selected_option")
         if option is not None and _period(option) == "until":
             alert_id = _snooze_choice(option)
-            await open_modal(body, respond, client, alert_id, "alert_snooze.yml.j2", SNOOZE_VIEW)
+            ack_first.later(
+                open_modal(body, respond, client, alert_id, "alert_snooze.yml.j2", SNOOZE_VIEW)
+            )
             return
         ack_first.later(handle_snooze(body, _acked, respond, alerting))
 
     async def resolve_submitted(body: dict[str, Any], ack: Reply) -> None:
         await ack()
-        ack_first.later(handle_submission(body, _silent, alerting, Click.RESOLVE))
+        told = _privately(alerting, _user(body))
+        ack_first.later(handle_submission(body, told, alerting, Click.RESOLVE))
 
     async def snooze_submitted(body: dict[str, Any], ack: Reply) -> None:
         until = snooze_end(_view(body), alerting.clock())
@@ -244,7 +276,8 @@ def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
             await ack(response_action="errors", errors={"until": said["text"][:150]})
             return
         await ack()
-        ack_first.later(handle_submission(body, _silent, alerting, Click.SNOOZE, until))
+        told = _privately(alerting, _user(body))
+        ack_first.later(handle_submission(body, told, alerting, Click.SNOOZE, until))
 
     app.action("alert_ack")(ack_listener)
     app.action("alert_unsnooze")(unsnooze_listener)

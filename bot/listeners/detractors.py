@@ -56,6 +56,14 @@ def _value(body: dict[str, Any]) -> object:
     return first.get("value") if isinstance(first, dict) else None
 
 
+def name_of(body: dict[str, Any]) -> str:
+    """What Slack calls the clicker (`name`, else `username`): the thread names them by it,
+    as a mention in a new message would notify them."""
+    user = body.get("user")
+    found = (user.get("name") or user.get("username")) if isinstance(user, dict) else None
+    return found if isinstance(found, str) else ""
+
+
 async def handle_take(
     body: dict[str, Any], respond: Reply, detractors: DetractorAlerts | None, renderer: Renderer
 ) -> None:
@@ -64,7 +72,7 @@ async def handle_take(
     if detractors is None or response_id is None or user is None:
         await _tell(respond, renderer, "unknown_button", {})
         return
-    await _apply(respond, renderer, detractors.take(response_id, user))
+    await _apply(respond, renderer, detractors.take(response_id, user, name_of(body)))
 
 
 async def handle_handled(
@@ -89,7 +97,7 @@ async def handle_submission(body: dict[str, Any], detractors: DetractorAlerts | 
         log.warning("detractor modal: a submission without its detractor or user; ignored")
         return
     try:
-        await detractors.handle(response_id, user, note_of(view))
+        await detractors.handle(response_id, user, note_of(view), name_of(body))
         return
     except ActionError as exc:
         code, details = exc.code, exc.details

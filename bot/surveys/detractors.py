@@ -50,6 +50,7 @@ LISTED = 20
 REPLAY = timedelta(hours=1)  # at start, detractors this recent that were never posted are
 TAKE, HANDLED = "detractor_take", "detractor_handled"  # action ids; HANDLED is also the modal's
 NOTE_CHARS = 1000  # what the Handled modal's note may hold (its input's max_length)
+NAME_CHARS = 80  # of the name Slack gives a clicker
 TEMPLATE = "detractors.yml.j2"
 
 
@@ -247,12 +248,13 @@ class DetractorAlerts:
 
     # --- the buttons ----------------------------------------------------------------------
 
-    async def take(self, response_id: str, user: str) -> None:
+    async def take(self, response_id: str, user: str, name: str = "") -> None:
         """ "I'll take it": `user` takes it (over from whoever had it); an ActionError says
         why not (unknown, handled already), for the clicker only."""
         now = iso_ms(self.now())
-        clicked = await self.store(lambda db: queries.take(db, response_id, user, now))
-        await self._told(_changed(clicked), user, "take")
+        name = clean(name).strip()[:NAME_CHARS]
+        clicked = await self.store(lambda db: queries.take(db, response_id, user, now, name))
+        await self._told(_changed(clicked), user, "take", name)
 
     async def open_handled(self, response_id: str, trigger_id: str) -> None:
         """ "Handled": the modal that asks for a note, unless it was handled already."""
@@ -277,15 +279,19 @@ class DetractorAlerts:
             "blocks": found["blocks"],
         }
 
-    async def handle(self, response_id: str, user: str, note: str) -> None:
+    async def handle(self, response_id: str, user: str, note: str, name: str = "") -> None:
         """The modal's submission: handled by `user`, with `note`; the first one is kept."""
         note = clean(note).strip()[:NOTE_CHARS]  # SQLite stores no lone surrogate
         now = iso_ms(self.now())
-        clicked = await self.store(lambda db: queries.handle(db, response_id, user, note, now))
-        await self._told(_changed(clicked), user, "handled")
+        name = clean(name).strip()[:NAME_CHARS]
+        clicked = await self.store(
+            lambda db: queries.handle(db, response_id, user, note, now, name)
+        )
+        await self._told(_changed(clicked), user, "handled", name)
 
-    async def _told(self, clicked: Clicked, user: str, action: str) -> None:
-        """The message redrawn with the click, and the click in its thread."""
+    async def _told(self, clicked: Clicked, user: str, action: str, name: str = "") -> None:
+        """The message redrawn with the click, and the click in its thread, naming the
+        clicker by `name` (a mention in a new message would notify them)."""
         row = clicked.row
         if action == "take" and clicked.before == user:
             return  # took it already: the message says so
@@ -294,7 +300,7 @@ class DetractorAlerts:
             return
         await self.redraw(channel, ts)
         line = self.renderer.render(
-            TEMPLATE, click=action, by=user, before=clicked.before,
+            TEMPLATE, click=action, by=user, by_name=name, before=clicked.before,
             detractor=Detractor.from_row(row),
         )  # fmt: skip
         await self.poster.post(channel, line, thread_ts=ts)

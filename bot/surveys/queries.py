@@ -239,8 +239,9 @@ class Clicked:
     before: str = ""
 
 
-def take(db: Database, response_id: str, user: str, now: str) -> Clicked | None:
-    """`user` takes the detractor (over from whoever had it); None for an unknown id."""
+def take(db: Database, response_id: str, user: str, now: str, name: str = "") -> Clicked | None:
+    """`user` (called `name` by Slack) takes the detractor (over from whoever had it);
+    None for an unknown id."""
     with writing(db):
         row = detractor(db, response_id)
         if row is None:
@@ -251,12 +252,15 @@ def take(db: Database, response_id: str, user: str, now: str) -> Clicked | None:
             "update responses set taken_at = case when taken_by = ? then taken_at else ? end, "
             "taken_by = ? where id = ?", [user, now, user, response_id],
         )  # fmt: skip
-        _event(db, response_id, now, user, "take")
+        _event(db, response_id, now, user, "take", name=name)
         return Clicked(detractor(db, response_id) or row, True, row["taken_by"] or "")
 
 
-def handle(db: Database, response_id: str, user: str, note: str, now: str) -> Clicked | None:
-    """`user` handled the detractor, with `note`; the first to say so is kept."""
+def handle(
+    db: Database, response_id: str, user: str, note: str, now: str, name: str = ""
+) -> Clicked | None:
+    """`user` (called `name` by Slack) handled the detractor, with `note`; the first to
+    say so is kept."""
     with writing(db):
         row = detractor(db, response_id)
         if row is None:
@@ -267,14 +271,18 @@ def handle(db: Database, response_id: str, user: str, note: str, now: str) -> Cl
             "update responses set handled_by = ?, handled_at = ?, handled_note = ? where id = ?",
             [user, now, note, response_id],
         )
-        _event(db, response_id, now, user, "handled", note)
+        _event(db, response_id, now, user, "handled", note, name)
         return Clicked(detractor(db, response_id) or row, True, row["taken_by"] or "")
 
 
-def _event(db: Database, response_id: str, at: str, user: str, action: str, note: str = "") -> None:
+def _event(
+    db: Database, response_id: str, at: str, user: str, action: str, note: str = "",
+    name: str = "",
+) -> None:  # fmt: skip
     db.execute(
-        "insert into detractor_events (response_id, at, user, action, note) values (?, ?, ?, ?, ?)",
-        [response_id, at, user, action, note],
+        "insert into detractor_events (response_id, at, user, action, note, user_name) "
+        "values (?, ?, ?, ?, ?, ?)",
+        [response_id, at, user, action, note, name or None],
     )
 
 

@@ -136,3 +136,34 @@ def test_an_alert_without_parts_has_a_headline_of_its_own() -> None:
     said = headline(ev, (), None)
     assert (said["entity_kind"], said["now"], said["change"]) == ("total", 0.6, pytest.approx(-10))
     assert "account_now" not in said
+
+
+def test_an_agent_the_report_leaves_out_lost_all_their_time() -> None:
+    rows = [{"entity_kind": "total", "entity_id": "", "logged_in": 8_000},
+            {"entity_kind": "agent", "entity_id": "2", "logged_in": 8_000}]  # fmt: skip
+    kept = {"metric": "logged_in", "parts": [["agent", "1", "agent", "1", 8_000.0, 1],
+                                             ["agent", "2", "agent", "2", 8_000.0, 1]]}  # fmt: skip
+    ev = Evaluation("total", "", None, Metric.LOGGED_IN, True, Reason("logged_in_low", {}),
+                    8_000, 16_000, 7, 50.0)  # fmt: skip
+    (one,) = explain(rows, kept, ev, 16_000)
+    assert (one["entity_id"], one["now"], one["lost"], one["share"]) == ("1", 0.0, 8_000, 1.0)
+
+
+def test_a_skill_keeps_its_agents_however_busy_another_skill_is() -> None:
+    # a busy skill with 300 big agents, and Orders with 3 small ones, one of them dropping
+    rows = [row("total", "", 0, 1), row("skill", "big", 0, 1), row("skill", "orders", 20, 60)]
+    earlier: dict[tuple[str, str], Past] = {("skill", "big"): past(9_000, 10_000),
+                                            ("skill", "orders"): past(50, 60)}  # fmt: skip
+    for i in range(300):
+        rows.append(row("skill_agent", f"big:{i}", 30, 40))
+        earlier[("skill_agent", f"big:{i}")] = past(30, 40)
+    for agent, (now, before) in {"a1": (0, 18), "a2": (10, 16), "a3": (10, 16)}.items():
+        rows.append(row("skill_agent", f"orders:{agent}", now, 20))
+        earlier[("skill_agent", f"orders:{agent}")] = past(before, 20)
+    ev = evaluation("total", "", 0.5, 0.9)
+    kept = levels(rows, earlier, ev)
+    assert {p[1] for p in kept["within"] if p[6] == "orders"} == {
+        "orders:a1", "orders:a2", "orders:a3"
+    }  # fmt: skip
+    orders = next(p for p in explain(rows, kept, ev, ev.against) if p["entity_id"] == "orders")
+    assert orders["within"][0]["entity_id"] == "a1"

@@ -13,20 +13,23 @@ import json
 import logging
 import threading
 from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
 
+from bot.alerts import decide as decide_module
 from bot.alerts import threads
 from bot.alerts.decide import Action
+from bot.alerts.queries import update_alert
 from bot.alerts.threads import Alerting
 from bot.config import AlertRules, Rule
 from bot.db import Store
 from bot.errors import StoreError
 from bot.render import Renderer
 from bot.slack import Poster
-from bot.snapshots.queries import save_snapshot
+from bot.snapshots.queries import Past, save_snapshot
 from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -379,3 +382,107 @@ async def test_without_a_channel_nothing_is_reviewed(lab: Lab) -> None:
     lab.alerting.rules = AlertRules(channel=None)
     assert await lab.review() == {}
     assert lab.alerts() == []
+
+
+# --- found in review: one voice on recovery, clicks racing a review, worse vs before ------
+
+
+async def test_a_second_digest_that_sees_no_drop_does_not_resolve_at_the_same_time(
+    lab: Lab,
+) -> None:
+    assert await lab.review(told_for="2026-03-05T08:00") == OPENED
+    second = await lab.review([], told_for="2026-03-05T08:00", digest="other")
+    assert set(second.values()) == {Action.SILENT}
+    await lab.alerting.drain()
+    assert not any("Recovered" in r["text"] for r in lab.web.replies())
+    assert {a["status"] for a in lab.alerts()} == {"firing"}
+    # the next morning tells the recovery, once
+    assert set((await lab.review([], told_for="2026-03-06T08:00")).values()) == {Action.RESOLVE}
+
+
+def _click_while_judging(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, alert_id: int, changes: dict[str, Any]
+) -> None:
+    """The lead's click lands (in the serve process) while the review judges."""
+    real = threads.judge
+
+    def judge_then_click(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        lab.store.sync(lambda db: update_alert(db, alert_id, changes))
+        return found
+
+    monkeypatch.setattr(threads, "judge", judge_then_click)
+
+
+RESOLVED_BY_HAND = {"status": "resolved", "resolved_by": "U0LEAD", "resolved_note": "fixed",
+                    "resolved_at": "2026-03-06T08:00:00+00:00"}  # fmt: skip
+
+
+@pytest.mark.parametrize("dropped", [DROPPED, []], ids=["persists", "recovers"])
+async def test_a_resolve_during_a_review_is_not_undone_by_it(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, dropped: list[str]
+) -> None:
+    await lab.review()
+    await lab.alerting.drain()
+    first = lab.alerts()[0]
+    _click_while_judging(lab, monkeypatch, first["id"], RESOLVED_BY_HAND)
+    replies, updates = len(lab.web.replies()), len(lab.web.updates)
+    done = await lab.review(dropped)
+    await lab.alerting.drain()
+    assert f"{first['entity_id']}|logged_in" not in done  # nothing happened to it
+    row = next(a for a in lab.alerts() if a["id"] == first["id"])
+    assert (row["resolved_by"], row["resolved_at"]) == ("U0LEAD", "2026-03-06T08:00:00+00:00")
+    mine = [r for r in lab.web.replies()[replies:] if r["thread_ts"] == first["ts"]]
+    assert mine == [] and not [u for u in lab.web.updates[updates:] if u["ts"] == first["ts"]]
+
+
+async def test_a_snooze_during_a_review_silences_it(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await lab.review()
+    await lab.alerting.drain()
+    first = lab.alerts()[0]
+    snoozed = {"snoozed_until": "2099-01-01T00:00:00+00:00", "snoozed_by": "U0LEAD"}
+    _click_while_judging(lab, monkeypatch, first["id"], snoozed)
+    done = await lab.review()
+    assert done[f"{first['entity_id']}|logged_in"] == Action.SILENT
+
+
+async def test_a_snooze_that_ended_is_cleared_from_the_message(lab: Lab) -> None:
+    await lab.review()
+    await lab.alerting.drain()
+    first = lab.alerts()[0]
+    ended = {"snoozed_until": "1970-01-01T00:00:01+00:00", "snoozed_by": "U0LEAD"}
+    lab.store.sync(lambda db: update_alert(db, first["id"], ended))
+    updates = len(lab.web.updates)
+    await lab.review()
+    await lab.alerting.drain()
+    row = next(a for a in lab.alerts() if a["id"] == first["id"])
+    assert row["snoozed_until"] is None
+    redrawn = [u for u in lab.web.updates[updates:] if u["ts"] == first["ts"]]
+    assert redrawn and "snoozed" not in json.dumps(redrawn[-1]["blocks"])
+
+
+async def test_an_alert_posted_late_speaks_for_its_time(lab: Lab) -> None:
+    lab.web.fail = 3
+    await lab.review(told_for="2026-03-05T08:00")
+    await lab.alerting.drain()
+    await lab.review(told_for="2026-03-06T08:00")  # posts them now
+    await lab.alerting.drain()
+    assert {a["told_for"] for a in lab.alerts()} == {"2026-03-06T08:00"}
+    again = await lab.review(told_for="2026-03-06T08:00", digest="other", again=True)
+    assert set(again.values()) == {Action.SILENT}
+
+
+def test_worse_is_judged_against_the_level_before_the_alert() -> None:
+    # before the alert 85 %; opened at 75 % (10 points); today 70 %: 15 points off the
+    # level before, 5 deeper than at the opening (worse_points 5), though only 5 below
+    # yesterday's 75 %
+    rows = [{"entity_kind": "total", "entity_id": "", "positive": 700, "answers": 1000}]
+    past = {("total", ""): Past(1, 750, 1000, 0.75, 750, 1000, 0, 0, 0, None, None)}
+    problem = "lp|csat|total:|csat"
+    known = {problem: {"id": 1, "problem": problem, "status": "firing", "opened_drop": 10.0,
+                       "opened_against": 0.85, "ts": "1.1", "parts": None}}  # fmt: skip
+    now = datetime(2026, 3, 6, 8, tzinfo=UTC)
+    (v,) = decide_module.judge(rows, past, known, "lp", "csat", AlertRules(channel="C"), now)
+    assert v.action == Action.WORSE and v.evaluation.drop == pytest.approx(15.0)

@@ -142,7 +142,7 @@ def click(bot: RunningBot, action: dict[str, Any], channel: str, ts: str) -> int
     payload = {
         "type": "block_actions",
         "team": {"id": "T0SIM"},
-        "user": {"id": "U0LEAD"},
+        "user": {"id": "U0LEAD", "name": "ana"},
         "api_app_id": "A0BOT",
         "token": "x",
         "trigger_id": "1.2",
@@ -256,8 +256,10 @@ async def test_acknowledge_and_snooze_buttons_through_serve(
         clicks = [p for p in told if p["text"].startswith((":eyes:", ":zzz:", ":white_check"))]
         assert [p["text"].split(" ", 1)[0] for p in clicks] == [":eyes:", ":zzz:",
                                                                 ":white_check_mark:"]  # fmt: skip
+        assert clicks[0]["text"].startswith(":eyes: ana has it")  # named, not mentioned
+        assert clicks[2]["text"].startswith(":white_check_mark: someone resolved it")
         assert not any("<!subteam" in json.dumps(p) or "<!channel>" in json.dumps(p)
-                       for p in clicks)  # fmt: skip
+                       or "<@" in json.dumps(p) for p in clicks)  # fmt: skip
         with sqlite3.connect(tmp_path / "bot.db") as db:
             for _ in range(100):  # the thread message's ts is stored as Slack answers
                 events = db.execute(

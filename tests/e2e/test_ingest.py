@@ -304,7 +304,8 @@ def interact(bot: RunningBot, payload: dict[str, Any]) -> httpx.Response:
 
 def button(action_id: str, value: str, user: str, ts: str, url: str) -> dict[str, Any]:
     return {
-        "type": "block_actions", "user": {"id": user}, "trigger_id": "1337.42.abc",
+        "type": "block_actions", "user": {"id": user, "name": user.lower()[2:]},
+        "trigger_id": "1337.42.abc",
         "response_url": url, "container": {"type": "message", "channel_id": LOOP,
                                            "message_ts": ts},
         "channel": {"id": LOOP}, "message": {"ts": ts, "text": ""},
@@ -367,7 +368,7 @@ def test_detractors_are_taken_and_handled_from_their_message(
         assert "taken by <@U0ANA>" in json.dumps(redrawn["blocks"])
         (line,) = wait_until(lambda: loop_posts(slack, True), "the take was told in the thread")
         assert line["thread_ts"] == ts and not line.get("reply_broadcast")
-        assert line["text"].startswith(":raising_hand: <@U0ANA> took ticket ")
+        assert line["text"].startswith(":raising_hand: ana took ticket ")  # named: no ping
         assert "<!" not in line["text"]
 
         # "Handled": a modal, then its submission
@@ -380,7 +381,7 @@ def test_detractors_are_taken_and_handled_from_their_message(
         assert (call["trigger_id"], view["callback_id"], view["private_metadata"]) == (
             "1337.42.abc", "detractor_handled", first)  # fmt: skip
         note = {"note": {"note": {"type": "plain_text_input", "value": "Called back <!here>"}}}
-        submitted = {"type": "view_submission", "user": {"id": "U0BEN"},
+        submitted = {"type": "view_submission", "user": {"id": "U0BEN", "name": "ben"},
                      "view": {**view, "id": "V0MODAL", "state": {"values": note}}}  # fmt: skip
         answer = interact(bot, submitted)
         assert (answer.status_code, answer.text) == (200, "")
@@ -392,7 +393,7 @@ def test_detractors_are_taken_and_handled_from_their_message(
         assert "taken by <@U0ANA> · handled by <@U0BEN> at <!date^" in shown
         assert "Called back &lt;!here&gt;" in shown
         lines = wait_until(lambda: loop_posts(slack, True)[1:], "handled, in the thread")
-        assert lines[0]["text"].startswith(":white_check_mark: <@U0BEN> handled ticket ")
+        assert lines[0]["text"].startswith(":white_check_mark: ben handled ticket ")
         events = query(bot, "select user, action, note from detractor_events order by id", all=True)
         assert events == [("U0ANA", "take", ""), ("U0BEN", "handled", "Called back <!here>")]
 
