@@ -65,15 +65,20 @@ def cron_trigger(expr: str, zone: ZoneInfo) -> CronTrigger:
 def last_fire(
     trigger: CronTrigger, now: datetime, lookback: timedelta = timedelta(days=8)
 ) -> datetime | None:
-    """The latest scheduled time at or before `now`, within `lookback`."""
-    found = None
-    moment = trigger.get_next_fire_time(None, now - lookback)
-    while moment is not None and moment <= now:
-        found = moment
-        moment = trigger.get_next_fire_time(found, found + timedelta(minutes=1))
-        if moment is not None and moment <= found:
-            # APScheduler 3 repeats the second 02:30 of a DST fold; step past it
-            moment = trigger.get_next_fire_time(found, found + timedelta(hours=1))
+    """The latest scheduled time at or before `now`, within `lookback`.
+
+    Walked in UTC, at least a minute a step: two times of one zone compare by the wall
+    clock, and in the hour the clocks go back APScheduler 3 answers times inside it again
+    and again; compared as they were, a schedule more often than hourly never ended."""
+    found: datetime | None = None
+    after, limit = (now - lookback).astimezone(UTC), now.astimezone(UTC)
+    while (moment := trigger.get_next_fire_time(None, after)) is not None:
+        instant = moment.astimezone(UTC)
+        if instant > limit:
+            break
+        if found is None or instant > found.astimezone(UTC):
+            found = moment
+        after = max(after, instant) + timedelta(minutes=1)
     return found
 
 

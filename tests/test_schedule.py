@@ -275,3 +275,24 @@ def test_shortest_gap_between_fire_times_as_the_wall_clock_reads_them(
 def test_shortest_gap_looks_as_far_as_it_is_asked() -> None:
     assert shortest_gap("0 9 * * 1", BERLIN, SPRING, timedelta(days=14)) == timedelta(days=7)
     assert shortest_gap("0 9 * * *", BERLIN, SPRING, timedelta(hours=12)) is None
+
+
+@pytest.mark.parametrize(
+    ("utc", "expected"),
+    [
+        ("2026-10-25T00:30:00+00:00", "2026-10-25T02:30:00+02:00"),
+        ("2026-10-25T00:54:00+00:00", "2026-10-25T02:45:00+02:00"),
+        ("2026-10-25T01:00:00+00:00", "2026-10-25T02:00:00+01:00"),
+        ("2026-10-25T01:12:00+00:00", "2026-10-25T02:00:00+01:00"),
+        ("2026-10-25T01:30:00+00:00", "2026-10-25T02:30:00+01:00"),
+        ("2026-11-02T08:00:00+00:00", "2026-11-02T09:00:00+01:00"),
+    ],
+)
+def test_the_last_fire_of_a_frequent_schedule_across_the_clocks_going_back(
+    utc: str, expected: str
+) -> None:
+    """Every 15 minutes in Berlin, the night the clocks go back and the week after: the
+    walk once compared times by the wall clock and never ended."""
+    trigger = cron_trigger("*/15 * * * *", ZoneInfo("Europe/Berlin"))
+    found = last_fire(trigger, datetime.fromisoformat(utc))
+    assert found is not None and found.isoformat() == expected
