@@ -3,11 +3,12 @@
 How sure: a CSAT drop must clear three bars before it pages anyone —
 1. enough answers now (`min_answers`): below it the bot never alerts (nor resolves);
 2. a big enough drop in points, against the previous snapshot or against the baseline
-   (the answers of the last `baseline_runs` snapshots pooled);
+   (the answers of the last `baseline_runs` snapshots pooled; only snapshots whose
+   windows overlap neither the current one nor each other, so no answer counts twice);
 3. a credible one: a one-sided two-proportion z-test says a drop this size would happen
    by chance less than `1 - confidence` of the time, divided by the number of entities
-   checked in the same snapshot (Bonferroni). Each score is shown with its 95 % Wilson
-   interval.
+   checked in the same snapshot (Bonferroni); the bar used is kept in the `Reason` and
+   shown. Each score is shown with its 95 % Wilson interval.
 Availability: logged-in time well below the mean of recent snapshots (by `drop_share`,
 and at least two standard deviations), or the Away share well above it (`away_points`).
 
