@@ -276,6 +276,12 @@ def m012_clickers_names(db: Database) -> None:
         db.table(table).add_column("user_name", str)
 
 
+@migrations()
+def m013_responses_received_at(db: Database) -> None:
+    """What a start replays and a digest counts is found by when it was received."""
+    db.table("responses").create_index(["received_at"])
+
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock first (BEGIN IMMEDIATE).

@@ -174,7 +174,7 @@ class Renderer:
         """`text` as a link to the configured page for an id (`[links]`: ticket, agent,
         conversation); as it stands without one. The id goes into the URL quoted."""
         url = self.links.url(kind, plain(id))
-        if not url or not text:
+        if not url or not text or len(url) > MAX_LINK:  # an id too long for a link stays text
             return text
         return f"<{url.replace('&', '&amp;')}|{text}>"
 
@@ -320,6 +320,9 @@ class Renderer:
             return
         if json.loads(known) == message:
             self._checked.put(source, known)
+
+
+MAX_LINK = 1000  # characters of a URL in a message: an id past it is shown, not linked
 
 
 def _no_names(kind: str, id: str, source: str | None = None) -> str | None:

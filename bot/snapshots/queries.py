@@ -108,12 +108,16 @@ def trend(
 WALK_LIMIT = 20_000
 OVERLAP_AT_LEAST = timedelta(minutes=5)  # LivePerson's buckets
 OVERLAP_SHARE = 0.02  # of the current window's length, when that is more
+OVERLAP_MOST = 0.1  # of the shorter window: the most two windows may overlap and be apart
 
 
-def overlap_tolerance(length: timedelta) -> timedelta:
+def overlap_tolerance(length: timedelta, other: timedelta | None = None) -> timedelta:
     """How much two windows may overlap and still count as apart, for a current window this
-    long: 5 minutes, or 2 % of it when that is more (28.8 minutes of 24 hours)."""
-    return max(OVERLAP_AT_LEAST, length * OVERLAP_SHARE)
+    long: 5 minutes, or 2 % of it when that is more (28.8 minutes of 24 hours); never more
+    than a tenth of the shorter of the two (`other`: the earlier one), so short windows
+    that overlap by half are never pooled."""
+    shorter = length if other is None else min(length, other)
+    return min(max(OVERLAP_AT_LEAST, length * OVERLAP_SHARE), shorter * OVERLAP_MOST)
 
 
 def disjoint(
@@ -127,12 +131,13 @@ def disjoint(
     at or before the start of the one taken last (at first the current one), give or take
     `overlap_tolerance` of the current window; one that cannot be read (None) is passed by.
     """
-    slack = overlap_tolerance(end - start)
     boundary, chosen = start, list[int]()
     for id, begins, ends in earlier:
         if len(chosen) >= runs:
             break
-        if begins is not None and ends is not None and ends <= boundary + slack:
+        if begins is None or ends is None:
+            continue
+        if ends <= boundary + overlap_tolerance(end - start, ends - begins):
             chosen.append(id)
             boundary = min(boundary, begins)  # never forward, whatever a window says
     return chosen

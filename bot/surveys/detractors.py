@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,11 +43,13 @@ from bot.timefmt import iso_ms
 
 log = logging.getLogger(__name__)
 WINDOW = 5.0  # seconds a group stays open after its first detractor
-# detractors listed in one message, each a section and its buttons; the rest are counted.
-# 2 blocks each, with the header, the call (or why not), "…and N more" and the footer:
-# 44 of the 50 blocks Slack allows
+# detractors listed in one message, each a section and its buttons; a longer burst is
+# several messages. 2 blocks each, with the header, the call (or why not) and the footer:
+# 43 of the 50 blocks Slack allows
 LISTED = 20
-REPLAY = timedelta(hours=1)  # at start, detractors this recent that were never posted are
+RETRY = (30, 60, 120, 300, 900)  # seconds before a refused message is tried again
+# at start, detractors this recent that were never posted are posted
+REPLAY = timedelta(hours=24)
 TAKE, HANDLED = "detractor_take", "detractor_handled"  # action ids; HANDLED is also the modal's
 NOTE_CHARS = 1000  # what the Handled modal's note may hold (its input's max_length)
 NAME_CHARS = 80  # of the name Slack gives a clicker
@@ -163,7 +165,7 @@ class DetractorAlerts:
         self.sleep = sleep
         self.rules = rules or DetractorRules()
         self.now = now
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # groups waiting or posting
         self._posting = asyncio.Lock()  # a message reads the call the one before recorded
         self._drawing = asyncio.Lock()  # a redraw reads what every click before it wrote
 
@@ -171,7 +173,12 @@ class DetractorAlerts:
         """Called as responses are stored: the group posts when its window closes."""
         deadline = self.grouping.add(found, self.clock())
         if deadline is not None:
-            self._task = asyncio.get_running_loop().create_task(self._post_at(deadline))
+            self._keep(self._post_at(deadline))
+
+    def _keep(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
         """Post what a previous process stored but never got to post."""
@@ -181,11 +188,19 @@ class DetractorAlerts:
             log.info("%d detractors were never posted; posting them now", len(rows))
             self.add([Detractor.from_row(row) for row in rows])
 
+    async def idle(self) -> None:
+        """Wait for the groups waiting or posting now (a retry they start is not waited for)."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Every group waiting or posting stops; what was not recorded is posted by the
+        next start."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     async def _post_at(self, deadline: float) -> None:
         await self.sleep(max(0.0, deadline - self.clock()))
@@ -194,30 +209,41 @@ class DetractorAlerts:
             await self.post(group)
 
     async def post(self, group: list[Detractor]) -> None:
-        """One message for the group; failures are logged and retried at the next start.
-        An empty group posts nothing."""
-        if not group:
+        """One message per `LISTED` detractors of the group, each with its buttons (only
+        the first can call the leads in: the others come within `mention_every`). An
+        empty group posts nothing; one Slack refuses is tried again (`RETRY`)."""
+        for start in range(0, len(group), LISTED):
+            await self._post_one(group[start : start + LISTED])
+
+    async def _post_one(self, listed: list[Detractor], attempt: int = 0) -> None:
+        if not listed:
             return
         async with self._posting:
             posted = await self._pace()
-            listed, counted = group[:LISTED], group[LISTED:]
-            posted = replace(posted, more=len(counted))
             try:
                 message = self.message(listed, posted)
                 ts = await self.poster.post(self.channel, message)
-            except BotError as exc:
-                log.warning("detractor alert not posted: %s", exc)
-                return
-            except Exception:
-                log.exception("detractor alert not posted")
+            except Exception as exc:
+                wait = RETRY[min(attempt, len(RETRY) - 1)]
+                if isinstance(exc, BotError):
+                    log.warning("detractor alert not posted: %s; trying again in %d s", exc,
+                                wait)  # fmt: skip
+                else:
+                    log.exception("detractor alert not posted; trying again in %d s", wait)
+                self._keep(self._again(listed, attempt + 1, wait))
                 return
             posted = replace(posted, ts=ts)
-            listed_ids, counted_ids = [d.id for d in listed], [d.id for d in counted]
+            listed_ids = [d.id for d in listed]
             try:
-                await self.store(lambda db: queries.record_message(db, posted, listed_ids,
-                                                                   counted_ids))  # fmt: skip
+                await self.store(lambda db: queries.record_message(db, posted, listed_ids, []))
             except StoreError as exc:  # posted; the next process posts the group again
                 log.error("detractor alert posted, but not recorded as posted: %s", exc)
+
+    async def _again(self, listed: list[Detractor], attempt: int, wait: float) -> None:
+        """A refused message, again after `wait` seconds (until it goes, or a restart
+        replays what was never posted)."""
+        await self.sleep(wait)
+        await self._post_one(listed, attempt)
 
     async def _pace(self) -> Posted:
         """Whether the message about to go calls in the leads, and if not, why not."""

@@ -200,10 +200,14 @@ def record_message(db: Database, posted: Posted, listed: list[str], counted: lis
 
 
 def last_mentioned(db: Database) -> str | None:
-    """When a detractor message last called in the leads, or None: it never did."""
+    """When a detractor message last called in the leads, or None: it never did.
+
+    The latest by insertion, not the latest time: one stamped by a clock that ran ahead
+    would otherwise stay the latest, and every burst until then would ping."""
     found = db.execute(
-        "select max(posted_at) from detractor_messages where mentioned = 1"
-    ).fetchone()[0]
+        "select posted_at from detractor_messages where mentioned = 1 order by id desc limit 1"
+    ).fetchone()
+    found = found[0] if found else None
     return str(found) if found else None
 
 
@@ -295,15 +299,22 @@ def events(db: Database, response_id: str) -> list[dict[str, Any]]:
 
 
 def detractor_counts(db: Database, since: datetime, until: datetime) -> dict[str, int]:
-    """Detractors received in [since, until): how many, how many handled, taken (and not
-    yet handled), and open (neither). A digest says these (app.py passes this function)."""
-    total, handled, taken = db.execute(
+    """Detractors in [since, until): how many were received, and of those how many are
+    taken (not yet handled) and open (neither); and how many were handled in the window,
+    whenever they arrived. A digest says these (app.py passes this function)."""
+    window = [iso_ms(since), iso_ms(until)]
+    total, received_handled, taken = db.execute(
         "select count(*), count(handled_by), "
         "coalesce(sum(taken_by is not null and handled_by is null), 0) from responses "
         f"where received_at >= ? and received_at < ? and {DETRACTOR}",
-        [iso_ms(since), iso_ms(until)],
+        window,
     ).fetchone()  # fmt: skip
-    return {"total": total, "handled": handled, "taken": taken, "open": total - handled - taken}
+    (handled,) = db.execute(
+        f"select count(*) from responses where handled_at >= ? and handled_at < ? and {DETRACTOR}",
+        window,
+    ).fetchone()
+    return {"total": total, "handled": handled, "taken": taken,
+            "open": total - received_handled - taken}  # fmt: skip
 
 
 # --- the outbox ---------------------------------------------------------------------------

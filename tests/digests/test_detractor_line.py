@@ -72,6 +72,21 @@ def store(env: dict[str, str], *rows: tuple[str, int, str], received: datetime) 
             if column:
                 sql = f"update responses set {column} = 'U0LEAD' where ticket_id = ?"
                 parts.store.sync(lambda db, sql=sql, t=ticket: db.execute(sql, [t]))
+            if state == "handled":
+                sql = "update responses set handled_at = ? where ticket_id = ?"
+                at = iso_ms(received)
+                parts.store.sync(lambda db, sql=sql, t=ticket, at=at: db.execute(sql, [at, t]))
+    finally:
+        parts.store.close()
+
+
+def handled_later(env: dict[str, str], ticket: str, moment: datetime) -> None:
+    parts = build_parts(config.load(env))
+    try:
+        parts.store.sync(lambda db: db.execute(
+            "update responses set handled_by = 'U0LEAD', handled_at = ? where ticket_id = ?",
+            [iso_ms(moment), ticket],
+        ))  # fmt: skip
     finally:
         parts.store.close()
 
@@ -110,13 +125,16 @@ async def test_an_ingested_digest_counts_the_detractors_since_the_last_one(
     store(env, ("A", 1, "open"), ("B", 1, "taken"), ("C", 1, "handled"), ("D", 1, "handled"),
           ("E", 5, ""), received=hour_ago)  # fmt: skip
     first = await run(env)
-    assert "Detractors in this window: 4, 2 handled, 1 taken, 1 open" in context(first)
+    assert "Detractors in this window: 4 new (1 taken, 1 open) · 2 handled" in context(first)
     earlier(env, hour_ago + timedelta(minutes=10))  # as if the first ran 50 minutes ago
     store(env, ("F", 1, "open"), received=hour_ago + timedelta(minutes=20))
+    handled_later(env, "A", hour_ago + timedelta(minutes=30))  # received before, handled since
     second = await run(env)
-    assert "Detractors since the last digest: 1, 0 handled, 0 taken, 1 open" in context(second)
+    assert "Detractors since the last digest: 1 new (0 taken, 1 open) · 1 handled" in context(
+        second
+    )
     third = await run(env)
-    assert "Detractors since the last digest: 0" in context(third)  # the ingested source: said
+    assert "Detractors since the last digest: 0 new · 0 handled" in context(third)
     posted = [json.dumps(p["blocks"]) for p in slack.posts("C0SURVEYDIGEST")]
     assert "Detractors since the last digest: 0" in posted[-1]
 
@@ -130,4 +148,4 @@ async def test_another_source_says_it_only_when_there_were_detractors(
     earlier(env, datetime.now(UTC) - timedelta(minutes=10))
     store(env, ("G", 1, "taken"), received=datetime.now(UTC) - timedelta(minutes=5))
     told = await run(env)
-    assert "Detractors since the last digest: 1, 0 handled, 1 taken, 0 open" in context(told)
+    assert "Detractors since the last digest: 1 new (1 taken, 0 open) · 0 handled" in context(told)

@@ -53,7 +53,8 @@ def total(answers: int, positive: int) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("length", "tolerance"),
     [
-        (timedelta(0), timedelta(minutes=5)),  # no window: LivePerson's bucket
+        (timedelta(0), timedelta(0)),  # a moment (no window kept) has no room to overlap
+        (timedelta(minutes=10), timedelta(minutes=1)),  # a tenth of it: half would pool
         (timedelta(hours=1), timedelta(minutes=5)),  # 2 % is 72 s
         (timedelta(hours=4, minutes=10), timedelta(minutes=5)),  # 2 % is exactly 5 minutes
         (DAY, timedelta(minutes=28, seconds=48)),  # 2 % of 1440 minutes
@@ -64,6 +65,20 @@ def test_the_tolerance_is_five_minutes_or_two_percent(
     length: timedelta, tolerance: timedelta
 ) -> None:
     assert overlap_tolerance(length) == tolerance
+
+
+def test_the_tolerance_is_at_most_a_tenth_of_the_shorter_window() -> None:
+    # after the timeframe changed from 15m to 24h, a 15-minute window may overlap 90 s
+    assert overlap_tolerance(DAY, timedelta(minutes=15)) == timedelta(seconds=90)
+
+
+def test_a_short_watch_that_overlaps_itself_by_half_pools_nothing_twice() -> None:
+    # 10-minute windows every 5 minutes: each overlaps the one before by half
+    end = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    earlier = [(10 - i, end - timedelta(minutes=5 * i) - timedelta(minutes=10),
+                end - timedelta(minutes=5 * i)) for i in range(1, 10)]  # fmt: skip
+    chosen = disjoint(end - timedelta(minutes=10), end, earlier, 7)
+    assert chosen == [8, 6, 4, 2]  # every other one: 10 minutes apart
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import DEFAULT_TEMPLATES, DetractorRules, Links
 from bot.db import Store
+from bot.errors import SlackError
 from bot.render import Message, Renderer
 from bot.surveys import queries
 from bot.surveys.detractors import Detractor, DetractorAlerts
@@ -42,11 +43,15 @@ class FakePoster:
     updates: list[tuple[str, str, Message]] = field(default_factory=list)
     ephemerals: list[tuple[str, str, Message]] = field(default_factory=list)
     views: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    fail: int = 0  # this many next posts Slack refuses
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     async def post(self, channel: str, message: Message, thread_ts: str | None = None,
                    broadcast: bool = False) -> str:  # fmt: skip
         assert not broadcast
+        if self.fail:
+            self.fail -= 1
+            raise SlackError("Slack refused the message", "channel_not_found")
         self.posts.append((channel, message, thread_ts))
         return f"100.{next(self._ts):06d}"
 
@@ -102,8 +107,7 @@ class Loop:
     async def burst(self, *tickets: str, comment: str = "bad") -> list[Detractor]:
         found = self.stored(*tickets, comment=comment)
         self.alerts.add(found)
-        assert self.alerts._task is not None
-        await self.alerts._task
+        await self.alerts.idle()
         return found
 
     def row(self, detractor: Detractor) -> dict[str, Any]:

@@ -121,12 +121,11 @@ async def test_a_group_without_detractors_posts_nothing(loop: Loop) -> None:
 
 async def test_a_burst_past_what_a_message_lists_stays_within_slacks_blocks(loop: Loop) -> None:
     found = await loop.burst(*[f"T{i}" for i in range(LISTED + 7)])
-    (message,) = loop.poster.top()
-    assert len(message["blocks"]) <= 50
-    assert len(buttons(message)) == 2 * LISTED
-    assert "…and 7 more in this burst." in texts(message)
-    assert loop.row(found[-1])["message_ts"] is None  # counted: alerted, without buttons
-    assert loop.row(found[-1])["alerted_at"]
+    first, rest = loop.poster.top()
+    assert len(first["blocks"]) <= 50 and len(rest["blocks"]) <= 50
+    assert len(buttons(first)) == 2 * LISTED and len(buttons(rest)) == 2 * 7
+    # every detractor has its buttons and its message: none is only counted
+    assert all(loop.row(d)["message_ts"] and loop.row(d)["alerted_at"] for d in found)
 
 
 async def test_take_take_over_handled_and_handled_again(loop: Loop) -> None:
@@ -311,3 +310,23 @@ async def test_counts_for_the_digest(loop: Loop) -> None:
     assert found == {"total": 4, "handled": 2, "taken": 1, "open": 1}
     assert counts(received + timedelta(seconds=1), received + HOUR)["total"] == 0
     assert counts(received - HOUR, received)["total"] == 0  # until is not included
+
+
+async def test_a_ticket_id_too_long_for_a_link_is_shown_and_the_burst_goes_out(
+    loop: Loop,
+) -> None:
+    long, fine = "9" * 5000, "T2"
+    await loop.burst(long, fine)
+    (message,) = loop.poster.top()
+    assert len(buttons(message)) == 4  # both detractors, each with its buttons
+    assert "<https://help.example/t/T2|`T2`>" in str(message["blocks"])
+    assert f"/t/{long}" not in str(message["blocks"])  # too long to link: shown, cut
+
+
+async def test_a_refused_message_is_tried_again_while_the_process_runs(loop: Loop) -> None:
+    loop.poster.fail = 2  # Slack refuses twice, then takes it
+    found = await loop.burst("A")
+    for _ in range(5):
+        await loop.alerts.idle()
+    (message,) = loop.poster.top()
+    assert "A" in message["text"] and loop.row(found[0])["message_ts"]
