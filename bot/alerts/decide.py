@@ -14,7 +14,6 @@ saw and say nothing (`told_for`, the scheduled time an alert last spoke for).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -172,7 +171,7 @@ def judge(
         headline = levels = None
         open_alert = latest is not None and latest["status"] == "firing"
         if open_alert and latest is not None:  # against the level before the alert
-            kept_levels = _loaded(latest.get("parts"))
+            kept_levels = latest.get("parts")  # decoded by `alerts.queries`
             ev = replace(
                 ev, movers=cause.explain(rows, kept_levels, ev, latest.get("opened_against"))
             )
@@ -189,19 +188,6 @@ def judge(
         log.info("alert %s: %s (%s)", problem, action, why)
         verdicts.append(Verdict(problem, latest, ev, action, why, folded, headline, levels))
     return verdicts
-
-
-def _loaded(stored: Any) -> Mapping[str, Any] | None:
-    """`alerts.parts` as stored (JSON text) or as read back (a dict)."""
-    if isinstance(stored, Mapping):
-        return stored
-    if not isinstance(stored, str) or not stored:
-        return None
-    try:
-        found = json.loads(stored)
-    except ValueError:
-        return None
-    return found if isinstance(found, dict) else None
 
 
 def ancestors(ev: Evaluation) -> list[tuple[str, str]]:

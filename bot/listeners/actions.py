@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -22,12 +21,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts import ownership
 from bot.alerts.ownership import Click
 from bot.alerts.threads import Alerting
-from bot.errors import ActionError, SlackError, StoreError
-from bot.listeners.reply import AckFirst, Reply, send
+from bot.errors import ActionError
+from bot.listeners.reply import AckFirst, Reply, failure, name_of, send, user_of
 
 log = logging.getLogger(__name__)
 MODAL_WAIT = 2.5  # seconds: Slack honours a trigger_id 3 s from the click
-_USER = re.compile(r"[UW][A-Z0-9]{1,30}")
 RESOLVE_VIEW, SNOOZE_VIEW = "alert_resolve", "alert_snooze_until"
 
 
@@ -36,11 +34,11 @@ async def handle_click(
 ) -> None:
     """Acknowledge and Unsnooze: the button carries the alert id."""
     await ack()
-    alert_id, user = alert_of(_action(body).get("value")), _user(body)
+    alert_id, user = alert_of(_action(body).get("value")), user_of(body)
     if alert_id is None or user is None:
         await _tell(respond, alerting, "unknown_button", {})
         return
-    await _apply(respond, alerting, alerting.act(alert_id, user, click, name=_name(body)))
+    await _apply(respond, alerting, alerting.act(alert_id, user, click, name=name_of(body)))
 
 
 async def handle_snooze(
@@ -51,7 +49,7 @@ async def handle_snooze(
     option = _action(body).get("selected_option")
     if option is None:  # the menu was cleared: nothing to do
         return
-    alert_id, period, user = _snooze_choice(option), _period(option), _user(body)
+    alert_id, period, user = _snooze_choice(option), _period(option), user_of(body)
     if alert_id is None or user is None:
         await _tell(respond, alerting, "unknown_button", {})
         return
@@ -60,7 +58,7 @@ async def handle_snooze(
     except ActionError as exc:
         await _tell(respond, alerting, exc.code, exc.details)
         return
-    change = alerting.act(alert_id, user, Click.SNOOZE, until=until, name=_name(body))
+    change = alerting.act(alert_id, user, Click.SNOOZE, until=until, name=name_of(body))
     await _apply(respond, alerting, change)
 
 
@@ -70,13 +68,13 @@ async def handle_submission(
 ) -> None:  # fmt: skip
     """A modal's submission, after its ack: Resolve with its note, or Snooze until."""
     view = _view(body)
-    alert_id, user = alert_of(view.get("private_metadata")), _user(body)
+    alert_id, user = alert_of(view.get("private_metadata")), user_of(body)
     if alert_id is None or user is None:
         log.warning("alert modal: a submission without its alert or user; ignored")
         return
     note = _value(view, "note", "value")
     note = note if isinstance(note, str) else ""
-    change = alerting.act(alert_id, user, click, until=until, note=note, name=_name(body))
+    change = alerting.act(alert_id, user, click, until=until, note=note, name=name_of(body))
     await _apply(respond, alerting, change)
 
 
@@ -135,40 +133,10 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
     return first if isinstance(first, dict) else {}
 
 
-def _name(body: dict[str, Any]) -> str:
-    """What Slack calls the clicker (`name`, else `username`): outside text, escaped when
-    it is shown like any other."""
-    user = body.get("user")
-    if not isinstance(user, dict):
-        return ""
-    found = user.get("name") or user.get("username")
-    return found if isinstance(found, str) else ""
-
-
-def _user(body: dict[str, Any]) -> str | None:
-    user = body.get("user")
-    found = user.get("id") if isinstance(user, dict) else None
-    # a Slack user id, nothing else: it is stored, and shown as a mention of the clicker
-    return found if isinstance(found, str) and _USER.fullmatch(found) else None
-
-
 async def _apply(respond: Reply, alerting: Alerting, change: Awaitable[Any]) -> None:
     """Run the change; a problem is told to the person who clicked, only to them."""
-    try:
-        await change
-        return
-    except ActionError as exc:
-        code, details = exc.code, exc.details
-    except SlackError as exc:
-        log.warning("alert button: %s", exc)
-        code, details = "slack", {"slack_code": exc.code}
-    except StoreError as exc:
-        log.error("alert button: %s", exc)
-        code, details = "database", {"database": exc.code}
-    except Exception:
-        log.exception("alert button failed")
-        code, details = "internal", {}
-    await _tell(respond, alerting, code, details)
+    if (failed := await failure(change, "alert button")) is not None:
+        await _tell(respond, alerting, *failed)
 
 
 async def _tell(respond: Reply, alerting: Alerting, code: str, details: dict[str, Any]) -> None:
@@ -232,7 +200,7 @@ def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
     ) -> None:  # fmt: skip
         """After the ack, in its turn: the trigger_id is good for 3 seconds from the click."""
         trigger = body.get("trigger_id")
-        if alert_id is None or _user(body) is None or not isinstance(trigger, str):
+        if alert_id is None or user_of(body) is None or not isinstance(trigger, str):
             await _tell(respond, alerting, "unknown_button", {})
             return
         try:
@@ -266,7 +234,7 @@ def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
 
     async def resolve_submitted(body: dict[str, Any], ack: Reply) -> None:
         await ack()
-        told = _privately(alerting, _user(body))
+        told = _privately(alerting, user_of(body))
         ack_first.later(handle_submission(body, told, alerting, Click.RESOLVE))
 
     async def snooze_submitted(body: dict[str, Any], ack: Reply) -> None:
@@ -276,7 +244,7 @@ def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
             await ack(response_action="errors", errors={"until": said["text"][:150]})
             return
         await ack()
-        told = _privately(alerting, _user(body))
+        told = _privately(alerting, user_of(body))
         ack_first.later(handle_submission(body, told, alerting, Click.SNOOZE, until))
 
     app.action("alert_ack")(ack_listener)

@@ -17,13 +17,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.errors import ActionError, SlackError, StoreError
-from bot.listeners.reply import AckFirst, Reply, send
+from bot.errors import SlackError
+from bot.listeners.reply import AckFirst, Reply, failure, name_of, send, user_of
 from bot.render import Renderer
 from bot.surveys.detractors import HANDLED, TAKE, DetractorAlerts
 
 log = logging.getLogger(__name__)
-_USER = re.compile(r"[UW][A-Z0-9]{1,30}")
 _RESPONSE = re.compile(r"[0-9a-f]{20}")  # `items.response_id`
 _TRIGGER = re.compile(r"[0-9A-Za-z._-]{1,255}")
 
@@ -31,13 +30,6 @@ _TRIGGER = re.compile(r"[0-9A-Za-z._-]{1,255}")
 def response_of(value: object) -> str | None:
     """The response id a button or a modal carries, or None (a stale or forged value)."""
     return value if isinstance(value, str) and _RESPONSE.fullmatch(value) else None
-
-
-def user_of(body: dict[str, Any]) -> str | None:
-    """The clicker's Slack user id, nothing else: it is stored and shown as a mention."""
-    user = body.get("user")
-    found = user.get("id") if isinstance(user, dict) else None
-    return found if isinstance(found, str) and _USER.fullmatch(found) else None
 
 
 def note_of(view: dict[str, Any]) -> str:
@@ -54,14 +46,6 @@ def _value(body: dict[str, Any]) -> object:
     actions = body.get("actions")
     first = actions[0] if isinstance(actions, list) and actions else None
     return first.get("value") if isinstance(first, dict) else None
-
-
-def name_of(body: dict[str, Any]) -> str:
-    """What Slack calls the clicker (`name`, else `username`): the thread names them by it,
-    as a mention in a new message would notify them."""
-    user = body.get("user")
-    found = (user.get("name") or user.get("username")) if isinstance(user, dict) else None
-    return found if isinstance(found, str) else ""
 
 
 async def handle_take(
@@ -96,22 +80,11 @@ async def handle_submission(body: dict[str, Any], detractors: DetractorAlerts | 
     if detractors is None or response_id is None or user is None:
         log.warning("detractor modal: a submission without its detractor or user; ignored")
         return
-    try:
-        await detractors.handle(response_id, user, note_of(view), name_of(body))
+    change = detractors.handle(response_id, user, note_of(view), name_of(body))
+    if (failed := await failure(change, "detractor modal")) is None:
         return
-    except ActionError as exc:
-        code, details = exc.code, exc.details
-    except SlackError as exc:
-        log.warning("detractor modal: %s", exc)
-        code, details = "slack", {"slack_code": exc.code}
-    except StoreError as exc:
-        log.error("detractor modal: %s", exc)
-        code, details = "database", {"database": exc.code}
-    except Exception:
-        log.exception("detractor modal failed")
-        code, details = "internal", {}
     try:
-        await detractors.tell(user, response_id, code, details)
+        await detractors.tell(user, response_id, *failed)
     except SlackError as exc:
         log.warning("detractor modal: the answer to %s could not be posted: %s", user, exc)
 
@@ -120,21 +93,8 @@ async def _apply(
     respond: Reply, renderer: Renderer, change: Awaitable[Any], slack_code: str = "slack"
 ) -> None:
     """Run the change; a problem is told to the person who clicked, only to them."""
-    try:
-        await change
-        return
-    except ActionError as exc:
-        code, details = exc.code, exc.details
-    except SlackError as exc:
-        log.warning("detractor button: %s", exc)
-        code, details = slack_code, {"slack_code": exc.code}
-    except StoreError as exc:
-        log.error("detractor button: %s", exc)
-        code, details = "database", {"database": exc.code}
-    except Exception:
-        log.exception("detractor button failed")
-        code, details = "internal", {}
-    await _tell(respond, renderer, code, details)
+    if (failed := await failure(change, "detractor button", slack_code)) is not None:
+        await _tell(respond, renderer, *failed)
 
 
 async def _tell(

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from bot.errors import ActionError, SlackError, StoreError
 from bot.sources.http import LazyClient
 
 if TYPE_CHECKING:  # httpx loads with the first answer (`Replies.client`)
@@ -150,3 +152,43 @@ async def send(respond: Reply, what: str, **message: Any) -> None:
     if isinstance(status, int) and status >= 300:
         body = getattr(answer, "text", None) or getattr(answer, "body", "")
         log.warning("%s: Slack refused the answer (HTTP %s %r)", what, status, str(body)[:80])
+
+
+_USER = re.compile(r"[UW][A-Z0-9]{1,30}")
+
+
+def user_of(body: dict[str, Any]) -> str | None:
+    """The clicker's Slack user id, nothing else: it is stored and shown as a mention."""
+    user = body.get("user")
+    found = user.get("id") if isinstance(user, dict) else None
+    return found if isinstance(found, str) and _USER.fullmatch(found) else None
+
+
+def name_of(body: dict[str, Any]) -> str:
+    """What Slack calls the clicker (`name`, else `username`): a click told in a thread
+    names them by it, as a mention in a new message would notify them."""
+    user = body.get("user")
+    found = (user.get("name") or user.get("username")) if isinstance(user, dict) else None
+    return found if isinstance(found, str) else ""
+
+
+async def failure(
+    change: Awaitable[Any], what: str, slack_code: str = "slack"
+) -> tuple[str, dict[str, Any]] | None:
+    """Run a click's change: None when it went through, else the code and details of why
+    not, for the words the clicker is told (`ActionError`'s own; Slack, the database or
+    anything else as one log line each)."""
+    try:
+        await change
+        return None
+    except ActionError as exc:
+        return exc.code, exc.details
+    except SlackError as exc:
+        log.warning("%s: %s", what, exc)
+        return slack_code, {"slack_code": exc.code}
+    except StoreError as exc:
+        log.error("%s: %s", what, exc)
+        return "database", {"database": exc.code}
+    except Exception:
+        log.exception("%s failed", what)
+        return "internal", {}
