@@ -282,6 +282,36 @@ def m013_responses_received_at(db: Database) -> None:
     db.table("responses").create_index(["received_at"])
 
 
+@migrations()
+def m014_history(db: Database) -> None:
+    """History beyond the vendors' windows: LivePerson's CSAT per skill and agent and its
+    agents' state seconds in hourly pieces, with a rollup per local day; which hours were
+    collected (each hour once: nothing is counted twice); the zone the days are in."""
+    db.execute(
+        "create table history_hours (kind text not null, hour integer not null,"
+        " collected_at text not null, primary key (kind, hour)) without rowid"
+    )
+    counts = (
+        "s1 integer not null, s2 integer not null, s3 integer not null, s4 integer not null,"
+        " s5 integer not null, total integer not null, positive integer not null"
+    )
+    times = (
+        "total integer not null, chatting integer not null, not_chatting integer not null,"
+        " max_concurrency integer not null"
+    )
+    for table, at in (("csat_hours", "hour"), ("csat_days", "day")):
+        db.execute(
+            f"create table {table} ({at} integer not null, agent text not null,"
+            f" skill text not null, {counts}, primary key ({at}, agent, skill)) without rowid"
+        )
+    for table, at in (("state_hours", "hour"), ("state_days", "day")):
+        db.execute(
+            f"create table {table} ({at} integer not null, agent text not null,"
+            f" state text not null, {times}, primary key ({at}, agent, state)) without rowid"
+        )
+    db.execute("create table history_meta (key text primary key, value text not null)")
+
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock first (BEGIN IMMEDIATE).

@@ -28,7 +28,15 @@ LAYERS: list[set[str]] = [
         "jsonscan",
         "directory",
     },
-    {"render", "slack", "sources", "snapshots", "inbound", "names"},  # services the features share
+    {
+        "render",
+        "slack",
+        "sources",
+        "snapshots",
+        "inbound",
+        "names",
+        "history",
+    },  # services the features share
     {"commands", "digests", "alerts", "surveys"},  # features
     {
         "listeners",
@@ -45,6 +53,7 @@ SIDEWAYS = {  # imports within one layer, each a deliberate exception
     "config": {"errors", "query", "schedule", "timefmt"},  # typed settings read with them
     "slack": {"render"},  # it posts the Message a renderer made
     "db": {"errors"},  # a database that cannot be used is a StoreError
+    "history": {"sources"},  # it collects from, and answers for, the LivePerson source
 }
 APP = LAYERS[-1]
 

@@ -1,0 +1,1 @@
+"""History beyond the vendors' windows: LivePerson kept hour by hour in SQLite."""
