@@ -7,6 +7,7 @@ words for either are the templates' (`words.yml`).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from functools import cached_property
 from typing import Any, Generic, NamedTuple, TypeVar
 
 BUCKET_MINUTES = 5
+Z95 = 1.959963984540054  # the normal quantile of a two-sided 95 % interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,17 @@ class CsatCounts:
         a, b = self.scores, other.scores
         scores = (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4])
         return CsatCounts(scores, self.total + other.total, self.positive + other.positive)
+
+
+def wilson(positive: int, total: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion: honest even for small samples (alerts
+    judge drops by it, trends show it beside each day's score)."""
+    if total <= 0:
+        return 0.0, 1.0
+    p = positive / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 Counts = TypeVar("Counts", "CsatCounts", "GoodBad")  # a 1-5 distribution, or thumbs

@@ -30,20 +30,9 @@ from enum import StrEnum
 from typing import Any
 
 from bot.config import Rule
+from bot.metrics import wilson
 from bot.snapshots.queries import Past
 from bot.snapshots.rows import away_share
-
-Z95 = 1.959963984540054
-
-
-def wilson(positive: int, total: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion: honest even for small samples."""
-    if total <= 0:
-        return 0.0, 1.0
-    p = positive / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def drop_p_value(x_now: int, n_now: int, x_before: int, n_before: int) -> float:

@@ -42,7 +42,7 @@ from sqlite_utils import Database
 
 from bot.alerts import ownership
 from bot.alerts.decide import Action, Verdict, judge
-from bot.alerts.detect import Evaluation, wilson
+from bot.alerts.detect import Evaluation
 from bot.alerts.ownership import Click
 from bot.alerts.queries import (
     alerts_by_id,
@@ -58,7 +58,7 @@ from bot.alerts.queries import (
 from bot.config import AlertRules, Rule
 from bot.db import Store, writing
 from bot.errors import ActionError, BotError, SlackError
-from bot.metrics import member, membership
+from bot.metrics import member, membership, wilson
 from bot.offloop import off_loop
 from bot.render import Renderer
 from bot.slack import Poster

@@ -30,10 +30,9 @@ from bot.alerts.detect import (
     drop_p_value,
     still_firing,
     summarize,
-    wilson,
 )
 from bot.config import AlertRules, Rule
-from bot.metrics import membership
+from bot.metrics import membership, wilson
 from bot.snapshots import queries as snapshots
 from bot.snapshots.rows import TOTAL, away_share
 
