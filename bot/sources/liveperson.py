@@ -248,8 +248,10 @@ class LivePerson:
         params: dict[str, str],
         parse: Callable[[datetime, Any], T],
         post: bool = False,
+        shared: bool = True,
     ) -> tuple[datetime, T]:
-        """One Operations API report, parsed, shared by identical queries in the same bucket.
+        """One Operations API report, parsed, shared by identical queries in the same bucket
+        (unless not `shared`: asked now, for an answer whose window is its own moment's).
 
         Parsing happens inside the shared fetch, so an unreadable answer is a failure
         the next caller retries, not a result kept for the rest of the bucket.
@@ -265,6 +267,8 @@ class LivePerson:
                 body = await self._call("GET", url, params=params)
             return now, await off_loop(parse, now, body)  # 20,000 agents: 200 ms of Python
 
+        if not shared:
+            return await fetch()
         return await self.cache.get((self.name, name, tuple(sorted(params.items()))), fetch)
 
     # --- the directory: names for ids ------------------------------------------------
@@ -336,6 +340,25 @@ class LivePerson:
             rows=rows,
             fetched_at=fetched_at,
         )
+
+    async def csat_raw(self, timeframe: int) -> tuple[datetime, tuple[CsatRow[CsatCounts], ...]]:
+        """Every skill with its agents over the last `timeframe` minutes, asked now and
+        never from the bucket cache: the history's nested windows each start at their own
+        call's moment (`bot.history.collector`)."""
+        params = {"timeframe": str(timeframe), "v": "1", "skillIds": "all"}
+        fetched_at, (_, rows) = await self._report(
+            "msgcsatdistribution", params, lambda now, body: parse_csat(body, "skill"), shared=False
+        )
+        return fetched_at, rows
+
+    async def states_raw(self, timeframe: int) -> tuple[datetime, tuple[AgentStates, ...]]:
+        """Every agent's states over the last `timeframe` minutes, asked now (see `csat_raw`)."""
+        params = {"timeframe": str(timeframe), "v": "1", "agentIds": "all"}
+
+        def parse(now: datetime, body: Any) -> tuple[AgentStates, ...]:
+            return parse_agent_activity(body, exact_window(now, timeframe), None)[0]
+
+        return await self._report("agentactivity", params, parse, shared=False)
 
     async def agent_states(self, query: Query) -> AgentStatesReport:
         params = {"timeframe": str(query.timeframe), "v": "1", "agentIds": query.ids_text}

@@ -18,6 +18,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, Literal, cast
 
@@ -135,8 +136,15 @@ class SimulatedLivePerson(LoopbackServer):
             "demo-token-secret",
         ),
         skills_element: str = "skillsMetricsPerAgent",
+        timeline: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`timeline`: answers that are sums over time (see `timeline_csat`), read at
+        `clock()` (unix seconds), so windows that nest differ by exactly their hours."""
         super().__init__()
+        self.timeline = timeline
+        self.clock = clock
+        self.silent: set[int] = set()  # timeline: hour starts (unix s) with nobody there
         self.account = account
         self.client_id, self.client_secret = client_id, client_secret
         self.oauth1 = oauth1
@@ -279,6 +287,40 @@ class SimulatedLivePerson(LoopbackServer):
         shift = self.shift.get(f"{skill}:{agent}", self.shift.get(skill, 0.0))
         return csat_counts(agent, skill, timeframe, self.day, shift)
 
+    def _timeline_csat(self, query: dict[str, str], timeframe: int) -> dict[str, Any]:
+        """msgcsatdistribution over whole buckets from floor5(now - timeframe) to now."""
+        now = self.clock()
+        start = (now - timeframe * 60) // BUCKET * BUCKET
+
+        def counts(agent: str, skill: str) -> dict[str, Any]:
+            shift = self.shift.get(f"{skill}:{agent}", self.shift.get(skill, 0.0))
+            return metrics(timeline_csat(agent, skill, start, now, shift, self.silent))
+
+        skills = _ids(query.get("skillIds"), list(SKILLS))
+        if skills is not None:
+            per_skill = {}
+            for sid in skills:
+                members = {a: counts(a, sid) for a in AGENTS.get(sid, [])}
+                if members:
+                    per_skill[sid] = {
+                        "metricsPerAgent": members,
+                        "metricsTotals": _sum(list(members.values())),
+                    }
+            totals = _sum([s["metricsTotals"] for s in per_skill.values()] or [metrics([0] * 5)])
+            return {self.skills_element: {"metricsPerSkill": per_skill, "metricsTotals": totals}}
+        every = sorted(set(itertools.chain(*AGENTS.values())))
+        agents = _ids(query.get("agentIds"), every)
+        if agents is not None:
+            per_agent = {
+                aid: _sum([counts(aid, sid) for sid, members in AGENTS.items() if aid in members])
+                for aid in agents
+                if aid in every
+            }
+            totals = _sum(list(per_agent.values()) or [metrics([0] * 5)])
+            return {"agentsMetrics": {"metricsPerAgent": per_agent, "metricsTotals": totals}}
+        everything = [counts(a, s) for s, members in AGENTS.items() for a in members]
+        return {"metricsTotals": _sum(everything)}
+
     def _activity(self, query: dict[str, str]) -> Reply:
         return _activity_answer(self, query)
 
@@ -289,6 +331,8 @@ class SimulatedLivePerson(LoopbackServer):
             return reply(400, {"error": "timeframe is required"})
         if not 0 < timeframe <= 1440 or query.get("v") != "1":
             return reply(400, {"error": "timeframe must be 1..1440 and v=1"})
+        if self.timeline:
+            return reply(200, self._timeline_csat(query, timeframe))
         skills = _ids(query.get("skillIds"), list(SKILLS))
         agents = _ids(query.get("agentIds"), sorted(set(itertools.chain(*AGENTS.values()))))
         if skills is not None:
@@ -396,6 +440,10 @@ def _activity_answer(self: SimulatedLivePerson, query: dict[str, str]) -> Reply:
         return reply(400, {"error": "interval must be >= 5, <= timeframe and divide it"})
     every = sorted(set(itertools.chain(*AGENTS.values())))
     agents = [a for a in _ids(query["agentIds"], every) or [] if a in every]
+    if self.timeline and interval is None:
+        now = self.clock()
+        per_agent = {a: timeline_states(a, now - timeframe * 60, now, self.silent) for a in agents}
+        return reply(200, {"agentsMetrics": {"metricsPerAgent": per_agent, "metricsTotals": []}})
     if interval is None:
         per_agent = {a: agent_states(a, timeframe * 60) for a in agents}
         return reply(200, {"agentsMetrics": {"metricsPerAgent": per_agent, "metricsTotals": []}})
@@ -451,3 +499,93 @@ def agent_states(agent: str, seconds: int, salt: int = 0) -> list[dict[str, Any]
 def _time(total: int, chatting: int, not_chatting: int, maxed: int) -> dict[str, int]:
     return {"total": total, "chatting": chatting, "notChatting": not_chatting,
             "chattingInMaxConcurrency": maxed}  # fmt: skip
+
+
+# --- the timeline: answers that are sums over time -----------------------------------------
+
+BUCKET = 300  # seconds: LivePerson's CSAT buckets
+
+
+def hour_scores(
+    agent: str,
+    skill: str,
+    hour: int,
+    shift: float = 0.0,
+    silent: set[int] | frozenset[int] = frozenset(),
+) -> list[int]:
+    """The answers per score one agent's customers gave in one skill in the hour starting at
+    `hour` (unix seconds): deterministic, a little different every hour."""
+    if hour in silent:
+        return [0] * 5
+    given = csat_counts(agent, skill, 60, day=hour // 3600, shift=shift)
+    return [given[f"csat_score{i}_answers"] for i in range(1, 6)]
+
+
+def bucket_scores(scores: list[int], agent: str, skill: str, hour: int, index: int) -> list[int]:
+    """Bucket `index` (0..11) of the hour's share of `scores`: each count spread over the
+    hour's 12 buckets, the remainder in a run of buckets that starts where the hash says,
+    so the 12 add up to the hour exactly."""
+    offset = int(hashlib.sha256(f"{agent}:{skill}:{hour}".encode()).hexdigest()[:4], 16) % 12
+    spot = (index - offset) % 12
+    return [n // 12 + (1 if spot < n % 12 else 0) for n in scores]
+
+
+def timeline_csat(
+    agent: str,
+    skill: str,
+    start: float,
+    now: float,
+    shift: float = 0.0,
+    silent: set[int] | frozenset[int] = frozenset(),
+) -> list[int]:
+    """The answers per score in the buckets that start from `start` (a bucket start) to
+    `now`, the bucket `now` is in counted whole."""
+    total = [0] * 5
+    first, last = int(start), int(now) // BUCKET * BUCKET
+    for hour in range(first - first % 3600, last + 1, 3600):
+        scores = hour_scores(agent, skill, hour, shift, silent)
+        inside = [j for j in range(12) if first <= hour + j * BUCKET <= last]
+        if len(inside) == 12:
+            parts = [scores]
+        else:
+            parts = [bucket_scores(scores, agent, skill, hour, j) for j in inside]
+        for part in parts:
+            total = [a + b for a, b in zip(total, part, strict=True)]
+    return total
+
+
+def timeline_states(
+    agent: str, start: float, now: float, silent: set[int] | frozenset[int] = frozenset()
+) -> list[dict[str, Any]]:
+    """One agent's states over [start, now]: each hour's (`agent_states` salted by the
+    hour) for the seconds of it inside, added up."""
+    found: list[dict[str, Any]] = []
+    hour = int(start) - int(start) % 3600
+    while hour < now:
+        seconds = int(min(now, hour + 3600) - max(start, hour))
+        if seconds > 0 and hour not in silent:
+            found = _add_activity(found, agent_states(agent, seconds, salt=hour))
+        hour += 3600
+    return found or _add_activity([], agent_states(agent, 0))
+
+
+def _add_activity(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two answers' states added: by state id, and the away reasons by reason id."""
+    if not a:
+        return b
+
+    def added(x: dict[str, int], y: dict[str, int]) -> dict[str, int]:
+        return {k: x[k] + y[k] for k in x}
+
+    out = []
+    for mine, theirs in zip(a, b, strict=True):
+        state = {**mine, "value": added(mine["value"], theirs["value"])}
+        if "reasons" in mine:
+            reasons = {r["id"]: r["value"] for r in mine["reasons"]}
+            for r in theirs["reasons"]:
+                reasons[r["id"]] = (
+                    added(reasons[r["id"]], r["value"]) if r["id"] in reasons else r["value"]
+                )
+            state["reasons"] = [{"id": k, "value": v} for k, v in reasons.items()]
+        out.append(state)
+    return out
