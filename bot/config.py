@@ -428,6 +428,29 @@ class DetractorRules:
         return timedelta(minutes=self.mention_every)
 
 
+def retention(value: Any) -> int:
+    """How long history is kept: `400d` in the file, minutes here; at least a day."""
+    minutes = duration(value)
+    if minutes < 1440:
+        raise Invalid(f"a duration of a day or more, like 400d or 90d, got {str(value)[:40]!r}")
+    return minutes
+
+
+@dataclass(frozen=True)
+class HistoryRules:
+    """`[history]`: LivePerson's hourly history, kept beyond its 24 hours by the bot.
+
+    `collect = false` (or BOT_COLLECT=off) stops `serve`/`socket` collecting it;
+    `python -m bot collect` still collects once when asked to."""
+
+    keep: int = key(retention, 400 * 1440)  # minutes; the file says "400d"
+    collect: bool = key(flag, True)
+
+    @property
+    def kept(self) -> timedelta:
+        return timedelta(minutes=self.keep)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a process is configured with: the environment, then the file."""
@@ -453,6 +476,7 @@ class Settings:
     names: NameOverrides = NameOverrides()  # [names.agents], [names.skills], [names.groups]
     links: Links = Links()  # [links]
     detractors: DetractorRules = DetractorRules()  # [detractors]
+    history: HistoryRules = HistoryRules()  # [history]; BOT_COLLECT=off: collect = false
 
     def digest(self, name: str) -> Digest | None:
         return next((d for d in self.digests if d.name == name), None)
@@ -499,6 +523,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         vendor_timeout=vendor_timeout,
     )
     settings = _with_file(settings, errors)
+    if (get("BOT_COLLECT", "on") or "on").lower() == "off":  # the tests' processes, say
+        settings = replace(settings, history=replace(settings.history, collect=False))
     if errors:
         raise ConfigErrors(errors)
     return settings
@@ -576,7 +602,7 @@ def _livechat(get: Callable[[str, str | None], str | None]) -> LiveChatSettings 
 # --- the TOML file -------------------------------------------------------------------
 
 # the file's tables; its plain keys are Settings' `key` fields
-TABLES = ("digest", "alerts", "names", "links", "detractors")
+TABLES = ("digest", "alerts", "names", "links", "detractors", "history")
 
 
 def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
@@ -612,7 +638,12 @@ def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
     timezone = found.get("timezone", settings.timezone)
     found["digests"] = _digests(data.get("digest", []), where, timezone, errors)
     found["alerts"] = _alerts(data.get("alerts", {}), where, errors)
-    tables = (("names", NameOverrides), ("links", Links), ("detractors", DetractorRules))
+    tables = (
+        ("names", NameOverrides),
+        ("links", Links),
+        ("detractors", DetractorRules),
+        ("history", HistoryRules),
+    )
     for table, cls in tables:
         value = data.get(table, {})
         if not isinstance(value, dict):

@@ -14,6 +14,7 @@ from bot.config import (
     ConfigErrors,
     DetractorRules,
     Digest,
+    HistoryRules,
     Links,
     LivePersonSettings,
     QuietHours,
@@ -288,9 +289,10 @@ def test_every_key_is_declared_once_by_a_dataclass_field() -> None:
 def test_configuration_docs_name_every_key() -> None:
     docs = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
     for name in [*keys_of(Settings), *keys_of(Digest), *keys_of(AlertRules), *keys_of(Rule),
-                 *keys_of(Links), *keys_of(DetractorRules)]:  # fmt: skip
+                 *keys_of(Links), *keys_of(DetractorRules), *keys_of(HistoryRules)]:  # fmt: skip
         assert f"`{name}`" in docs, name
-    for table in ("[names.agents]", "[names.skills]", "[names.groups]", "[links]", "[detractors]"):
+    for table in ("[names.agents]", "[names.skills]", "[names.groups]", "[links]", "[detractors]",
+                  "[history]"):  # fmt: skip
         assert table in docs, table
 
 
@@ -584,3 +586,28 @@ def test_the_detractors_table(tmp_path: Path, table: str, expected: DetractorRul
     settings = load(config_file(tmp_path, "[detractors]\n" + table))
     assert settings.detractors == expected
     assert settings.detractors.every.total_seconds() == expected.mention_every * 60
+
+
+def test_history_keeps_400_days_and_collects_unless_told_not_to(tmp_path: Path) -> None:
+    assert load(config_file(tmp_path, "")).history == HistoryRules(400 * 1440, True)
+    settings = load(config_file(tmp_path, '[history]\nkeep = "90d"\ncollect = false\n'))
+    assert settings.history == HistoryRules(90 * 1440, False)
+    assert load({**config_file(tmp_path, ""), "BOT_COLLECT": "off"}).history.collect is False
+    assert load({**config_file(tmp_path, ""), "BOT_COLLECT": "on"}).history.collect is True
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ('[history]\nkeep = "12h"\n', "history.keep", "a duration of a day or more"),
+        ('[history]\nkeep = "forever"\n', "history.keep", "not a duration like"),
+        ('[history]\ncollect = "yes"\n', "history.collect", "true or false"),
+        ("[history]\nkept = 1\n", "history.kept", "one of collect, keep"),
+    ],
+)
+def test_history_mistakes(tmp_path: Path, text: str, key: str, expected: str) -> None:
+    env = config_file(tmp_path, text)
+    with pytest.raises(ConfigErrors) as caught:
+        load(env)
+    assert [(e.where, e.key) for e in caught.value.errors] == [(env["BOT_CONFIG"], key)]
+    assert expected in str(caught.value)

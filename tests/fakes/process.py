@@ -18,9 +18,12 @@ PREFIXES = ("SLACK_", "LIVEPERSON_", "LIVECHAT_", "MAESTROQA_", "BOT_")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The process environment without any of the bot's variables, plus `extra`."""
+    """The process environment without any of the bot's variables, plus `extra`.
+
+    `serve` and `socket` collect no history (BOT_COLLECT=off) unless `extra` says "on":
+    its calls would land among those a test counts."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES) and k != "PORT"}
-    return {**env, **extra}
+    return {**env, "BOT_COLLECT": "off", **extra}
 
 
 def free_port() -> int:
