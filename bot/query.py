@@ -26,6 +26,7 @@ class Query:
     timeframe: int = 60  # minutes
     interval: int | None = None  # minutes, /agent-states only
     named: tuple[str, ...] = ()  # names typed where ids stand, until the directory reads them
+    trend: bool = False  # `/csat trend`: the score day by day (week by week), not one total
 
     @property
     def canonical_ids(self) -> Ids | None:

@@ -4,6 +4,7 @@ Pure: no I/O, no settings, no sentences (`_usage.j2` words each problem). The gr
 (see CONTRACT in the docs):
 
     /csat [SOURCE] [skill|agent|group] [IDS|all] [TIMEFRAME]
+    /csat trend [SOURCE] [skill|agent|group] [IDS|all] [TIMEFRAME]
     /agent-states [SOURCE] [IDS|all] [TIMEFRAME] [INTERVAL]
 
 Words may come in any order where they cannot be confused: a source word, a unit word,
@@ -17,6 +18,11 @@ word after a unit word (or in /agent-states) is a name, words in a row make one 
 (`tech support`), and quotes (straight or curly) keep a name whole whatever it holds
 (`"Tech Support"`, `“24h”`). The query carries them in `named`; the directory turns them
 into ids (`commands/resolve.py`).
+
+`trend` is a word only as the first of /csat (elsewhere, after a unit word, it may be a
+name): the query asks for the score per day, or per week beyond `DAILY_UP_TO` days, over
+a timeframe of whole days (`TREND_TIMEFRAME` by default) that `TREND_LONGEST` bounds, so
+that the answer's lines fit one Slack message.
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ from bot.query import SOURCES, UNITS, Command, Query
 from bot.timefmt import DURATION, LONGEST, TooLong, parse_duration
 
 DEFAULT_TIMEFRAME = {"/csat": 24 * 60, "/agent-states": 60}
+TREND = "trend"
+TREND_TIMEFRAME = 30 * 1440  # minutes: a month, day by day
+TREND_SHORTEST = 1440  # a trend's lines are days: at least one
+TREND_LONGEST = 730 * 1440  # two years of weeks (105 lines) still fit one message
+DAILY_UP_TO = 31  # days: a longer trend goes week by week
 
 _ID = r"(-?[0-9]+|[\w.+-]+@[\w-]+(\.[\w-]+)+)"  # numeric ids, or LiveChat's agent emails
 _IDS = re.compile(rf"^{_ID}(,{_ID})*$")
@@ -84,6 +95,12 @@ def parse(command: Command, text: str) -> Query | Help:
         for g in groups
     ):
         return Help(command)
+    trend = bool(groups) and len(groups[0]) == 1 and not groups[0][0].quoted
+    trend = trend and groups[0][0].text.lower() == TREND
+    if trend and command == "/agent-states":
+        raise UsageError("trend_csat_only", command)
+    if trend:
+        groups = groups[1:]
     source: str | None = None
     unit: str | None = None
     ids: tuple[str, ...] | Literal["all"] | None = None
@@ -136,6 +153,8 @@ def parse(command: Command, text: str) -> Query | Help:
                         named.append(word)
                     last_named = True
                     continue
+                if low == TREND:  # `/csat liveperson trend`: the word comes first
+                    raise UsageError("trend_first", command) from None
                 problem = "not_positive" if DURATION.match(low) else "unknown_word"
                 shown = (low if problem == "not_positive" else word)[:_SHOWN]
                 cut = len(word) > _SHOWN and problem == "unknown_word"
@@ -147,7 +166,12 @@ def parse(command: Command, text: str) -> Query | Help:
     long = long or next((n for n in named if len(n) > LONGEST_ID), None)
     if long is not None:
         raise UsageError("id_too_long", command, word=long[:_SHOWN], limit=LONGEST_ID)
-    return _build(command, source, unit, ids, tuple(dict.fromkeys(named)), durations)
+    query = _build(command, source, unit, ids, tuple(dict.fromkeys(named)), durations, trend)
+    if trend and query.timeframe < TREND_SHORTEST:
+        raise UsageError("trend_too_short", command, timeframe=query.timeframe)
+    if trend and query.timeframe > TREND_LONGEST:
+        raise UsageError("trend_too_long", command, timeframe=query.timeframe, limit=TREND_LONGEST)
+    return query
 
 
 def _unique(ids: Iterable[str]) -> tuple[str, ...]:
@@ -156,7 +180,8 @@ def _unique(ids: Iterable[str]) -> tuple[str, ...]:
 
 def suggest(word: str) -> str:
     """The command word closest to a misspelt one, or ""."""
-    close = difflib.get_close_matches(word, [*SOURCES, *UNITS, "all", "help"], n=1, cutoff=0.7)
+    words = [*SOURCES, *UNITS, "all", "help", TREND]
+    close = difflib.get_close_matches(word, words, n=1, cutoff=0.7)
     return close[0] if close else ""
 
 
@@ -181,11 +206,13 @@ def _build(
     ids: tuple[str, ...] | Literal["all"] | None,
     named: tuple[str, ...],
     durations: list[int],
+    trend: bool = False,
 ) -> Query:
     limit = 2 if command == "/agent-states" else 1
     if len(durations) > limit:
         raise UsageError("too_many_durations", command)
-    timeframe = durations[0] if durations else DEFAULT_TIMEFRAME[command]
+    default = TREND_TIMEFRAME if trend else DEFAULT_TIMEFRAME[command]
+    timeframe = durations[0] if durations else default
     interval = durations[1] if len(durations) > 1 else None
     if named and ids == "all":
         raise UsageError("given_twice", command, what="ids")
@@ -196,4 +223,4 @@ def _build(
         unit = "agent"
     if ids is None:
         ids = () if named else ("all" if unit is not None else None)
-    return Query(command, source, unit or "account", ids, timeframe, interval, named)
+    return Query(command, source, unit or "account", ids, timeframe, interval, named, trend)
