@@ -374,32 +374,42 @@ def csat_series(
     else:
         where, args = _ids_filter("skill", ids if unit == "skill" else "all")
         where, column = f"agent = '' and {where}", "skill"
-    by_day: dict[tuple[int, str], CsatCounts] = {}
+    # summed as plain lists of numbers, made CsatCounts once at the end: a 30-day trend of
+    # 500 skills reads 30,000 rows
+    by_day: dict[tuple[int, str], list[int]] = {}
+    rows: list[Any] = []
     if days:
         sql = (
             f"select day, {column}, {_SUMS} from csat_days where day in {_in(days)} and {where}"
             f" group by day, {column}"
         )
-        for row in db.execute(sql, [*days, *args]).fetchall():
-            by_day[(row[0], row[1])] = _counts(row[2:])
-    if hours:
+        rows += db.execute(sql, [*days, *args]).fetchall()
+    if hours:  # added up by local day in SQL: the hours' days travel with them
+        pairs = [value for hour in hours for value in (hour, day_of(hour, zone))]
+        marks = ", ".join(["(?, ?)"] * len(hours))
         sql = (
-            f"select hour, {column}, {_SUMS} from csat_hours where hour in {_in(hours)}"
-            f" and {where} group by hour, {column}"
+            f"with m (hour, day) as (values {marks}) select m.day, {column}, {_SUMS}"
+            f" from m join csat_hours c on c.hour = m.hour where {where}"
+            f" group by m.day, {column}"
         )
-        for row in db.execute(sql, [*hours, *args]).fetchall():
-            key = (day_of(row[0], zone), row[1])
-            counts = _counts(row[2:])
-            by_day[key] = by_day[key] + counts if key in by_day else counts
-    series: dict[str, dict[date, CsatCounts]] = defaultdict(dict)
-    for (day, entity), counts in sorted(by_day.items()):
-        when = date.fromordinal(day)
-        if step == "week":
-            when -= timedelta(days=when.weekday())
-        for name in ("", entity) if unit != "account" else ("",):
-            kept = series[name]
-            kept[when] = kept[when] + counts if when in kept else counts
-    return {entity: sorted(points.items()) for entity, points in series.items()}
+        rows += db.execute(sql, [*pairs, *args]).fetchall()
+    week = step == "week"
+    for day, entity, *values in rows:
+        if week:
+            day -= date.fromordinal(day).weekday()
+        names = (entity, "") if unit != "account" else ("",)
+        for name in names:
+            key = (day, name)
+            sums = by_day.get(key)
+            if sums is None:
+                by_day[key] = values if name else values[:]
+            else:
+                for i, value in enumerate(values):
+                    sums[i] += value
+    series: dict[str, list[tuple[date, CsatCounts]]] = defaultdict(list)
+    for (day, name), values in sorted(by_day.items()):
+        series[name].append((date.fromordinal(day), _counts(values)))
+    return dict(series)
 
 
 # --- agent states ----------------------------------------------------------------------
