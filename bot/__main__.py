@@ -1,4 +1,4 @@
-"""The command line: `python -m bot serve|socket|ask|demo|check|digest|directory|outbox`.
+"""The command line: `python -m bot serve|socket|ask|demo|check|digest|directory|outbox|collect`.
 
 Each verb reads settings, builds the parts it needs and runs; nothing happens at import.
 """
@@ -47,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     outbox.add_argument(
         "--retry-failed", action="store_true", help="queue the responses MaestroQA refused again"
     )
+    verbs.add_parser(
+        "collect", help="collect LivePerson's last hours into the bot's history now, once"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -74,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_digest(settings, args.name, args.dry_run))
         if args.verb == "directory":
             return asyncio.run(_directory(settings, args.source, args.refresh))
+        if args.verb == "collect":
+            return asyncio.run(_collect(settings))
         if args.verb == "outbox":
             from bot.surveys.report import run_outbox
 
@@ -170,6 +175,40 @@ async def _directory(settings: config.Settings, source: str | None, refresh: boo
         await names.aclose()
         await sources.aclose()
         store.close()
+
+
+async def _collect(settings: config.Settings) -> int:
+    """One collection of LivePerson's history: the hours stored per kind, those an earlier
+    collection stored, those out of reach. Exit 1 when LivePerson failed (nothing stored)."""
+    from bot.app import build_sources
+    from bot.db import Store
+    from bot.errors import BotError
+    from bot.history.collector import Collector, lines
+    from bot.sources.liveperson import LivePerson
+
+    if settings.liveperson is None:  # before opening (and creating) the database
+        print("collect: LivePerson is not configured (LIVEPERSON_ACCOUNT_ID and its keys):"
+              " there is no history to collect", file=sys.stderr)  # fmt: skip
+        return 2
+    logging.getLogger().setLevel(logging.ERROR)  # the lines below say it all
+    store = Store(settings.db_path)
+    sources = build_sources(settings, store=store)
+    try:
+        source = sources.get("liveperson")
+        assert isinstance(source, LivePerson)
+        history = settings.history
+        collector = Collector(source, store, settings.timezone, keep=history.kept)
+        result = await collector.collect()
+    except BotError as exc:
+        print(f"collect failed, nothing stored (the next collection tries again): {exc}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    finally:
+        await sources.aclose()
+        store.close()
+    for line in lines(result, settings.timezone):
+        print(line)
+    return 0
 
 
 def _serve(settings: config.Settings) -> int:

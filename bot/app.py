@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # Socket Mode's client, APScheduler, httpx and the forwarder 
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.digests.scheduler import DigestScheduler
+    from bot.history.collector import Collector
     from bot.surveys.forwarder import Forwarder
 
 log = logging.getLogger(__name__)
@@ -269,6 +270,8 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
         if parts.commands.names is not None and parts.commands.names.fetchers:
             # directories hourly, away from the acks; a first answer that needs one reads it
             background.append(asyncio.get_running_loop().create_task(parts.commands.names.run()))
+        if (collector := _collector(parts)) is not None:  # LivePerson's history, hourly
+            background.append(asyncio.get_running_loop().create_task(collector.run()))
         share_the_gil()  # worker threads hand the loop the GIL within a millisecond
         # what start-up made lives as long as the process: the collector need not walk
         # it again and again while a burst of commands waits for its acks
@@ -290,6 +293,17 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
         if worker is not None:
             worker.shutdown()
         await parts.aclose()
+
+
+def _collector(parts: Parts) -> Collector | None:
+    """The history's collector, when LivePerson is configured and `[history] collect` is on."""
+    source = parts.commands.sources.get("liveperson")
+    if not parts.settings.history.collect or not isinstance(source, LivePerson):
+        return None
+    from bot.history.collector import Collector
+
+    settings = parts.settings
+    return Collector(source, parts.store, settings.timezone, keep=settings.history.kept)
 
 
 async def _start_ingestion(parts: Parts) -> list[asyncio.Task[None]]:
