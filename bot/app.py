@@ -35,6 +35,7 @@ from bot.config import Settings
 from bot.db import Store
 from bot.digests.run import Digests
 from bot.errors import ConfigError
+from bot.history.source import HistoryBacked
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.listeners import detractors as detractor_listeners
@@ -72,15 +73,26 @@ def utcnow() -> datetime:
 
 
 def build_sources(settings: Settings, clock: Clock = utcnow, store: Store | None = None) -> Sources:
-    """One client per configured vendor, all sharing one bucket cache; `ingested` needs a store."""
+    """One client per configured vendor, all sharing one bucket cache; `ingested` needs a
+    store, and so does LivePerson beyond 24 hours (its answers come from the history)."""
     cache = BucketCache(clock)
     policy = RetryPolicy(deadline=settings.vendor_timeout)
     found: dict[str, Source] = {}
     client = functools.partial(_client, settings)  # made at each vendor's first call
     if settings.liveperson is not None:
-        found["liveperson"] = LivePerson(
-            settings.liveperson, VendorHTTP("LivePerson", client, policy), cache, clock
-        )
+        http = VendorHTTP("LivePerson", client, policy)
+        if store is not None:
+            found["liveperson"] = HistoryBacked(
+                settings.liveperson,
+                http,
+                cache,
+                store,
+                settings.timezone,
+                settings.history.keep,
+                clock,
+            )
+        else:
+            found["liveperson"] = LivePerson(settings.liveperson, http, cache, clock)
     if settings.livechat is not None:
         found["livechat"] = LiveChat(
             settings.livechat,

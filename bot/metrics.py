@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -116,6 +116,67 @@ def bucket_window(now: datetime, timeframe_minutes: int) -> Window:
     return Window(asked_start=asked, start=floor_to_bucket(asked), end=now)
 
 
+def floor_hour(moment: datetime) -> datetime:
+    """The start of the hour `moment` falls in: the bot keeps its history in whole hours."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which part of a window the bot's own history covers, for an answer beyond a vendor's
+    window: a person must see a week that is half collected as half a week.
+
+    Minutes, so that templates say "6 days 4 hours" without knowing about hours; `missing`
+    are the runs of hours not collected after the first one that was (before it the bot
+    was not collecting yet: that is `since`, not a gap).
+    """
+
+    asked: int  # the timeframe asked for, in minutes
+    start: datetime  # the window: whole hours
+    end: datetime
+    covered: int = 0  # minutes of the window the history has
+    first: datetime | None = None  # the start of its first collected hour
+    last: datetime | None = None  # the end of its last collected hour
+    missing: tuple[tuple[datetime, datetime], ...] = ()
+    since: datetime | None = None  # the first hour the bot has kept; None: it never collected
+
+    @property
+    def length(self) -> int:
+        """The window's minutes (the timeframe, up to the whole hour it starts in)."""
+        return int((self.end - self.start).total_seconds() // 60)
+
+    @property
+    def full(self) -> bool:
+        return self.covered >= self.length
+
+    @classmethod
+    def of(
+        cls,
+        asked: int,
+        start: datetime,
+        end: datetime,
+        hours: Sequence[datetime],
+        since: datetime | None,
+    ) -> Coverage:
+        """The coverage of [start, end) by the collected hour starts `hours` (in it, sorted)."""
+        if not hours:
+            return cls(asked, start, end, since=since)
+        hour = timedelta(hours=1)
+        kept = set(hours)
+        runs: list[tuple[datetime, datetime]] = []
+        moment = hours[0]
+        while moment < end:
+            if moment not in kept:
+                if runs and runs[-1][1] == moment:
+                    runs[-1] = (runs[-1][0], moment + hour)
+                else:
+                    runs.append((moment, moment + hour))
+            moment += hour
+        return cls(
+            asked, start, end, 60 * len(hours), hours[0], hours[-1] + hour, tuple(runs), since
+        )
+
+
 def exact_window(now: datetime, timeframe_minutes: int) -> Window:
     """A window that is exactly what was asked (sources without buckets)."""
     asked = now - timedelta(minutes=timeframe_minutes)
@@ -134,6 +195,7 @@ class CsatReport:
     rows: tuple[CsatRow[Any], ...] = ()  # CsatRow[CsatCounts] or CsatRow[GoodBad], as total
     fetched_at: datetime | None = None
     response_times: ResponseTimes | None = None
+    coverage: Coverage | None = None  # answered from the bot's own history: what it covers
 
     @property
     def scale(self) -> str:
@@ -325,6 +387,7 @@ class AgentStatesReport:
     availability_hours: float | None = None  # LiveChat: hours the chat was available
     fetched_at: datetime | None = None
     labels: Mapping[str, str] = field(default_factory=dict)  # vendor names of unknown states
+    coverage: Coverage | None = None  # answered from the bot's own history: what it covers
 
     @cached_property
     def team(self) -> AgentStates:

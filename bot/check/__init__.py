@@ -107,6 +107,56 @@ def check_cadence(settings: Settings, now: datetime) -> list[str]:
     return found
 
 
+def check_history(settings: Settings, now: datetime) -> list[str]:
+    """LivePerson digests over more than 24 hours whose window, and the period of the same
+    length before it that they compare with, the history does not cover yet (a warning:
+    they run, and say what they cover). From the last whole hour back, as a run would now."""
+    if settings.liveperson is None:
+        return []
+    from bot.history import queries as history
+    from bot.history.source import HistoryBacked
+
+    configured = [n for n in ("liveperson", "livechat") if getattr(settings, n) is not None]
+    default = settings.default_source or configured[0]
+    long = [
+        (i, d) for i, d in enumerate(settings.digests)
+        if (d.source or default) == "liveperson" and HistoryBacked.from_history(d.query())
+    ]  # fmt: skip
+    if not long:
+        return []
+    firsts: dict[str, datetime | None] = {history.CSAT: None, history.STATES: None}
+    if os.path.exists(settings.db_path):
+        store = Store(settings.db_path, writable=False)
+        try:
+            firsts = {kind: store.sync(partial(history.first_hour, kind=kind)) for kind in firsts}
+        finally:
+            store.close()
+    found = []
+    end = now.replace(minute=0, second=0, microsecond=0)
+    for i, digest in long:
+        kind = history.CSAT if digest.kind == "csat" else history.STATES
+        length = timedelta(minutes=digest.timeframe)
+        reach = (end - length).replace(minute=0) - length
+        first = firsts[kind]
+        where = f"{settings.config_path}: digest[{i}] ({digest.name})"
+        span = f"its {_typed(digest.timeframe)} and the {_typed(digest.timeframe)} before"
+        if first is None:
+            found.append(
+                f"{where}: {span} come from the history, and the bot has not collected "
+                "LivePerson's history yet: run `python -m bot collect` once, then `serve` or "
+                "`socket` collects every hour; until then the digest covers nothing"
+            )
+        elif first > reach:
+            local = first.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M")
+            found.append(
+                f"{where}: {span} reach back to "
+                f"{reach.astimezone(settings.timezone):%Y-%m-%d %H:%M}, but the bot has "
+                f"collected LivePerson's history only since {local} ({settings.timezone.key}): "
+                "until it has, the digest says what part its history covers"
+            )
+    return found
+
+
 def _typed(minutes: int) -> str:
     """A timeframe as the file says it: 45m, 24h, 7d."""
     if minutes % 60:
@@ -205,6 +255,8 @@ def run_check(settings: Settings) -> int:
     for warning in check_cadence(settings, datetime.now(UTC)):
         print(f"digest warning: {warning}")
     if not database:
+        for warning in check_history(settings, datetime.now(UTC)):
+            print(f"digest warning: {warning}")
         for line in check_directories(settings):
             print(line)
     custom = {d.template_file: f"digest_{d.kind}.yml.j2" for d in settings.digests}

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Digest
 from bot.db import REASONS as DATABASE_CODES
+from bot.digests.run import Period
 from bot.errors import UsageError
 from bot.metrics import (
     AWAY,
@@ -16,6 +17,7 @@ from bot.metrics import (
     ONLINE,
     AgentStates,
     AgentStatesReport,
+    Coverage,
     CsatCounts,
     CsatReport,
     CsatRow,
@@ -23,8 +25,10 @@ from bot.metrics import (
     Interval,
     ResponseTimes,
     StateTime,
+    Window,
     bucket_window,
     exact_window,
+    floor_hour,
 )
 from bot.query import Query
 from bot.snapshots.rows import TOTAL, Change
@@ -111,6 +115,30 @@ def agent_states_report(agents: int = 2, intervals: int = 0) -> AgentStatesRepor
     )
 
 
+def coverages(asked: int = 7 * 1440, before: int = 0) -> list[Coverage]:
+    """What the history covers of a window (ending `before` timeframes ago): all of it, its
+    last days, with gaps (more than a line lists), nothing of it, and nothing ever collected."""
+    end = floor_hour(NOW) - timedelta(minutes=asked * before)
+    start = end - timedelta(minutes=asked)
+    hours = [start + timedelta(hours=i) for i in range(asked // 60)]
+    holes = {5, 6, 7, 30, 50, 51, 90, 140}
+    gappy = [h for i, h in enumerate(hours) if i not in holes]
+    return [
+        Coverage.of(asked, start, end, hours, start - timedelta(days=30)),
+        Coverage.of(asked, start, end, hours[20:], hours[20]),
+        Coverage.of(asked, start, end, gappy[:60] + gappy[61:], start - timedelta(days=3)),
+        Coverage.of(asked, start, end, [h for i, h in enumerate(hours) if i not in {3}], start),
+        Coverage.of(asked, start, end, [], end + timedelta(hours=1)),
+        Coverage.of(asked, start, end, [], None),
+    ]
+
+
+def from_history(report: Any, coverage: Coverage) -> Any:
+    """A sample report as the history answers it: its window whole hours, its coverage."""
+    window = Window(coverage.start, coverage.start, coverage.end)
+    return replace(report, window=window, coverage=coverage)
+
+
 def digest_contexts() -> dict[str, list[dict[str, Any]]]:
     """The digest templates with a previous snapshot, without one, and a large account."""
     zone = ZoneInfo("Europe/Berlin")
@@ -129,8 +157,38 @@ def digest_contexts() -> dict[str, list[dict[str, Any]]]:
         ("agent", a.id): Change(logged_in=600 * (i - 2)) for i, a in enumerate(team.agents)
     }
     base = {"top": 15, "total_key": (TOTAL, "")}
+    weekly = replace(csat, name="csat-weekly", timeframe=7 * 1440)
+    monthly = replace(csat, name="csat-monthly", timeframe=30 * 1440)
+    weekly_states = replace(states, name="availability-weekly", timeframe=7 * 1440)
+    periods = [
+        Period(c.asked, Window(c.start, c.start, c.end), c)
+        for c in reversed(coverages(before=1))  # the period before, against each coverage
+    ]
+    month = coverages(30 * 1440, before=1)[1]
+    monthly_period = Period(month.asked, Window(month.start, month.start, month.end), month)
     return {
         "digest_csat.yml.j2": [
+            *(
+                {
+                    **base,
+                    "digest": weekly,
+                    "query": weekly.query(),
+                    "report": from_history(report, coverage),
+                    "changes": moved if not period.empty else {},
+                    "previous": previous if i % 2 else None,
+                    "period": period,
+                }
+                for i, (coverage, period) in enumerate(zip(coverages(), periods, strict=True))
+            ),
+            {
+                **base,
+                "digest": monthly,
+                "query": monthly.query(),
+                "report": from_history(report, coverages(30 * 1440)[0]),
+                "changes": moved,
+                "previous": None,
+                "period": monthly_period,
+            },
             {
                 **base,
                 "digest": csat,
@@ -165,6 +223,18 @@ def digest_contexts() -> dict[str, list[dict[str, Any]]]:
             },
         ],
         "digest_availability.yml.j2": [
+            *(
+                {
+                    **base,
+                    "digest": weekly_states,
+                    "query": weekly_states.query(),
+                    "report": from_history(team, coverage),
+                    "changes": moved_states if not period.empty else {},
+                    "previous": previous,
+                    "period": period,
+                }
+                for coverage, period in zip(coverages(), periods, strict=True)
+            ),
             {
                 **base,
                 "digest": states,
@@ -392,6 +462,16 @@ def usage_contexts() -> list[dict[str, Any]]:
         UsageError("no_such_unit", source="livechat", unit="skill", have=["group", "agent"]),
         UsageError("ids_not_numbers", source="liveperson", unit="skill", id="billing"),
         UsageError("timeframe_too_long", source="liveperson", timeframe=10080, limit=1440),
+        UsageError("beyond_history", source="liveperson", timeframe=600 * 1440, limit=400 * 1440),
+        UsageError(
+            "history_interval",
+            "/agent-states",
+            source="liveperson",
+            interval=90,
+            timeframe=7 * 1440,
+            most=288,
+            zone="Europe/Berlin",
+        ),
         UsageError(
             "interval_does_not_fit",
             "/agent-states",
@@ -437,7 +517,9 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
     """Per template, the contexts it must render with."""
     skills = Query("/csat", "liveperson", "skill", "all", 7)
     one = Query("/csat", "liveperson", "skill", ("1",), 60)
+    week = Query("/csat", "liveperson", "skill", ("1",), 7 * 1440)
     states = Query("/agent-states", "liveperson", "agent", "all", 120)
+    by_day = Query("/agent-states", "liveperson", "agent", "all", 7 * 1440, 1440)
     lc = Query("/csat", "livechat", "group", ("1",), 7 * 1440)
     report = csat_report()
     single = CsatReport(**{**report.__dict__, "rows": report.rows[:1]})
@@ -454,6 +536,15 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
             {"query": skills, "report": csat_report(rows=200, agents=0), "row_limit": 60},
             {"query": lc, "report": livechat_report(), "row_limit": 60},
             {"query": lc, "report": livechat_report(times=False), "row_limit": 60},
+            *(
+                {"query": week, "report": from_history(single, c), "row_limit": 60}
+                for c in coverages()
+            ),
+            {
+                "query": Query("/csat", "liveperson", timeframe=90 * 1440),
+                "report": from_history(empty, coverages(90 * 1440)[-1]),
+                "row_limit": 60,
+            },
         ],
         "agent_states.yml.j2": [
             {"query": states, "report": agent_states_report(), "detail_limit": 12, "row_limit": 60},
@@ -481,6 +572,15 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
                 "detail_limit": 12,
                 "row_limit": 60,
             },
+            *(
+                {
+                    "query": by_day,
+                    "report": from_history(agent_states_report(3, intervals=8), c),
+                    "detail_limit": 12,
+                    "row_limit": 60,
+                }
+                for c in coverages()
+            ),
         ],
         "working.yml.j2": [{"query": one}, {"query": lc}],
         "usage.yml.j2": usage_contexts(),

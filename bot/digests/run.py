@@ -22,14 +22,16 @@ from bot.db import Store, writing
 from bot.digests import queries
 from bot.digests.attachments import TOP, attach
 from bot.errors import BotError, DigestError, StoreError
-from bot.metrics import AgentStatesReport, CsatReport
+from bot.history.source import HistoryBacked
+from bot.metrics import AgentStatesReport, Coverage, CsatReport, Window
 from bot.names.service import Names
 from bot.offloop import off_loop
+from bot.query import Query
 from bot.render import Message, Renderer
 from bot.schedule import scheduled_key
 from bot.slack import Poster
 from bot.snapshots import queries as snapshots
-from bot.snapshots.rows import TOTAL, compare, csat_rows, states_rows
+from bot.snapshots.rows import TOTAL, Key, compare, csat_rows, states_rows
 from bot.sources import Sources
 from bot.timefmt import now_iso
 
@@ -51,6 +53,21 @@ class Review(Protocol):
         self, series: str, source: str, kind: str, run_id: int, rows: list[dict[str, Any]],
         digest: str, told_for: str | None = None,
     ) -> Awaitable[Any]: ...  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Period:
+    """The period a digest over more than 24 hours compares with: the one of the same length
+    just before its window, from the history (a weekly digest: week over week)."""
+
+    minutes: int  # the timeframe
+    window: Window
+    coverage: Coverage | None
+
+    @property
+    def empty(self) -> bool:
+        """Nothing of it in the history: every entity would look new."""
+        return self.coverage is not None and not self.coverage.covered
 
 
 @dataclass(frozen=True)
@@ -154,8 +171,12 @@ class Digests:
         # account (rows, comparison, message) runs off the loop
         earlier = asyncio.ensure_future(shown_before())
         naming = asyncio.ensure_future(self._names_ready(source.name))
+        period: Period | None = None
+        before_period: dict[Key, Any] = {}
         try:
-            if digest.kind == "csat":
+            if isinstance(source, HistoryBacked) and source.from_history(query):
+                report, rows, period, before_period = await _periods(digest.kind, source, query)
+            elif digest.kind == "csat":
                 report = csat = await source.csat(query)
                 rows = await off_loop(csat_rows, csat)
             else:
@@ -168,6 +189,8 @@ class Digests:
         await naming
         taken_at = now_iso(report.fetched_at or datetime.now(UTC))
         previous, before = await earlier
+        if period is not None:  # week over week, not since the previous digest
+            before = {} if period.empty else before_period
         detractors = await self._detractors(digest, report, previous, taken_at)
         changes = await off_loop(compare, rows, before)
         message = await off_loop(
@@ -181,6 +204,7 @@ class Digests:
             top=TOP,
             total_key=(TOTAL, ""),
             detractors=detractors,
+            period=period,
         )
         if self.names is not None:  # ids shown without a name: the directory looks again
             for kind, ids in self.renderer.take_missed().items():
@@ -285,6 +309,27 @@ class Digests:
             )
         except Exception:
             log.exception("digest %s: reviewing alerts failed", digest.name)
+
+
+async def _periods(
+    kind: str, source: HistoryBacked, query: Query
+) -> tuple[CsatReport | AgentStatesReport, list[dict[str, Any]], Period, dict[Key, Any]]:
+    """A digest beyond 24 hours, from the history: its report and rows, and the period of
+    the same length just before it, as `compare` reads it. A skill's agents come along,
+    as a live digest's do (the alerts explain a drop by them)."""
+    report: CsatReport | AgentStatesReport
+    earlier: CsatReport | AgentStatesReport
+    now = source.clock()
+    if kind == "csat":
+        report = await source.csat_before(query, now, with_agents=True)
+        earlier = await source.csat_before(query, report.window.start, with_agents=True)
+        rows, past = await off_loop(csat_rows, report), await off_loop(csat_rows, earlier)
+    else:
+        report = await source.agent_states_before(query, now)
+        earlier = await source.agent_states_before(query, report.window.start)
+        rows, past = await off_loop(states_rows, report), await off_loop(states_rows, earlier)
+    period = Period(query.timeframe, earlier.window, earlier.coverage)
+    return report, rows, period, {(r["entity_kind"], r["entity_id"]): r for r in past}
 
 
 def _store_snapshot(

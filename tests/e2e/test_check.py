@@ -22,7 +22,7 @@ source = "liveperson"
 channel = "C1"
 cron = "0 9 * * 1"
 skills = "all"
-timeframe = "7d"
+timeframe = "500d"
 [[digest]]
 name = "custom"
 channel = "C1"
@@ -58,7 +58,8 @@ def test_digests_that_could_not_run_are_reported(tmp_path: Path) -> None:
     )
     assert any(
         line.startswith(
-            f"digest error: {config}: digest[1] (lp-week): LivePerson reports at most the last 24h"
+            f"digest error: {config}: digest[1] (lp-week): Beyond its last 24 hours, LivePerson "
+            "is answered from the bot's own history, which keeps 400d: ask for at most `400d`"
         )
         for line in lines
     )

@@ -321,3 +321,15 @@ async def test_prune_forgets_what_keep_no_longer_keeps_once_a_day(
     assert await collecting.prune() > 0
     assert count(store, "history_hours") == count(store, "csat_hours") == 0
     assert store.sync(lambda db: queries.first_hour(db, CSAT)) is None
+
+
+async def test_the_collector_s_calls_never_come_from_the_bucket_cache(
+    sim: SimulatedLivePerson, clock: FakeClock
+) -> None:
+    lp = liveperson(sim, clock)
+    first, second = await lp.csat_raw(60), await lp.csat_raw(60)
+    await lp.states_raw(60)
+    await lp.states_raw(60)
+    assert data_calls(sim) == 4  # asked each time: a cached answer's window is another moment's
+    assert first == second and len(lp.cache) == 0
+    await lp.aclose()
