@@ -29,8 +29,10 @@ from starlette.routing import Route
 import bot.db  # noqa: F401  # first, so that sqlite-utils loads without numpy (see there)
 from bot import __version__, web
 from bot import slack as slack_api
+from bot.alerts.queries import alert_windows
 from bot.alerts.threads import Alerting
 from bot.commands.service import Commands
+from bot.commands.trend import Trends
 from bot.config import Settings
 from bot.db import Store
 from bot.digests.run import Digests
@@ -39,6 +41,7 @@ from bot.history.source import HistoryBacked
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.listeners import detractors as detractor_listeners
+from bot.listeners import trend as trend_listeners
 from bot.listeners.reply import AckFirst, Replies
 from bot.names.service import Fetcher, Names
 from bot.offloop import share_the_gil
@@ -50,7 +53,7 @@ from bot.sources.liveperson import LivePerson
 from bot.surveys import endpoint as ingest
 from bot.surveys.detractors import Detractor, DetractorAlerts
 from bot.surveys.items import Stored
-from bot.surveys.queries import detractor_counts
+from bot.surveys.queries import daily_distribution, detractor_counts
 from bot.surveys.source import Ingested
 from bot.worker import DigestWorker
 
@@ -159,7 +162,11 @@ def build_commands(
     names = build_names(settings, sources, store, clock, fetch_names, writes)
     renderer.names = names.name
     renderer.links = settings.links
-    return Commands(sources, renderer, turn, names)
+    trends = None
+    if store is not None:  # trends read the history and the survey responses
+        trends = Trends(sources, renderer, store, settings.timezone, clock, daily_distribution,
+                        alert_windows)  # fmt: skip
+    return Commands(sources, renderer, turn, names, trends)
 
 
 @dataclass
@@ -261,6 +268,8 @@ def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
     command_listeners.register(app, parts.commands, parts.replies, parts.ack_first)
     action_listeners.register(app, parts.alerting, parts.ack_first)
     detractor_listeners.register(app, parts.detractors, parts.commands.renderer, parts.ack_first)
+    trend_listeners.register(app, parts.commands.trends, parts.alerting.poster,
+                             parts.commands.renderer, parts.ack_first)  # fmt: skip
     return app
 
 

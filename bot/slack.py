@@ -150,9 +150,16 @@ class Poster:
         await self._within("a modal", call)
 
     async def upload(
-        self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str
+        self,
+        channel: str,
+        thread_ts: str | None,
+        filename: str,
+        content: bytes,
+        title: str,
+        comment: str | None = None,
     ) -> None:
-        """Attach a file (a chart, a full table) to a thread: files_upload_v2's three calls."""
+        """Attach a file (a chart, a full table) to a thread, or post it to the channel
+        (`thread_ts` None) with a `comment` above it: files_upload_v2's three calls."""
 
         async def call() -> Any:
             return await self.web.files_upload_v2(
@@ -161,6 +168,7 @@ class Poster:
                 filename=filename,
                 content=content,
                 title=title,
+                initial_comment=comment,
                 request_file_info=False,
             )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -78,6 +79,34 @@ def posted(db: Database, alert_ids: Iterable[int]) -> dict[int, str]:
         [json.dumps(list(alert_ids))],
     )
     return {alert_id: ts for alert_id, ts in found.fetchall()}
+
+
+def alert_windows(
+    db: Database, source: str, metric: str, since: datetime, until: datetime
+) -> list[tuple[str, str, datetime, datetime]]:
+    """(entity kind, entity id, start, end) of every alert of one source and metric whose
+    window meets [since, until): from the window it opened on to its resolution, an open
+    one until `until`. A trend's chart shades them, so a dip and its alert read together."""
+    rows = db.execute(
+        "select entity_kind, entity_id, coalesce(window_start, opened_at), resolved_at "
+        "from alerts where source = ? and metric = ?",
+        [source, metric],
+    ).fetchall()
+    found = []
+    for kind, id, start, end in rows:
+        try:
+            low = _moment(start)
+            high = _moment(end) if end else until
+        except (TypeError, ValueError):
+            continue  # a moment the bot did not write: no window to shade
+        if low < until and high > since:
+            found.append((str(kind), str(id or ""), low, max(low, high)))
+    return found
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _read(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -482,6 +482,12 @@ def usage_contexts() -> list[dict[str, Any]]:
         ),
         UsageError("no_intervals", "/agent-states", source="livechat"),
         UsageError("csat_only", "/agent-states", source="ingested"),
+        UsageError("trend_first"),
+        UsageError("trend_csat_only", "/agent-states"),
+        UsageError("trend_too_short", timeframe=240),
+        UsageError("trend_too_long", timeframe=800 * 1440, limit=730 * 1440),
+        UsageError("trend_unavailable", source="livechat"),
+        UsageError("trend_unavailable", source="liveperson"),
         UsageError(
             "ambiguous_name",
             source="liveperson",
@@ -511,6 +517,73 @@ def usage_contexts() -> list[dict[str, Any]]:
         UsageError("names_unavailable", source="livechat", unit="group", word="Sales"),
     ]
     return [{"command": p.command, "problem": p} for p in problems]
+
+
+def trend_series(days: int, entities: int, step: str = "day", quiet: int = 0) -> dict[str, Any]:
+    """A CSAT series as the history gives it: "" the total, then `entities` skills, busiest
+    first, with a dip in the middle; `quiet` of them with a few answers only."""
+    from datetime import date
+
+    series: dict[str, list[tuple[date, CsatCounts]]] = {}
+    today = NOW.astimezone(ZoneInfo("Europe/Berlin")).date()
+    every = 7 if step == "week" else 1
+    for e in range(entities):
+        points = []
+        for i in range(0, days, every):
+            if e >= entities - quiet and i >= 3 * every:
+                break  # a few answers at the start only
+            when = today - timedelta(days=days - 1 - i)
+            when -= timedelta(days=when.weekday() if step == "week" else 0)
+            n = 2 if e >= entities - quiet else 60 - 4 * e + i % 7
+            bad = n // 3 if days // 3 <= i <= days // 2 else n // 8
+            points.append((when, CsatCounts.from_scores((bad, 0, 1, n // 3, n - bad - 1 - n // 3))))
+        if e == 1 and len(points) > 3:
+            del points[2]  # a day nobody answered
+        series[str(e + 1)] = points
+    total: dict[date, CsatCounts] = {}
+    for points in series.values():
+        for when, counts in points:
+            total[when] = total[when] + counts if when in total else counts
+    return {"": sorted(total.items()), **series}
+
+
+def trend_contexts() -> dict[str, list[dict[str, Any]]]:
+    """`/csat trend`: a month day by day with its history partly covered, two years week by
+    week, one skill with a few answers, nothing collected yet, and each part of its button."""
+    from bot.commands.trend import FEW, Coverage, Redraw, TrendReport, period, trend_lines
+
+    zone = ZoneInfo("Europe/Berlin")
+    found = []
+    for query, days, entities, quiet, coverage in [
+        (Query("/csat", "liveperson", "skill", "all", 30 * 1440, trend=True), 30, 9, 2,
+         Coverage(292, 30 * 24, NOW - timedelta(days=12))),
+        (Query("/csat", "liveperson", "skill", ("1", "2", "3"), 730 * 1440, trend=True), 730, 3, 1,
+         Coverage(730 * 24, 730 * 24, NOW - timedelta(days=800))),
+        (Query("/csat", "ingested", "agent", ("4242",), 3 * 1440, trend=True), 3, 1, 1, None),
+        (Query("/csat", "liveperson", "skill", tuple(str(i) for i in range(1, 31)), 31 * 1440,
+               trend=True), 31, 30, 3, Coverage(31 * 24, 31 * 24, NOW - timedelta(days=90))),
+        (Query("/csat", "liveperson", trend=True), 30, 0, 0, Coverage(0, 30 * 24, None)),
+    ]:  # fmt: skip
+        span = period(NOW, query.timeframe, zone, query.source == "liveperson")
+        series = trend_series(days, entities, span.step, quiet) if entities else {}
+        main, lines, more = trend_lines(series, span, query.unit, query.ids)
+        redraw = Redraw(str(query.source), query.unit, query.ids, query.timeframe,
+                        int(span.end.timestamp()), "C0TEAM").value()  # fmt: skip
+        report = TrendReport(str(query.source), query.unit, query.ids, span, main, lines, more,
+                             coverage, redraw)  # fmt: skip
+        found.append((query, report))
+    answers = [{"query": q, "trend": t, "few": FEW} for q, t in found]
+    charts = [{"query": q, "trend": t, "user": "U0LEAD"} for q, t in found]
+    refusals = [
+        {"refusal": code, "details": details}
+        for code, details in [
+            ("unknown_button", {}), ("elsewhere", {}), ("gone", {}), ("not_in_channel", {}),
+            ("channel_not_found", {}), ("is_archived", {}), ("internal", {}),
+            ("slack", {"slack_code": "ratelimited"}), ("database", {"database": "locked"}),
+        ]
+    ]  # fmt: skip
+    working = [{"working": q} for q, _ in found]
+    return {"csat_trend.yml.j2": [*answers, *charts, *refusals, *working]}
 
 
 def contexts() -> dict[str, list[dict[str, Any]]]:
@@ -650,4 +723,5 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
         **digest_contexts(),
         **alert_contexts(),
         **detractor_contexts(),
+        **trend_contexts(),
     }

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from bot.commands import grammar
 from bot.commands.grammar import Help
 from bot.commands.resolve import resolve
+from bot.commands.trend import Trends
 from bot.directory import Directory
 from bot.errors import SourceError, StoreError, UsageError
 from bot.metrics import AgentStatesReport, CsatReport
@@ -40,6 +41,7 @@ class Plan:
     ack: Message
     query: Query | None = None
     source: Source | None = None
+    channel: str = ""  # where the command was typed: a trend's chart is posted there
 
 
 class Commands:
@@ -57,21 +59,24 @@ class Commands:
         renderer: Renderer,
         turn: Callable[[], Awaitable[None]] | None = None,
         names: Names | None = None,
+        trends: Trends | None = None,
     ) -> None:
         self.sources = sources
         self.renderer = renderer
         self.names = names
+        self.trends = trends  # `/csat trend`: None where the bot has no store to read
         self._turn = turn or _no_wait
         self._acks: Recent[Query, str] = Recent(KEPT)  # the "asking…" line as JSON
         # query -> (the report it was rendered from, the message as JSON)
         self._answers: Recent[Query, tuple[object, str]] = Recent(KEPT)
         self._names_version = 0  # the directories the kept acks and answers were named by
 
-    def prepare(self, command: str, text: str) -> Plan:
-        """Parse and check the command; the ack is a usage error, help, or 'working'."""
+    def prepare(self, command: str, text: str, channel: str = "") -> Plan:
+        """Parse and check the command; the ack is a usage error, help, or 'working'.
+        `channel`: where it was typed (a trend's chart is offered for that channel)."""
         name: Command = "/agent-states" if "agent" in command else "/csat"
         try:
-            return self._prepare(name, text)
+            return replace(self._prepare(name, text), channel=channel)
         except Exception:
             log.exception("preparing %s %r failed", command, text)
             return Plan(self.renderer.render("internal_error.yml.j2"))
@@ -81,7 +86,13 @@ class Commands:
             parsed = grammar.parse(name, text or "")
             if isinstance(parsed, Help):
                 return Plan(self.help(name))
-            query, source = self.sources.resolve(parsed)
+            if parsed.trend and self.trends is None:
+                raise UsageError("trend_unavailable", name, source=parsed.source or "")
+            if parsed.trend:
+                assert self.trends is not None
+                query, source = self.trends.resolve(parsed)
+            else:
+                query, source = self.sources.resolve(parsed)
             if self.names is not None:  # what the directory in memory can tell at once
                 free = query.source == "ingested"
                 directory = self.names.get(query.source or "")
@@ -94,7 +105,10 @@ class Commands:
         known = self._acks.get(query)
         if known is not None:
             return Plan(json.loads(known), query, source)  # a fresh copy
-        ack = self.renderer.render("working.yml.j2", query=query)
+        if query.trend:
+            ack = self.renderer.render("csat_trend.yml.j2", working=query)
+        else:
+            ack = self.renderer.render("working.yml.j2", query=query)
         self._acks.put(query, json.dumps(ack))
         return Plan(ack, query, source)
 
@@ -104,6 +118,10 @@ class Commands:
         query = plan.query
         try:
             query = await self._resolved(query)
+            if query.trend and self.trends is not None:  # read from the store, never cached
+                trend = await self.trends.answer(query, plan.channel)
+                self._notice(query.source or "")
+                return trend
             report: CsatReport | AgentStatesReport
             if query.command == "/agent-states":
                 report = await plan.source.agent_states(query)

@@ -16,7 +16,12 @@ Turn = Callable[[], Awaitable[None]]
 
 async def handle_command(command: dict[str, Any], ack: Reply, commands: Commands) -> Plan:
     """Ack within milliseconds: usage, help or 'asking…'. The plan says what to fetch."""
-    plan = commands.prepare(command.get("command", "/csat"), command.get("text", ""))
+    channel = command.get("channel_id")
+    plan = commands.prepare(
+        command.get("command", "/csat"),
+        command.get("text", ""),
+        channel if isinstance(channel, str) else "",
+    )
     await ack(**plan.ack)
     return plan
 

@@ -247,3 +247,77 @@ def distribution(title: str, labels: Sequence[str], counts: Sequence[int], axis:
     ax.set_ylabel(_plain(axis))
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
+
+
+BandPoint = tuple[datetime, float | None, float | None, float | None]  # when, score, low, high
+
+
+def trend_chart_figure(
+    title: str,
+    series: Mapping[str, Sequence[BandPoint]],
+    axis: str,
+    windows: Sequence[tuple[datetime, datetime]] = (),
+    window_label: str = "",
+    step: Literal["day", "week"] = "day",
+    tz: tzinfo | None = None,
+) -> Figure:
+    """The Figure `trend_chart` draws."""
+    fig = Figure(figsize=(8, 3.4))
+    ax = fig.add_subplot()
+    times: list[datetime] = []
+    for i, (label, points) in enumerate(list(series.items())[: 1 + ENTITY_LINES]):
+        if not points:
+            continue
+        colour = ACCOUNT if i == 0 else LINES[(i - 1) % len(LINES)]
+        times += [t for t, _, _, _ in points]
+        when = _x([t for t, _, _, _ in points])
+        scores = _values([s for _, s, _, _ in points], 100)
+        ax.plot(when, scores, marker="o", markersize=3.5 if i else 4.5, color=colour,
+                linewidth=2.2 if i == 0 else 1.3, zorder=3 if i == 0 else 2,
+                label=_plain(label))  # fmt: skip
+        low = _values([lo for _, _, lo, _ in points], 100)
+        high = _values([hi for _, _, _, hi in points], 100)
+        if len(points) == 1 and not (math.isnan(low[0]) or math.isnan(high[0])):
+            ax.vlines(when, low, high, color=colour, alpha=0.25, linewidth=6)
+        else:
+            ax.fill_between(when, low, high, color=colour, alpha=0.15 if i == 0 else 0.1,
+                            linewidth=0)  # fmt: skip
+    half = timedelta(days=3.5 if step == "week" else 0.5)
+    for n, (start, end) in enumerate(windows):
+        ax.axvspan(*_x([start, end]), color=BAD, alpha=0.1, linewidth=0, zorder=1,
+                   label=_plain(window_label) if window_label and n == 0 else None)  # fmt: skip
+    if times:
+        left, right = _x([min(times) - half, max(times) + half])
+        ax.set_xlim(left, right)  # alert windows beyond the days are cut at their edges
+    shown = [v for p in series.values() for _, v, _, _ in p if v is not None]
+    ax.set_ylim(max(0, min(shown, default=0.0) * 100 - 15), 100.5)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+    ax.set_title(_plain(title), fontsize=10, loc="left")
+    ax.set_ylabel(_plain(axis))
+    ax.grid(axis="y", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    _date_axis(ax, times, tz)
+    if ax.get_legend_handles_labels()[1]:
+        _legend(ax)
+    return fig
+
+
+def trend_chart(
+    title: str,
+    series: Mapping[str, Sequence[tuple[datetime, float | None, float | None, float | None]]],
+    axis: str,
+    windows: Sequence[tuple[datetime, datetime]] = (),
+    window_label: str = "",
+    step: Literal["day", "week"] = "day",
+    tz: tzinfo | None = None,
+) -> bytes:
+    """`/csat trend`'s chart, as a PNG: the score per day (or week) of each series with its
+    95 % interval as a translucent band, so a dip inside the band reads as noise.
+
+    `series`: label → points of (moment, score 0..1, low, high), oldest first; a score of
+    None (nobody answered) is a gap in the line and its band. The first series is the
+    total, drawn emphasised; the next `ENTITY_LINES` (4) are entities, any more are left
+    out. `windows` (start, end) are the alerts' windows, shaded and named `window_label`
+    once in the legend, cut at the chart's edges. Dates are written in `tz`.
+    """
+    return _png(trend_chart_figure(title, series, axis, windows, window_label, step, tz))

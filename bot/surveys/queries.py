@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -148,6 +149,30 @@ def distribution(
     for row in db.execute(sql + " group by agent, score5", params):
         counts.setdefault(row[0], [0] * 5)[row[1] - 1] = row[2]
     return {agent: (s[0], s[1], s[2], s[3], s[4]) for agent, s in counts.items()}
+
+
+def daily_distribution(
+    db: Database, bounds: Sequence[tuple[int, str, str]], agents: tuple[str, ...] | None = None
+) -> dict[tuple[int, str], tuple[int, int, int, int, int]]:
+    """Answers per 1-5 score by day and agent, for responses submitted in each of `bounds`:
+    (day, start, end) with end excluded, the days as `/csat trend` counts them (local days,
+    worked out by the caller). One query: each day is a range of the submitted_at index."""
+    if not bounds:
+        return {}
+    days = ", ".join("(?, ?, ?)" for _ in bounds)
+    sql = (
+        f"with days(day, low, high) as (values {days}) "
+        "select days.day, r.agent, r.score5, count(*) from days join responses r "
+        "on r.submitted_at >= days.low and r.submitted_at < days.high"
+    )
+    params: list[Any] = [value for bound in bounds for value in bound]
+    if agents:
+        sql += f" where r.agent in ({','.join('?' * len(agents))})"
+        params += list(agents)
+    counts: dict[tuple[int, str], list[int]] = {}
+    for day, agent, score, n in db.execute(sql + " group by days.day, r.agent, r.score5", params):
+        counts.setdefault((day, agent), [0] * 5)[score - 1] = n
+    return {key: (s[0], s[1], s[2], s[3], s[4]) for key, s in counts.items()}
 
 
 # --- detractors: their messages, who took each one and who handled it ---------------------

@@ -1,0 +1,312 @@
+"""`/csat trend`: the period with `now` injected, series into lines, the button's value read
+back as outside text, the answer within Slack's limits, and the service over a real store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.check.samples import trend_contexts, trend_series
+from bot.commands.grammar import parse
+from bot.commands.service import Commands
+from bot.commands.trend import (
+    FEW,
+    Redraw,
+    Trends,
+    day_bounds,
+    fold,
+    levels,
+    line,
+    period,
+    trend_lines,
+)
+from bot.db import Store
+from bot.history import queries as q
+from bot.metrics import CsatCounts, CsatRow, wilson
+from bot.query import Query
+from bot.render import Renderer
+from bot.render.renderer import check_message
+from bot.sources import Sources
+from bot.surveys.queries import daily_distribution
+from tests.fakes.hostile import HOSTILE
+
+pytestmark = pytest.mark.anyio
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 3, 31, 7, 20, tzinfo=UTC)  # Tuesday 9:20 in Berlin, after the clocks went on
+
+
+def counts(n: int, happy: int) -> CsatCounts:
+    return CsatCounts.from_scores((n - happy, 0, 0, 0, happy))
+
+
+# --- the period -------------------------------------------------------------------------
+
+
+def test_a_month_is_thirty_local_days_ending_today() -> None:
+    span = period(NOW, 30 * 1440, BERLIN, hourly=False)
+    assert (span.first, span.last, span.step, span.days) == (
+        date(2026, 3, 2),
+        date(2026, 3, 31),
+        "day",
+        30,
+    )
+    assert span.start == datetime(2026, 3, 1, 23, tzinfo=UTC)  # Berlin's midnight, in winter
+    assert span.end == NOW and len(span.keys) == 30
+
+
+def test_an_hourly_history_ends_at_the_hour() -> None:
+    span = period(NOW, 7 * 1440, BERLIN, hourly=True)
+    assert span.end == datetime(2026, 3, 31, 7, tzinfo=UTC)
+    assert span.keys[0] == date(2026, 3, 25) and span.keys[-1] == date(2026, 3, 31)
+
+
+def test_beyond_a_month_week_by_week_from_a_monday() -> None:
+    span = period(NOW, 90 * 1440, BERLIN, hourly=False)
+    assert span.step == "week" and span.first.weekday() == 0
+    assert span.first <= date(2026, 1, 1) and span.keys[-1] == date(2026, 3, 30)
+    assert all((b - a).days == 7 for a, b in zip(span.keys, span.keys[1:], strict=False))
+
+
+def test_31_days_is_still_day_by_day() -> None:
+    assert period(NOW, 31 * 1440, BERLIN, hourly=False).step == "day"
+    assert period(NOW, 32 * 1440, BERLIN, hourly=False).step == "week"
+    assert period(NOW, 36 * 60, BERLIN, hourly=False).days == 2  # a part of a day is a day
+
+
+def test_the_day_the_clocks_go_on_has_23_hours() -> None:
+    span = period(NOW, 7 * 1440, BERLIN, hourly=False)
+    bounds = {date.fromordinal(d): (lo, hi) for d, lo, hi in day_bounds(span, BERLIN)}
+    assert bounds[date(2026, 3, 29)] == ("2026-03-28T23:00:00.000Z", "2026-03-29T22:00:00.000Z")
+    assert bounds[date(2026, 3, 31)] == ("2026-03-30T22:00:00.000Z", "2026-03-31T07:20:00.000Z")
+
+
+# --- the lines --------------------------------------------------------------------------
+
+
+def test_every_day_has_a_line_those_without_answers_too() -> None:
+    span = period(NOW, 3 * 1440, BERLIN, hourly=False)
+    found = line("skill", "4", [(date(2026, 3, 30), counts(20, 18))], span.keys)
+    assert [p.counts.total for p in found.points] == [0, 20, 0]
+    assert found.points[1].low, found.points[1].high == wilson(18, 20)
+    assert (found.points[0].low, found.points[0].score) == (None, None)
+    assert found.total == counts(20, 18) and (found.low, found.high) == wilson(18, 20)
+    assert found.levels[0] == 0 and found.levels[1] > 0 and not found.few
+
+
+def test_spark_levels_keep_small_moves_small() -> None:
+    span = period(NOW, 3 * 1440, BERLIN, hourly=False)
+    scores = [counts(100, 90), counts(100, 88), counts(100, 89)]
+    points = line("account", "", list(zip(span.keys, scores, strict=True)), span.keys)
+    low, high, middle = points.levels
+    # ten points of scale: two points apart is not the whole height of the spark
+    assert (low, high, middle) == pytest.approx((1.0, 0.81, 0.905))
+    assert levels(()) == ()
+
+
+@pytest.mark.parametrize(
+    ("unit", "ids", "main", "entities", "more"),
+    [
+        ("account", None, ("account", ""), [], 0),
+        ("skill", ("2",), ("skill", "2"), [], 0),
+        ("skill", "all", ("account", ""), ["1", "2", "3", "4"], 5),
+        ("skill", ("9", "1", "77"), ("together", ""), ["1", "9", "77"], 0),
+    ],
+)
+def test_series_into_lines(
+    unit: str, ids: Any, main: tuple[str, str], entities: list[str], more: int
+) -> None:
+    span = period(datetime(2026, 3, 2, 12, 29, tzinfo=UTC), 30 * 1440, BERLIN, hourly=True)
+    series = trend_series(30, 9, "day", quiet=2)  # skills 1..9, busiest first
+    found_main, found, found_more = trend_lines(series, span, unit, ids)
+    assert (found_main.kind, found_main.id) == main
+    assert [e.id for e in found] == entities and found_more == more
+    if ids == ("9", "1", "77"):
+        assert found[2].total.total == 0 and found[2].few  # 77: no answers
+
+
+def test_the_survey_days_fold_into_series_and_weeks() -> None:
+    by_day = {(date(2026, 3, 30).toordinal(), "a"): (1, 0, 0, 0, 3),
+              (date(2026, 3, 31).toordinal(), "b"): (0, 0, 0, 2, 0)}  # fmt: skip
+    days = fold(by_day, "agent", "day")
+    monday, tuesday = (
+        CsatCounts.from_scores((1, 0, 0, 0, 3)),
+        CsatCounts.from_scores((0, 0, 0, 2, 0)),
+    )
+    assert days[""] == [(date(2026, 3, 30), monday), (date(2026, 3, 31), tuesday)]
+    assert set(days) == {"", "a", "b"}
+    weeks = fold(by_day, "account", "week")
+    assert weeks == {"": [(date(2026, 3, 30), monday + tuesday)]}
+
+
+# --- the button's value -----------------------------------------------------------------
+
+
+def test_the_value_reads_back_as_written() -> None:
+    for ids in (None, "all", ("4", "15"), ("ana@example.com",)):
+        unit = "account" if ids is None else "agent"
+        drawn = Redraw("liveperson", unit, ids, 30 * 1440, int(NOW.timestamp()), "C0TEAM")
+        assert Redraw.read(drawn.value(), NOW) == drawn
+
+
+def test_a_value_too_long_for_slack_is_no_button() -> None:
+    drawn = Redraw("ingested", "agent", tuple(f"{i:0>30}" for i in range(80)), 1440, 0, "C0TEAM")
+    assert drawn.value() == ""
+
+
+def _value(**changes: Any) -> str:
+    base = {"s": "liveperson", "u": "skill", "i": ["4"], "t": 43200, "e": int(NOW.timestamp()),
+            "c": "C0TEAM"}  # fmt: skip
+    return json.dumps({**base, **changes})
+
+
+FORGED: list[Any] = [
+    None, 5, "", "{", "[]", "x" * 2001, _value()[:-1], _value(s="zendesk"), _value(u="team"),
+    _value(t=60), _value(t=731 * 1440), _value(t=True), _value(t="43200"), _value(e=2**63),
+    _value(e=int(NOW.timestamp()) + 3600), _value(e=0), _value(c="#general"), _value(c="<!here>"),
+    _value(c="C0TEAM\n"), _value(i=[]), _value(i=["4"] * 101), _value(i=["<!channel>"]),
+    _value(i=[4]), _value(i="4"), _value(u="account"), _value(i=["x" * 255]),
+    json.dumps({**json.loads(_value()), "x": 1}), _value(i=None),
+    *HOSTILE,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", FORGED)
+def test_a_forged_value_is_read_as_none(value: Any) -> None:
+    try:
+        assert Redraw.read(value, NOW) is None
+    except TypeError:  # unhashable hostile values never reach `read` as anything but text
+        pytest.fail(f"read raised on {value!r:.60}")
+
+
+@pytest.mark.parametrize("id", [h for h in HOSTILE if isinstance(h, str)])
+def test_hostile_ids_are_refused_or_plain_ids(id: str) -> None:
+    """Ids are looked up and escaped like any typed id; what a value carries is plain."""
+    read = Redraw.read(_value(i=[id]), NOW)
+    assert read is None or (read.ids == (id,) and id.isascii() and not set(id) & set("<>&| \n"))
+
+
+# --- the answer -------------------------------------------------------------------------
+
+
+def test_every_sample_renders_within_slacks_limits() -> None:
+    renderer = Renderer()
+    for context in trend_contexts()["csat_trend.yml.j2"]:
+        message = renderer.render("csat_trend.yml.j2", **context)
+        assert check_message(message) == [] and len(message["blocks"]) <= 50
+
+
+def test_the_answer_says_what_a_lead_reads() -> None:
+    renderer = Renderer(timezone=BERLIN)
+    month, years, few, many, nothing = (
+        renderer.render("csat_trend.yml.j2", **c) for c in trend_contexts()["csat_trend.yml.j2"][:5]
+    )
+    text = json.dumps(month, ensure_ascii=False)
+    assert "History covers 12 days 4 hours of 30 days" in text
+    assert "Mon 02 Mar" in text and "Busiest skills" in text and "…and 5 more skills" in text
+    assert "trend_post_chart" in text and '\\"c\\":\\"C0TEAM\\"' in text
+    assert "w/c Mon" in json.dumps(years, ensure_ascii=False)
+    assert "too few for a score" in json.dumps(few, ensure_ascii=False)
+    assert "only 6 answers: too few for a score" in json.dumps(years, ensure_ascii=False)
+    assert "…and 18 more skills with answers" in json.dumps(many, ensure_ascii=False)
+    assert "has not collected its own history yet" in json.dumps(nothing, ensure_ascii=False)
+
+
+# --- the service over a real store --------------------------------------------------------
+
+
+class Source:
+    def __init__(self, name: str, units: tuple[str, ...]) -> None:
+        self.name, self.vendor, self.units = name, name, units
+
+    def check(self, query: Query) -> None:
+        assert query.timeframe <= 1440  # a trend never asks the vendor's limits of its timeframe
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    found = Store(str(tmp_path / "bot.db"))
+    yield found
+    found.close()
+
+
+def _commands(store: Store, now: datetime) -> Commands:
+    sources = Sources({"liveperson": Source("liveperson", ("account", "skill", "agent")),
+                       "ingested": Source("ingested", ("account", "agent")),
+                       "livechat": Source("livechat", ("account", "group", "agent"))})  # type: ignore[dict-item]  # fmt: skip
+    renderer = Renderer(timezone=BERLIN)
+    trends = Trends(sources, renderer, store, BERLIN, lambda: now, daily_distribution)
+    return Commands(sources, renderer, trends=trends)
+
+
+async def test_liveperson_day_by_day_from_the_history(store: Store) -> None:
+    first = datetime(2026, 3, 28, 10, tzinfo=UTC)
+    pieces = {
+        first + timedelta(hours=h): [
+            CsatRow("skill", "4", None, counts(10, 9 if h < 24 else 5),
+                    (CsatRow("agent", "7", None, counts(10, 9 if h < 24 else 5)),)),
+        ]
+        for h in range(0, 60, 6)
+    }  # fmt: skip
+    store.sync(lambda db: q.store_csat(db, pieces, BERLIN, first))
+    commands = _commands(store, NOW)
+    plan = commands.prepare("/csat", "trend liveperson skill 4 7d", "C0TEAM")
+    assert (
+        plan.query is not None and plan.query.trend and "history of LivePerson" in plan.ack["text"]
+    )
+    message = await commands.answer(plan)
+    text = json.dumps(message, ensure_ascii=False)
+    assert "History covers 0 days 10 hours of 7 days" in text  # ten hours were collected
+    assert "Sat 28 Feb" not in text and "Sun 29 Mar" in text
+    assert "50.0%" in text and "90.0%" in text and "trend_post_chart" in text
+
+
+async def test_ingested_by_local_day(store: Store) -> None:
+    def put(db: Any) -> None:
+        for n, (moment, score) in enumerate([("2026-03-30T21:59:00.000Z", 5),  # Mon, Berlin
+                                             ("2026-03-30T22:01:00.000Z", 1),  # Tue, Berlin
+                                             ("2026-03-31T06:00:00.000Z", 4)]):  # fmt: skip
+            db.execute(
+                "insert into responses (id, ticket_id, submitted_at, agent, score, score5, raw)"
+                " values (?, ?, ?, 'ana', ?, ?, '{}')",
+                [str(n), str(n), moment, score, score],
+            )
+
+    store.sync(put)
+    commands = _commands(store, NOW)
+    message = await commands.answer(commands.prepare("/csat", "trend ingested agent ana 2d"))
+    text = json.dumps(message, ensure_ascii=False)
+    assert "Tue 31 Mar      50.0%" in text and "Mon 30 Mar     100.0%" in text
+    assert "trend_post_chart" not in text  # no channel given: nowhere to post a chart
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("trend livechat", "Trend is not available for LiveChat yet"),
+        ("trend ingested skill 4", "Ingested surveys has no skills"),
+        ("liveperson trend", "`trend` comes first"),
+    ],
+)
+async def test_what_a_trend_cannot_answer_is_the_ack(store: Store, text: str, said: str) -> None:
+    plan = _commands(store, NOW).prepare("/csat", text)
+    assert plan.query is None and said in plan.ack["text"]
+
+
+async def test_without_a_store_a_trend_is_refused_in_words() -> None:
+    commands = Commands(Sources({}), Renderer())
+    plan = commands.prepare("/csat", "trend")
+    assert plan.query is None and "Trend is not available" in plan.ack["text"]
+
+
+def test_parse_keeps_the_trend_apart() -> None:
+    assert parse("/csat", "trend") != parse("/csat", "30d")
+
+
+def test_few_is_the_documented_bar() -> None:
+    assert FEW == 10
