@@ -448,7 +448,7 @@ class Trends:
             windows = await self.store(
                 lambda db: alerts(db, redraw.source, "csat", span.start, span.end)
             )
-        words = self.renderer.render("csat_trend_chart.yml.j2", query=query, trend=found, user=user)
+        words = self.renderer.render("csat_trend.yml.j2", query=query, trend=found, user=user)
         series, shaded = self._drawn(found, windows, str(words["together"]))
         charts = await off_loop(importlib.import_module, "bot.render.charts")
         png = await off_loop(
