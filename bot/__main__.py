@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import functools
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -121,7 +122,10 @@ async def _ask(settings: config.Settings, line: str) -> int:
     if not command.startswith("/"):
         command, text = "/csat", line
     store = None
-    if settings.ingest_token:  # `/csat ingested ...` reads the stored responses
+    # `/csat ingested ...` reads the stored responses; LivePerson beyond 24 hours, the
+    # history, when there is a database to read it from (ask creates none)
+    history = settings.liveperson is not None and os.path.exists(settings.db_path)
+    if settings.ingest_token or history:
         from bot.db import Store
 
         store = Store(settings.db_path, writable=False)  # ask only reads

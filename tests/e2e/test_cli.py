@@ -177,12 +177,12 @@ def test_socket_refuses_to_start_without_the_app_token(tmp_path: Path) -> None:
 def test_start_up_refuses_what_check_refuses(
     tmp_path: Path, liveperson: SimulatedLivePerson, verb: str
 ) -> None:
-    """LivePerson cannot give 7 days, LiveChat is not set up: `check` says so, and so does
-    start-up, instead of starting and failing at 9:00 with nobody watching."""
+    """LivePerson's history keeps 400 days, not 500; LiveChat is not set up: `check` says so,
+    and so does start-up, instead of starting and failing at 9:00 with nobody watching."""
     config = tmp_path / "bot.toml"
     config.write_text(
         '[[digest]]\nname = "weekly"\nsource = "liveperson"\nchannel = "C1"\n'
-        'cron = "0 9 * * 1"\ntimeframe = "7d"\n\n'
+        'cron = "0 9 * * 1"\ntimeframe = "500d"\n\n'
         '[[digest]]\nname = "chats"\nsource = "livechat"\nchannel = "C1"\ncron = "0 9 * * 1"\n'
     )
     env = {**liveperson.env(), "BOT_CONFIG": str(config), "BOT_DB": str(tmp_path / "bot.db"),
@@ -194,7 +194,7 @@ def test_start_up_refuses_what_check_refuses(
     refused = [line for line in checked.stdout.splitlines() if line.startswith("digest error:")]
     assert len(refused) == 2
     assert refused[0].startswith(f"digest error: {config}: digest[0] (weekly): ")
-    assert "24h" in refused[0]
+    assert "which keeps 400d" in refused[0]
     assert refused[1].startswith(f"digest error: {config}: digest[1] (chats): LiveChat")
     assert started.stderr.splitlines() == [
         *refused,
@@ -358,17 +358,17 @@ def test_a_digest_liveperson_cannot_answer_fails_in_words(
 ) -> None:
     env = digest_env(tmp_path, liveperson)
     config = Path(env["BOT_CONFIG"])
-    config.write_text(config.read_text().replace('timeframe = "24h"', 'timeframe = "7d"'))
+    config.write_text(config.read_text().replace('timeframe = "24h"', 'timeframe = "500d"'))
     result = run("digest", "csat-daily", env=env)
     assert result.returncode == 1
     line = result.stderr.strip().splitlines()[-1]
     assert line == (
-        "digest csat-daily failed: LivePerson reports at most the last 24h (1440 minutes); "
-        "`7d` is 10080 minutes."
+        "digest csat-daily failed: Beyond its last 24 hours, LivePerson is answered from the "
+        "bot's own history, which keeps 400d: ask for at most `400d`; `500d` is longer."
     )
     with sqlite3.connect(tmp_path / "bot.db") as db:
         (error,) = db.execute("select error from digest_runs").fetchone()
-    assert error.startswith("LivePerson reports at most the last 24h")
+    assert error.startswith("Beyond its last 24 hours, LivePerson is answered from the")
 
 
 BAD_DIGEST = """
