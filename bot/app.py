@@ -279,20 +279,26 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
     scheduler, worker = None, None
     background: list[asyncio.Task[None]] = []
     try:
-        if parts.settings.scheduler and parts.digests.digests:
-            from bot.digests.scheduler import DigestScheduler
-
-            # scheduled digests run in the digest process, away from the acks (worker.py)
+        collecting = history_collector(parts) is not None
+        if (parts.settings.scheduler and parts.digests.digests) or collecting:
+            # scheduled digests and the history's collection run in the digest process,
+            # away from the acks (worker.py)
             worker = DigestWorker(parts.settings)
             worker.start()
+        if worker is not None and parts.settings.scheduler and parts.digests.digests:
+            from bot.digests.scheduler import DigestScheduler
+
             scheduler = DigestScheduler(worker)
             scheduler.start()
         background = await _start_ingestion(parts)
         if parts.commands.names is not None and parts.commands.names.fetchers:
             # directories hourly, away from the acks; a first answer that needs one reads it
             background.append(asyncio.get_running_loop().create_task(parts.commands.names.run()))
-        if (collector := _collector(parts)) is not None:  # LivePerson's history, hourly
-            background.append(asyncio.get_running_loop().create_task(collector.run()))
+        if collecting and worker is not None:  # LivePerson's history, hourly
+            from bot.history.collector import hourly
+
+            collect = hourly(worker.collect, utcnow, asyncio.sleep)
+            background.append(asyncio.get_running_loop().create_task(collect))
         share_the_gil()  # worker threads hand the loop the GIL within a millisecond
         # what start-up made lives as long as the process: the collector need not walk
         # it again and again while a burst of commands waits for its acks
@@ -316,10 +322,12 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
         await parts.aclose()
 
 
-def _collector(parts: Parts) -> Collector | None:
-    """The history's collector, when LivePerson is configured and `[history] collect` is on."""
+def history_collector(parts: Parts, always: bool = False) -> Collector | None:
+    """The history's collector, when LivePerson is configured and `[history] collect` is on
+    (`always`: whatever that says, for `python -m bot collect` and the digest process)."""
     source = parts.commands.sources.get("liveperson")
-    if not parts.settings.history.collect or not isinstance(source, LivePerson):
+    collecting = always or parts.settings.history.collect
+    if not collecting or not isinstance(source, LivePerson):
         return None
     from bot.history.collector import Collector
 

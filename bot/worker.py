@@ -83,6 +83,20 @@ class DigestWorker:
             raise DigestError(str(value))
         raise RuntimeError(f"the digest process failed: {value}")
 
+    async def collect(self) -> None:
+        """One collection of LivePerson's history in the digest process: 24 nested answers
+        for a big account are seconds of decoding and parsing, kept away from the acks
+        like a digest. A failure is logged there; here, only a child that died."""
+        self.start()
+        assert self._pool is not None
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._pool, _child_collect)
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            self.start()
+            log.error("the digest process stopped while collecting; a new one has started")
+
     def shutdown(self) -> None:
         """Stop taking runs; one that is running finishes in the digest process, even when
         `serve` has exited by then (`_stop_with`)."""
@@ -167,6 +181,26 @@ def _child_stop() -> None:
 
 def _child_ready() -> bool:
     return _child is not None
+
+
+def _child_collect() -> None:
+    """One history collection (and, once a day, the pruning) in the child's loop; what it
+    did is logged there (`Collector.once`)."""
+    assert _child is not None, "the digest process did not start"
+    loop, parts = _child
+    from bot.app import history_collector
+
+    global _collector
+    if _collector is None:
+        _collector = history_collector(parts, always=True)
+    if _collector is None:  # no LivePerson in this configuration
+        return
+    once = _collector.once
+    with _running:
+        asyncio.run_coroutine_threadsafe(once(), loop).result()
+
+
+_collector: Any = None  # the child's Collector, made at its first collection
 
 
 def _child_run(name: str, scheduled_for: datetime | None, dry_run: bool) -> tuple[str, object]:

@@ -76,6 +76,15 @@ def until_next_run(now: datetime) -> float:
     return (at - now).total_seconds()
 
 
+async def hourly(once: Callable[[], Awaitable[Any]], clock: Clock, sleep: Sleep) -> None:
+    """`once` soon after start, then every hour at about HH:07, for ever: `serve` and
+    `socket` run it with the digest process's collection (`worker.DigestWorker.collect`)."""
+    await sleep(START_DELAY)
+    while True:
+        await once()
+        await sleep(until_next_run(clock()))
+
+
 class Collector:
     """Collects LivePerson's hourly pieces into the store (see the module's docstring)."""
 
@@ -170,10 +179,7 @@ class Collector:
 
     async def run(self) -> None:
         """Collect soon after start, then every hour at about HH:07; prune once a day."""
-        await self.sleep(START_DELAY)
-        while True:
-            await self.once()
-            await self.sleep(until_next_run(self.clock()))
+        await hourly(self.once, self.clock, self.sleep)
 
     async def once(self) -> CollectResult | None:
         """One collection and, once a day, the pruning; a failure is one log line (the
