@@ -55,7 +55,11 @@ SCRIPT = [
     ("/csat", "livechat group all 7d", "LiveChat by group, each named by the license"),
     ("/agent-states", "livechat 7d", "LiveChat: logged-in, accepting and chatting time"),
     (FAULT, "skill 13 3h", "LivePerson fails three times in a row: the bot retries, then says so"),
-    ("/csat", "skill 11 7d", "LivePerson keeps 24h: answered at once, the vendor is not called"),
+    (
+        "/csat",
+        "skill 11 7d",
+        "No history here (this part keeps no database): LivePerson keeps 24h, said at once",
+    ),
     ("/agent-states", "all 60m 7m", "An interval that does not divide the timeframe"),
     ("/csat", "skil 11", "A typo: the bot says what is wrong and how to ask"),
     ("/csat", "help", "Help"),
@@ -112,6 +116,7 @@ JONAS = "12:1006"  # Jonas, in Orders (skill 12): the one agent behind the drop
 def _print_posts(slack: SimulatedSlack, since: int) -> int:
     """Print what the bot posted to Slack since call number `since`; the new count."""
     calls = slack.calls[since:]
+    sizes: dict[str, int] = {}
     for call in calls:
         if call.path == "/api/chat.postMessage":
             body = call.data()
@@ -124,9 +129,20 @@ def _print_posts(slack: SimulatedSlack, since: int) -> int:
             _print_buttons(call.data())
         elif call.path == "/api/files.getUploadURLExternal":
             data = call.data()
-            print(
-                f"  📎 in the thread: {data.get('filename')} ({int(data.get('length', 0)):,} bytes)"
+            sizes[str(data.get("filename"))] = int(data.get("length", 0))
+        elif call.path == "/api/files.completeUploadExternal":
+            data = call.data()
+            files = data.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            where = (
+                "in the thread" if data.get("thread_ts") else f"posted to #{data.get('channel_id')}"
             )
+            for file in files:
+                name = str(file.get("title") or "")
+                print(f"  📎 {where}: {name} ({sum(sizes.values()):,} bytes)")
+            if data.get("initial_comment"):
+                print(f"  │ {data['initial_comment']}")
+            sizes.clear()
     return len(slack.calls)
 
 
@@ -205,6 +221,137 @@ async def run_digests(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Pa
         print(f"  stored snapshots of {rows} rows in SQLite\n")
 
 
+HISTORY = """
+timezone = "Europe/Berlin"
+default_source = "liveperson"
+
+[[digest]]
+name = "csat-weekly"
+kind = "csat"
+channel = "C0TEAMLEADS"
+cron = "0 9 * * 1"
+skills = "all"
+timeframe = "7d"
+"""
+# three weeks of a LivePerson account, collected twice a day as `serve` would collect it
+# every hour; the customers of Orders (skill 12) unhappy from Tuesday to Thursday of the
+# last week
+COLLECTING_FROM = datetime(2026, 11, 9, 9, 7, tzinfo=ZONE)
+WEEK_AFTER = datetime(2026, 11, 30, 9, 7, tzinfo=ZONE)
+UNHAPPY = (datetime(2026, 11, 24, 21, 7, tzinfo=ZONE), datetime(2026, 11, 26, 21, 7, tzinfo=ZONE))
+
+
+async def run_history(slack: SimulatedSlack, folder: Path) -> None:
+    """LivePerson keeps 24 hours; the bot keeps the rest. Three weeks collected, then a
+    week and a month asked for, a trend and its chart, the weekly digest week over week,
+    and a collection run twice that counts nothing twice."""
+    from bot.app import history_collector
+    from bot.history.collector import lines
+    from bot.listeners.trend import handle_post_chart
+
+    now = [COLLECTING_FROM]
+    with SimulatedLivePerson(timeline=True, clock=lambda: now[0].timestamp()) as lp:
+        night = [COLLECTING_FROM.replace(minute=0) + timedelta(hours=13 + n) for n in range(8)]
+        lp.silent = {  # nobody answers at night, 22:00 to 06:00
+            int((hour + timedelta(days=d)).timestamp()) for d in range(-1, 23) for hour in night
+        }
+        (folder / "history.toml").write_text(HISTORY, encoding="utf-8")
+        env = {**lp.env(), "BOT_CONFIG": str(folder / "history.toml"),
+               "BOT_DB": str(folder / "history.db"), "SLACK_BOT_TOKEN": "xoxb-demo",
+               "SLACK_API_URL": slack.api_url}  # fmt: skip
+        parts = build_parts(config.load(env), lambda: now[0].astimezone(UTC))
+        collector = history_collector(parts, always=True)
+        assert collector is not None
+        collector.clock = parts.commands.trends.clock = lambda: now[0].astimezone(UTC)  # type: ignore[union-attr]
+        try:
+            print("━━ History: LivePerson keeps 24 hours, the bot keeps the rest")
+            print(
+                f"▶ from {COLLECTING_FROM:%a %d %b}, `serve` collects every hour (here: twice a"
+                " day, at 09:07 and 21:07); the first collection fills the last 24 hours"
+            )
+            calls, collections = len(lp.calls), 0
+            while now[0] <= WEEK_AFTER:
+                lp.shift = {"12": -0.35} if UNHAPPY[0] <= now[0] <= UNHAPPY[1] else {}
+                result = await collector.collect()
+                if collections == 0:
+                    for line in lines(result, ZONE):
+                        print(f"  {line}")
+                collections += 1
+                now[0] += timedelta(hours=12)
+            now[0] = WEEK_AFTER + timedelta(minutes=8)
+            count = "select count(*) from history_hours where kind = 'csat'"
+            hours = parts.store.sync(lambda db: db.execute(count).fetchone()[0])
+            print(
+                f"  … {collections} collections, {len(lp.calls) - calls} LivePerson calls: "
+                f"{hours} hours of CSAT and of agent states, to {WEEK_AFTER:%a %d %b %H}:00\n"
+            )
+            commands = parts.commands
+            answered: list[Message] = []
+
+            async def ack(**message: object) -> None:
+                _print_message("ack (only you see it, at once):", message)
+
+            async def respond(**message: object) -> None:
+                answered.append(message)
+                _print_message("answer (through response_url):", message)
+                _print_buttons(message)
+
+            def reports() -> int:  # calls for reports, not for the directory's names
+                return len(lp.data_calls()) + len(lp.data_calls("agentactivity"))
+
+            for text, why in (
+                ("skill orders 7d", "A week of one skill, from the history: no vendor call"),
+                ("skill all 30d", "A month asked for: the history covers three weeks, and says so"),
+                ("trend skill orders 30d", "The month at a glance: Orders' dip is real"),
+            ):
+                before = reports()
+                print(f"━━ {why}\n▶ /csat {text}")
+                body = {"command": "/csat", "text": text, "channel_id": "C0TEAMLEADS"}
+                plan = await handle_command(body, ack, commands)
+                if plan.query is not None:
+                    await answer_command(plan, respond, commands)
+                print(f"  LivePerson report calls for this command: {reports() - before}\n")
+            before = reports()
+            print("━━ /agent-states all 7d 1d: each agent's week, day by day in Berlin\n"
+                  "▶ /agent-states all 7d 1d")  # fmt: skip
+            plan = await handle_command({"command": "/agent-states", "text": "all 7d 1d"},
+                                        ack, commands)  # fmt: skip
+            if plan.query is not None:
+                await answer_command(plan, respond, commands)
+            print(f"  LivePerson report calls for this command: {reports() - before}\n")
+            seen = len(slack.calls)
+            print("━━ Ana clicks [Post chart to channel] under the trend")
+            value = _button_value(answered[2]) if len(answered) > 2 else None
+
+            async def told(**message: object) -> None:
+                _print_message("only Ana sees:", message)
+
+            click = {"user": {"id": "U0ANA", "name": "ana"}, "channel": {"id": "C0TEAMLEADS"},
+                     "actions": [{"action_id": "trend_post_chart", "value": value}]}  # fmt: skip
+            await handle_post_chart(click, told, commands.trends, parts.alerting.poster,
+                                    commands.renderer, now[0])  # fmt: skip
+            seen = _print_posts(slack, seen)
+            print("━━ Monday 09:15: the weekly digest, from the history, week over week")
+            await parts.digests.run("csat-weekly")
+            seen = _print_posts(slack, seen)
+            print("━━ `python -m bot collect` run again at once: nothing is counted twice")
+            calls = len(lp.calls)
+            for line in lines(await collector.collect(), ZONE):
+                print(f"  {line}")
+            print(f"  LivePerson calls: {len(lp.calls) - calls}\n")
+        finally:
+            await parts.aclose()
+
+
+def _button_value(message: Message) -> str | None:
+    """The value of the first button of a message (the trend's chart button)."""
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or [] if isinstance(block, dict) else []:
+            if isinstance(element, dict) and element.get("type") == "button":
+                return str(element.get("value"))
+    return None
+
+
 BURST = [  # MaestroQA's bulk format, as a survey tool sends it
     {"ticket_id": "48213", "agent_id": "1006", "score": 1,
      "comment": "Waited 40 minutes and the order is still wrong."},
@@ -280,5 +427,6 @@ async def run_demo() -> int:
             await commands.sources.aclose()
         with SimulatedSlack() as slack, tempfile.TemporaryDirectory() as folder:
             await run_digests(lp, slack, Path(folder))
+            await run_history(slack, Path(folder))
     print("Done. Every message above passed Slack's block models and limits.")
     return 0
