@@ -261,7 +261,7 @@ async def test_liveperson_day_by_day_from_the_history(store: Store) -> None:
     )
     message = await commands.answer(plan)
     text = json.dumps(message, ensure_ascii=False)
-    assert "History covers 0 days 10 hours of 7 days" in text  # ten hours were collected
+    assert "History covers 10 hours of 7 days" in text  # ten hours were collected
     assert "Sat 28 Feb" not in text and "Sun 29 Mar" in text
     assert "50.0%" in text and "90.0%" in text and "trend_post_chart" in text
 

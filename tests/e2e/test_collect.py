@@ -100,3 +100,43 @@ def test_serve_does_not_collect_when_told_not_to(
         assert timeline.data_calls() == [] and timeline.data_calls("agentactivity") == []
     finally:
         bot.stop()
+
+
+def test_after_one_collect_serve_answers_a_week_from_history_without_liveperson(
+    timeline: SimulatedLivePerson, tmp_path: Path
+) -> None:
+    """The issue's "done": one `collect`, then `/csat skill 11 7d` and a month's trend,
+    signed into `serve`, answered from the store with what the history covers; LivePerson's
+    reports never asked again."""
+    from bot.demo.sim.slack import SimulatedSlack
+    from tests.e2e.test_csat import answer
+
+    collected = run("collect", env=env(timeline, tmp_path))
+    assert collected.returncode == 0, collected.stderr
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        sql = "select sum(total) from csat_hours where skill = '11' and agent = ''"
+        (stored,) = db.execute(sql).fetchone()
+    reports = len(timeline.data_calls()) + len(timeline.data_calls("agentactivity"))
+    with SimulatedSlack() as slack:
+        bot = RunningBot(
+            {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+             "SLACK_API_URL": slack.api_url, **timeline.env()},
+            tmp_path,
+        )  # fmt: skip
+        try:
+            ack, url = bot.command(slack, "skill 11 7d")
+            assert ack.status_code == 200
+            week = answer(slack, url)
+            ack, url = bot.command(slack, "trend skill 11 30d")
+            assert ack.status_code == 200
+            trend = answer(slack, url)
+        finally:
+            bot.stop()
+    text = str(week["blocks"])
+    assert "CSAT · skill Billing · last 7d" in text
+    assert "History covers the last 23 hours of 7d" in text, text
+    assert f"*{stored:,}* answers" in text
+    assert "CSAT trend" in str(trend["blocks"]) and "Post chart to channel" in str(trend)
+    assert "History covers 23 hours of 30 days" in str(trend["blocks"]), trend
+    after = len(timeline.data_calls()) + len(timeline.data_calls("agentactivity"))
+    assert after == reports  # neither answer asked LivePerson for a report
