@@ -97,7 +97,7 @@ def test_bad_signatures_are_refused_before_any_vendor_call(
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("skill 11 7d", "LivePerson reports at most the last 24h (1440 minutes)"),
+        ("skill 11 500d", "which keeps 400d: ask for at most `400d`; `500d` is longer"),
         ("skil 11", "Did you mean `skill`?"),
         ("4,15", "Say whose ids these are"),
         ("group 3", "LivePerson has no groups"),

@@ -70,10 +70,10 @@ def test_usage_error_over_socket_mode(
     socket_bot: SimulatedSocketMode, slack: SimulatedSlack
 ) -> None:
     envelope = socket_bot.send(
-        "slash_commands", slash_payload("/csat", "skill 4 3d", slack.response_url())
+        "slash_commands", slash_payload("/csat", "skill 4 500d", slack.response_url())
     )
     ack = socket_bot.wait_ack(envelope)
-    assert "LivePerson reports at most the last 24h" in ack["payload"]["text"]
+    assert "which keeps 400d: ask for at most `400d`" in ack["payload"]["text"]
 
 
 def test_with_an_ingest_token_socket_mode_also_receives_surveys(
