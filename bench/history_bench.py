@@ -15,6 +15,8 @@ Answers, each the median of `--runs` (the first, cold from the file, printed bes
 - `/csat skill all {days}d`: `csat_report_rows` for every skill over the window, which
   ends mid-day so that both edges are read from the hours;
 - a 30-day trend of every skill, per day (`csat_series`), and of one skill;
+- `/csat trend agent all {days}d` as `Trends` reads it: every agent ranked in SQL
+  (`csat_top`), then the series of the busiest four and the account, week by week;
 - `/csat agent 1234 {days}d` for one agent.
 
 Collection of one hour of `--collect` agents (in `--collect / --agents` skills): the two
@@ -186,6 +188,11 @@ def main() -> None:
         def trend_one() -> Any:
             return queries.csat_series(db, end - 30 * 24 * HOUR, end, ZONE, "skill", ("123",))
 
+        def trend_agents() -> Any:
+            since = end - args.days * 24 * HOUR
+            top, _ = queries.csat_top(db, since, end, ZONE, "agent", 4)
+            return queries.csat_series(db, since, end, ZONE, "agent", "all", "week", only=top)
+
         def agent_one() -> Any:
             return queries.csat_report_rows(db, begin, end, ZONE, "agent", ("10500",))
 
@@ -194,6 +201,7 @@ def main() -> None:
             (f"/csat skill all {args.days}d", skill_all, 300),
             ("30-day trend, every skill, per day", trend_all, 300),
             ("30-day trend, one skill, per day", trend_one, 300),
+            (f"{args.days}-day trend, busiest agents, weekly", trend_agents, None),
             (f"/csat agent 10500 {args.days}d", agent_one, None),
         ):
             first, median, _ = timed(fn, args.runs)

@@ -3,10 +3,11 @@ Wilson interval, so a lead sees whether a dip is real; and the chart a lead can 
 channel the command was typed in.
 
 Where the days come from: LivePerson keeps 24 hours, so its trend is read from the bot's
-own hourly history (`history.queries.csat_series`), with what the history covers said in
-words; `ingested` from the stored survey responses (`DailyCounts`, the survey feature's
-query, wired by app.py); LiveChat's reports are read as totals, so its trend is refused as
-a usage problem until it is read day by day.
+own hourly history (`history.queries.csat_series`; for `all`, the busiest ranked first in
+SQL by `csat_top`, so Python folds only the lines shown), with what the history covers
+said in words, read in one snapshot; `ingested` from the stored survey responses
+(`DailyCounts`, the survey feature's query, wired by app.py); LiveChat's reports are read
+as totals, so its trend is refused as a usage problem until it is read day by day.
 
 The pure parts take `now` as an argument: `period` (the days asked, in the configured zone),
 `trend_lines` (series -> the lines people read) and `Redraw` (what the "Post chart to
@@ -28,8 +29,8 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from bot.commands.grammar import DAILY_UP_TO, TREND_LONGEST, TREND_SHORTEST
-from bot.db import Store
+from bot.commands.grammar import DAILY_UP_TO, LONGEST_ID, TREND_LONGEST, TREND_SHORTEST
+from bot.db import Store, reading
 from bot.errors import NotConfigured, UsageError
 from bot.history import queries as history
 from bot.metrics import CsatCounts, wilson
@@ -50,7 +51,10 @@ Series = dict[str, list[tuple[date, CsatCounts]]]
 AlertWindow = tuple[str, str, datetime, datetime]
 BandPoint = tuple[datetime, float | None, float | None, float | None]  # when, score, low, high
 _CHANNEL = re.compile(r"[CDG][A-Z0-9]{2,30}")
-_ID = re.compile(r"-?[0-9]{1,19}|[\w.+@-]{1,254}", re.ASCII)
+# an id as the sources give them: LivePerson's numbers, LiveChat's e-mails, any text an
+# ingested survey names its agent by ("zoë", "Ana Lopez"). Ids only reach parameterised SQL
+# and escaped rendering; refused: control characters, line breaks, lone surrogates, length
+_ID = re.compile(rf"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]{{1,{LONGEST_ID}}}")
 
 
 class DailyCounts(Protocol):
@@ -84,6 +88,12 @@ class Period:
     first: date  # the first day (a Monday for weeks)
     last: date  # today, locally
     days: int  # the days asked for
+
+    @property
+    def shown(self) -> int:
+        """The days the lines show, today included: the days asked, and for weeks the days
+        of the first week before them (its Monday is up to 6 days earlier)."""
+        return (self.last - self.first).days + 1
 
     @property
     def keys(self) -> tuple[date, ...]:
@@ -248,12 +258,15 @@ def trend_lines(
     span: Period,
     unit: str,
     ids: Ids | None,
+    answering: int | None = None,
 ) -> tuple[Line, tuple[Line, ...], int]:
     """The total's line, the entities' lines (busiest first) and how many more answered.
 
     The total is the account for the whole account and for `all`, the entity itself for
     one id, and the ids asked for as one for several. Beside it: the top `ENTITIES` of
-    `all`; up to `LISTED` of the ids asked for, those nobody answered for included."""
+    `all`; up to `LISTED` of the ids asked for, those nobody answered for included.
+    `answering`: how many entities of `all` had answers, when `series` holds only the
+    busiest (`history.queries.csat_top` ranked them in SQL)."""
     keys = span.keys
     if unit == "account":
         return line("account", "", series.get("", ()), keys), (), 0
@@ -272,6 +285,8 @@ def trend_lines(
         shown = ranked[:LISTED]
     lines = tuple(line(unit, e, series.get(e, ()), keys) for e in shown)
     more = len([e for e in ranked[len(shown) :] if answered.get(e)])
+    if answering is not None and ids in (None, "all"):
+        more = max(0, answering - len(shown))
     return main, lines, more
 
 
@@ -291,14 +306,20 @@ class Redraw:
     channel: str
 
     def value(self) -> str:
-        """The button's value; "" when it would be longer than Slack allows."""
+        """The button's value; "" (no button) unless `read` takes it back as it is: a
+        button refused on every click is worse than none (longer than Slack allows, more
+        than `MOST_IDS` ids, an id `read` would refuse)."""
         ids = None if self.ids is None else "all" if self.ids == "all" else list(self.ids)
         text = json.dumps(
             {"s": self.source, "u": self.unit, "i": ids, "t": self.timeframe, "e": self.end,
              "c": self.channel},
             separators=(",", ":"), ensure_ascii=True,
         )  # fmt: skip
-        return text if len(text) <= VALUE_LIMIT else ""
+        try:
+            written = datetime.fromtimestamp(self.end, UTC)  # read as if clicked at once
+        except (OverflowError, OSError, ValueError):
+            return ""
+        return text if Redraw.read(text, written) == self else ""
 
     @classmethod
     def read(cls, value: object, now: datetime) -> Redraw | None:
@@ -403,8 +424,10 @@ class Trends:
         """The trend of a resolved query over the period ending `now`."""
         assert query.source is not None
         span = period(now, query.timeframe, self.zone, query.source in HOURLY)
-        series, coverage = await self._series(query.source, query.unit, query.ids, span)
-        main, entities, more = await off_loop(trend_lines, series, span, query.unit, query.ids)
+        series, coverage, answering = await self._series(query.source, query.unit, query.ids, span)
+        main, entities, more = await off_loop(
+            trend_lines, series, span, query.unit, query.ids, answering
+        )
         redraw = ""
         if channel and _CHANNEL.fullmatch(channel):
             redraw = Redraw(query.source, query.unit, query.ids, query.timeframe,
@@ -419,22 +442,35 @@ class Trends:
 
     async def _series(
         self, source: str, unit: str, ids: Ids | None, span: Period
-    ) -> tuple[Series, Coverage | None]:
+    ) -> tuple[Series, Coverage | None, int | None]:
+        """The series, what the history covers, and how many entities of `all` answered
+        (None: the series holds them all)."""
         zone = self.zone
         if source in HOURLY:
 
-            def read(db: Database) -> tuple[Series, Coverage]:
-                series = history.csat_series(db, span.start, span.end, zone, unit, ids, span.step)
-                hours = history.collected_hours(db, history.CSAT, span.start, span.end)
-                of = int((span.end - span.start).total_seconds() // 3600)
-                return series, Coverage(len(hours), of, history.first_hour(db, history.CSAT))
+            def read(db: Database) -> tuple[Series, Coverage, int | None]:
+                history.ensure_zone(db, zone)  # a write, if any: before the read begins
+                start, end, step = span.start, span.end, span.step
+                with reading(db):  # the numbers and their coverage from one snapshot
+                    answering = None
+                    if unit != "account" and ids in (None, "all"):
+                        # the busiest ranked in SQL: Python folds only the lines shown
+                        top, answering = history.csat_top(db, start, end, zone, unit, ENTITIES)
+                        series = history.csat_series(db, start, end, zone, unit, "all", step,
+                                                     only=top)  # fmt: skip
+                    else:
+                        series = history.csat_series(db, start, end, zone, unit, ids, step)
+                    hours = history.collected_hours(db, history.CSAT, start, end)
+                    since = history.first_hour(db, history.CSAT)
+                of = int((end - start).total_seconds() // 3600)
+                return series, Coverage(len(hours), of, since), answering
 
             return await self.store(read)
         assert self.daily is not None
         daily, bounds = self.daily, day_bounds(span, zone)
         agents = None if unit != "agent" or ids in (None, "all") else tuple(ids or ())
         by_day = await self.store(lambda db: daily(db, bounds, agents))
-        return await off_loop(fold, by_day, unit, span.step), None
+        return await off_loop(fold, by_day, unit, span.step), None, None
 
     async def chart(self, redraw: Redraw, user: str) -> Chart:
         """The chart of a trend the button carries: each line's score with its interval

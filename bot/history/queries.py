@@ -146,8 +146,8 @@ def store_csat(
     """Each hour's skill rows (their totals, and their agents' pieces), stored once: hours
     already collected are skipped. One transaction; the days' rollups add them. An hour
     with no answers is still collected (and stores no rows). Returns the hours stored."""
-    ensure_zone(db, zone)
     with writing(db):
+        ensure_zone(db, zone)  # under the write lock: no process flips the zone meanwhile
         fresh = _claim(db, CSAT, sorted(pieces), collected_at.astimezone(UTC).isoformat())
         by_hour = {hour_of(h): rows for h, rows in pieces.items()}
         rows = [
@@ -178,8 +178,8 @@ def store_states(
 ) -> list[datetime]:
     """Each hour's agents (logged in, each state, each away reason), stored once, as
     `store_csat` stores CSAT. Returns the hours stored."""
-    ensure_zone(db, zone)
     with writing(db):
+        ensure_zone(db, zone)  # as in store_csat
         fresh = _claim(db, STATES, sorted(pieces), collected_at.astimezone(UTC).isoformat())
         by_hour = {hour_of(h): agents for h, agents in pieces.items()}
         rows = [
@@ -232,17 +232,23 @@ def _add_days(
 
 def ensure_zone(db: Database, zone: ZoneInfo) -> bool:
     """Days in `zone`: when the history's days were added up in another zone, they are
-    added up again from the hours (once). True when they were."""
-    row = db.execute("select value from history_meta where key = 'zone'").fetchone()
-    if row is not None and row[0] == zone.key:
+    added up again from the hours (once). True when they were.
+
+    The stores call it inside their transaction, so the zone they add hours in is the one
+    the days are in; a read calls it before reading. The zone is read again under the
+    write lock: another process may have just changed it."""
+    if _zone(db) == zone.key:  # the usual case: no write lock taken
         return False
     with writing(db):
+        kept = _zone(db)
+        if kept == zone.key:
+            return False
         db.execute(
             "insert into history_meta (key, value) values ('zone', ?)"
             " on conflict (key) do update set value = excluded.value",
             [zone.key],
         )
-        if row is None and not db.execute("select 1 from history_hours limit 1").fetchone():
+        if kept is None and not db.execute("select 1 from history_hours limit 1").fetchone():
             return False
         db.execute("create temp table if not exists day_map (hour integer primary key, day)")
         db.execute("delete from day_map")
@@ -263,6 +269,11 @@ def ensure_zone(db: Database, zone: ZoneInfo) -> bool:
             )
         db.execute("delete from day_map")
     return True
+
+
+def _zone(db: Database) -> str | None:
+    row = db.execute("select value from history_meta where key = 'zone'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def prune(db: Database, before: datetime, zone: ZoneInfo) -> int:
@@ -356,6 +367,39 @@ def csat_report_rows(
     return total, rows
 
 
+def _entity(unit: str) -> tuple[str, str]:
+    """The column a unit's rows are told apart by, and the rows that are its entities: a
+    skill's own total (`agent = ''`), or an agent's pieces in every skill."""
+    return ("agent", "agent != ''") if unit == "agent" else ("skill", "agent = ''")
+
+
+def csat_top(
+    db: Database, start: datetime, end: datetime, zone: ZoneInfo, unit: str, limit: int
+) -> tuple[tuple[str, ...], int]:
+    """The `limit` skills or agents with the most answers over [start, end) (the most
+    first, then by id), and how many had any. Ranked and counted in SQL, which sqlite runs
+    without holding the GIL: the process that acks Slack stays free while 5,000 agents'
+    90 days are added up, and Python sees only the few it will show."""
+    days, hours = split(start, end, zone)
+    column, where = _entity(unit)
+    parts, args = [], []
+    for table, at, keys in (("csat_days", "day", days), ("csat_hours", "hour", hours)):
+        if keys:
+            parts.append(
+                f"select {column} as id, sum(total) as answers from {table}"
+                f" where {at} in {_in(keys)} and {where} group by {column}"
+            )
+            args += keys
+    if not parts:
+        return (), 0
+    rows = db.execute(
+        f"select id, count(*) over () from ({' union all '.join(parts)})"
+        f" group by id having sum(answers) > 0 order by sum(answers) desc, id limit ?",
+        [*args, max(1, limit)],  # one row at least, to carry the count
+    ).fetchall()
+    return tuple(str(id) for id, _ in rows[: max(0, limit)]), rows[0][1] if rows else 0
+
+
 def csat_series(
     db: Database,
     start: datetime,
@@ -364,51 +408,82 @@ def csat_series(
     unit: str,
     ids: Ids,
     step: Literal["day", "week"] = "day",
+    only: Sequence[str] | None = None,
 ) -> dict[str, list[tuple[date, CsatCounts]]]:
     """Counts per local day (or ISO week, keyed by its Monday) over [start, end), per
-    entity; "" is the total of what was asked (the account for `all`). Days and weeks
-    without answers are left out."""
+    entity, and "" the total of what was asked: the account (the skills' totals, answers
+    without an agent included) for the account and for `all`, the ids together otherwise.
+    `only`: the entities whose own series are read (the busiest of `all`, `csat_top`).
+    Days and weeks without answers are left out.
+
+    Everything is summed in SQL, by day or week: Python sees one row per day (or week)
+    and entity, so the work per trend is the days times the entities shown."""
     days, hours = split(start, end, zone)
-    if unit == "agent":
-        where, args, column = *_ids_filter("agent", ids), "agent"
+    column, where = _entity(unit)
+    if unit == "account" or ids is None or ids == "all":
+        totals = _series_sums(db, days, hours, zone, step, "", "agent = '' and skill != ''", [])
     else:
-        where, args = _ids_filter("skill", ids if unit == "skill" else "all")
-        where, column = f"agent = '' and {where}", "skill"
-    # summed as plain lists of numbers, made CsatCounts once at the end: a 30-day trend of
-    # 500 skills reads 30,000 rows
-    by_day: dict[tuple[int, str], list[int]] = {}
+        totals = _series_sums(
+            db, days, hours, zone, step, "", f"{where} and {column} in {_in(ids)}", list(ids)
+        )
+    series: dict[str, list[tuple[date, CsatCounts]]] = {"": totals[""]} if "" in totals else {}
+    wanted = None if unit == "account" else only if only is not None else ids
+    if wanted is None:
+        return series
+    if wanted == "all":
+        found = _series_sums(db, days, hours, zone, step, column, where, [])
+    elif wanted:
+        found = _series_sums(
+            db, days, hours, zone, step, column, f"{where} and {column} in {_in(wanted)}",
+            list(wanted),
+        )  # fmt: skip
+    else:
+        found = {}
+    series.update((entity, points) for entity, points in found.items() if entity)
+    return series
+
+
+def _series_sums(
+    db: Database,
+    days: list[int],
+    hours: list[int],
+    zone: ZoneInfo,
+    step: Literal["day", "week"],
+    column: str,
+    where: str,
+    args: list[Any],
+) -> dict[str, list[tuple[date, CsatCounts]]]:
+    """Sums per day (or week: its Monday, `day - (day + 6) % 7` for a date's ordinal) and
+    per `column` ("" sums every row matching `where` together), from the whole days'
+    rollups and the edge hours (whose days travel with them), oldest first."""
+    key = "day - (day + 6) % 7" if step == "week" else "day"
+    entity = column or "''"
+    group = f"{key}, {column}" if column else key
     rows: list[Any] = []
     if days:
         sql = (
-            f"select day, {column}, {_SUMS} from csat_days where day in {_in(days)} and {where}"
-            f" group by day, {column}"
+            f"select {key}, {entity}, {_SUMS} from csat_days where day in {_in(days)}"
+            f" and {where} group by {group}"
         )
         rows += db.execute(sql, [*days, *args]).fetchall()
-    if hours:  # added up by local day in SQL: the hours' days travel with them
+    if hours:
         pairs = [value for hour in hours for value in (hour, day_of(hour, zone))]
         marks = ", ".join(["(?, ?)"] * len(hours))
         sql = (
-            f"with m (hour, day) as (values {marks}) select m.day, {column}, {_SUMS}"
-            f" from m join csat_hours c on c.hour = m.hour where {where}"
-            f" group by m.day, {column}"
+            f"with m (hour, day) as (values {marks}) select {key}, {entity}, {_SUMS}"
+            f" from m join csat_hours c on c.hour = m.hour where {where} group by {group}"
         )
         rows += db.execute(sql, [*pairs, *args]).fetchall()
-    week = step == "week"
-    for day, entity, *values in rows:
-        if week:
-            day -= date.fromordinal(day).weekday()
-        names = (entity, "") if unit != "account" else ("",)
-        for name in names:
-            key = (day, name)
-            sums = by_day.get(key)
-            if sums is None:
-                by_day[key] = values if name else values[:]
-            else:
-                for i, value in enumerate(values):
-                    sums[i] += value
+    sums: dict[tuple[int, str], list[int]] = {}
+    for day, name, *values in rows:  # a day or week in both tables at most: two rows
+        kept = sums.get((day, name))
+        if kept is None:
+            sums[(day, name)] = values
+        else:
+            kept[:] = [a + b for a, b in zip(kept, values, strict=True)]
     series: dict[str, list[tuple[date, CsatCounts]]] = defaultdict(list)
-    for (day, name), values in sorted(by_day.items()):
-        series[name].append((date.fromordinal(day), _counts(values)))
+    for (day, name), values in sorted(sums.items()):
+        series[str(name)].append((date.fromordinal(day), _counts(values)))
     return dict(series)
 
 

@@ -26,7 +26,7 @@ from bot.commands.trend import (
     period,
     trend_lines,
 )
-from bot.db import Store
+from bot.db import Store, open_db
 from bot.history import queries as q
 from bot.metrics import CsatCounts, CsatRow, wilson
 from bot.query import Query
@@ -93,7 +93,7 @@ def test_every_day_has_a_line_those_without_answers_too() -> None:
     span = period(NOW, 3 * 1440, BERLIN, hourly=False)
     found = line("skill", "4", [(date(2026, 3, 30), counts(20, 18))], span.keys)
     assert [p.counts.total for p in found.points] == [0, 20, 0]
-    assert found.points[1].low, found.points[1].high == wilson(18, 20)
+    assert (found.points[1].low, found.points[1].high) == wilson(18, 20)
     assert (found.points[0].low, found.points[0].score) == (None, None)
     assert found.total == counts(20, 18) and (found.low, found.high) == wilson(18, 20)
     assert found.levels[0] == 0 and found.levels[1] > 0 and not found.few
@@ -169,7 +169,7 @@ FORGED: list[Any] = [
     None, 5, "", "{", "[]", "x" * 2001, _value()[:-1], _value(s="zendesk"), _value(u="team"),
     _value(t=60), _value(t=731 * 1440), _value(t=True), _value(t="43200"), _value(e=2**63),
     _value(e=int(NOW.timestamp()) + 3600), _value(e=0), _value(c="#general"), _value(c="<!here>"),
-    _value(c="C0TEAM\n"), _value(i=[]), _value(i=["4"] * 101), _value(i=["<!channel>"]),
+    _value(c="C0TEAM\n"), _value(i=[]), _value(i=["4"] * 101), _value(i=["a\nb"]),
     _value(i=[4]), _value(i="4"), _value(u="account"), _value(i=["x" * 255]),
     json.dumps({**json.loads(_value()), "x": 1}), _value(i=None),
     *HOSTILE,
@@ -184,11 +184,46 @@ def test_a_forged_value_is_read_as_none(value: Any) -> None:
         pytest.fail(f"read raised on {value!r:.60}")
 
 
+CONTROL = {*map(chr, range(0x20)), *map(chr, range(0x7F, 0xA0)), "\u2028", "\u2029"}
+
+
 @pytest.mark.parametrize("id", [h for h in HOSTILE if isinstance(h, str)])
-def test_hostile_ids_are_refused_or_plain_ids(id: str) -> None:
-    """Ids are looked up and escaped like any typed id; what a value carries is plain."""
+def test_hostile_ids_are_refused_or_carried_as_they_are(id: str) -> None:
+    """Ids reach only parameterised SQL and escaped rendering: any text a source names an
+    agent by goes, but nothing with a control character, a lone surrogate or too long."""
     read = Redraw.read(_value(i=[id]), NOW)
-    assert read is None or (read.ids == (id,) and id.isascii() and not set(id) & set("<>&| \n"))
+    plain = (
+        len(id) <= 254 and not set(id) & CONTROL and not any(0xD800 <= ord(c) <= 0xDFFF for c in id)
+    )
+    assert (read is not None) == plain and (read is None or read.ids == (id,))
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ("zoë",), ("Ana Lopez",), ("ana@example.com", "José Núñez", "李雷", "O'Brien"),
+        tuple(str(i) for i in range(150)), tuple(f"{i:0>30}" for i in range(60)),
+        ("x" * 255,), ("tab\there",), ("\ud800",), ("line\u2028break",),
+        *((h,) for h in HOSTILE[:60] if isinstance(h, str)),
+    ],
+)  # fmt: skip
+def test_a_button_is_offered_only_when_its_value_reads_back(ids: tuple[str, ...]) -> None:
+    """A button refused on every click is worse than none: the value is written only when
+    `read` takes it back as it is."""
+    drawn = Redraw("ingested", "agent", ids, 30 * 1440, int(NOW.timestamp()), "C0TEAM")
+    value = drawn.value()
+    assert value == "" or Redraw.read(value, NOW + timedelta(minutes=5)) == drawn
+    if ids[0] in ("zoë", "Ana Lopez", "ana@example.com"):
+        assert value  # ids the sources really give: their button works
+    if len(ids) > 100 or "x" * 255 in ids:
+        assert value == ""
+
+
+def test_an_id_from_the_grammar_or_a_survey_gets_its_button() -> None:
+    query = parse("/csat", "trend skill " + ",".join(map(str, range(100))) + " 30d")
+    assert isinstance(query, Query) and isinstance(query.ids, tuple) and len(query.ids) == 100
+    drawn = Redraw("liveperson", "skill", query.ids, query.timeframe, int(NOW.timestamp()), "C0T")
+    assert Redraw.read(drawn.value(), NOW) == drawn
 
 
 # --- the answer -------------------------------------------------------------------------
@@ -264,6 +299,85 @@ async def test_liveperson_day_by_day_from_the_history(store: Store) -> None:
     assert "History covers 10 hours of 7 days" in text  # ten hours were collected
     assert "Sat 28 Feb" not in text and "Sun 29 Mar" in text
     assert "50.0%" in text and "90.0%" in text and "trend_post_chart" in text
+
+
+async def test_weekly_coverage_is_said_against_the_days_the_weeks_show(store: Store) -> None:
+    """A weekly trend starts on the Monday before the days asked: the history may cover
+    more than the days asked, never more than the days shown."""
+    now = datetime(2026, 3, 12, 10, 30, tzinfo=UTC)  # a Thursday
+    first = now.replace(minute=0) - timedelta(days=36)  # collecting for 36 days
+    pieces = {first + timedelta(hours=h): [CsatRow("skill", "4", None, counts(10, 9))]
+              for h in range(36 * 24)}  # fmt: skip
+    store.sync(lambda db: q.store_csat(db, pieces, BERLIN, first))
+    commands = _commands(store, now)
+    message = await commands.answer(commands.prepare("/csat", "trend liveperson skill 4 33d"))
+    text = json.dumps(message, ensure_ascii=False)
+    span = period(now, 33 * 1440, BERLIN, hourly=True)
+    assert span.step == "week" and span.shown == 33 + 6  # from Sun 8 Feb back to Mon 2 Feb
+    assert "last 33 days, week by week" in text
+    assert "History covers 36 days of the 39 days shown" in text
+
+
+def test_the_days_shown_are_the_days_asked_day_by_day() -> None:
+    assert period(NOW, 7 * 1440, BERLIN, hourly=True).shown == 7
+    assert period(NOW, 90 * 1440, BERLIN, hourly=True).shown == 93  # from Mon 29 Dec
+
+
+async def test_all_agents_rank_in_sql_beside_the_account_of_the_skills(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/csat trend agent all`: the busiest four read, the rest only counted, and the
+    account is the skills' totals (answers no agent was given included), not the agents'."""
+    first = datetime(2026, 3, 30, 10, tzinfo=UTC)
+    agents = tuple(CsatRow("agent", str(a), None, counts(a, a)) for a in range(1, 31))
+    pieces = {first + timedelta(hours=h): [
+        CsatRow("skill", "4", None, sum((r.counts for r in agents), counts(100, 0)), agents)
+    ] for h in range(6)}  # fmt: skip
+    store.sync(lambda db: q.store_csat(db, pieces, BERLIN, first))
+    read: list[Any] = []
+    real = q.csat_series
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        read.append(found)
+        return found
+
+    monkeypatch.setattr(q, "csat_series", spy)
+    commands = _commands(store, NOW)
+    plan = commands.prepare("/csat", "trend liveperson agent all 7d", "C0TEAM")
+    assert plan.query is not None
+    found = await commands.trends.report(plan.query, NOW)  # type: ignore[union-attr]
+    assert all(len(series) <= 5 for series in read)  # the account and the busiest four
+    assert found.main.kind == "account" and found.main.total == counts(6 * 565, 6 * 465)
+    assert [e.id for e in found.entities] == ["30", "29", "28", "27"] and found.more == 26
+
+
+async def test_the_series_and_their_coverage_are_one_snapshot(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection committing between the reads (the digest process) must not make the
+    coverage count hours the numbers lack."""
+    first = datetime(2026, 3, 30, 10, tzinfo=UTC)
+    row = [CsatRow("skill", "4", None, counts(10, 9))]
+    store.sync(lambda db: q.store_csat(db, {first + timedelta(hours=h): row for h in range(5)},
+                                       BERLIN, first))  # fmt: skip
+    real = q.csat_series
+
+    def collected_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        other = open_db(str(tmp_path / "bot.db"))  # another process: its own connection
+        more = {first + timedelta(hours=h): row for h in range(5, 9)}
+        q.store_csat(other, more, BERLIN, first)
+        other.close()
+        return found
+
+    monkeypatch.setattr(q, "csat_series", collected_meanwhile)
+    commands = _commands(store, NOW)
+    plan = commands.prepare("/csat", "trend liveperson skill 4 7d")
+    assert plan.query is not None
+    found = await commands.trends.report(plan.query, NOW)  # type: ignore[union-attr]
+    assert found.main.total == counts(50, 45)
+    assert found.coverage is not None and found.coverage.hours == 5
 
 
 async def test_ingested_by_local_day(store: Store) -> None:

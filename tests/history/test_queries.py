@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlite_utils import Database
 
-from bot.db import open_db
+from bot.db import open_db, writing
 from bot.history import queries as q
 from bot.metrics import AWAY, ONLINE, AgentStates, CsatCounts, CsatRow, StateTime
 
@@ -145,3 +146,72 @@ def test_prune_forgets_what_is_older_than_kept(db: Database) -> None:
     assert q.first_hour(db, q.CSAT) == datetime(2026, 11, 5, 23, tzinfo=UTC)
     total, _ = q.csat_report_rows(db, start, start + 10 * 24 * H, BERLIN, "account", None)
     assert total.total == 6 * (24 * 5 + 1)  # 5 Nov 23:00 UTC to the end, days and hours alike
+
+
+def test_the_busiest_are_ranked_and_counted_in_sql(db: Database) -> None:
+    start = datetime(2026, 11, 20, 5, tzinfo=UTC)
+    q.store_csat(db, hourly(start, 24 * 3), BERLIN, start)  # agent 7: 5 an hour, agent 8: 1
+    q.store_csat(db, {start + 72 * H: [skill("6", ("9", counts(1, 1)), ("10", counts(1, 0)))]},
+                 BERLIN, start)  # fmt: skip
+    begin, end = start + 3 * H, start + 73 * H  # whole days and edge hours
+    assert q.csat_top(db, begin, end, BERLIN, "agent", 2) == (("7", "8"), 4)
+    assert q.csat_top(db, begin, end, BERLIN, "agent", 9) == (
+        ("7", "8", "10", "9"),
+        4,
+    )  # ties by id
+    assert q.csat_top(db, begin, end, BERLIN, "skill", 1) == (("4",), 3)
+    assert q.csat_top(db, begin, end, BERLIN, "agent", 0) == ((), 4)  # the count alone
+    assert q.csat_top(db, end, end + 5 * H, BERLIN, "agent", 4) == ((), 0)
+
+
+def test_the_account_of_all_is_the_skills_totals_and_only_the_busiest_are_read(
+    db: Database,
+) -> None:
+    start = datetime(2026, 11, 15, 23, tzinfo=UTC)  # Mon 16 Nov 00:00 in Berlin
+    pieces = hourly(start, 24 * 9)
+    for hour in list(pieces)[:24]:  # 16 Nov: 10 more answers an hour nobody was assigned
+        four = pieces[hour][0]
+        pieces[hour][0] = CsatRow("skill", "4", None, four.counts + counts(10, 10), four.agents)
+    q.store_csat(db, pieces, BERLIN, start)
+    end = start + 9 * 24 * H - 5 * H  # the last day's hours are edges
+    account = q.csat_series(db, start, end, BERLIN, "account", None)[""]
+    for step in ("day", "week"):
+        everyone = q.csat_series(db, start, end, BERLIN, "agent", "all", step)
+        busiest = q.csat_series(db, start, end, BERLIN, "agent", "all", step, only=("8",))
+        assert set(everyone) == {"", "7", "8"} and set(busiest) == {"", "8"}
+        assert everyone[""] == busiest[""] and everyone["8"] == busiest["8"]
+        if step == "day":
+            assert everyone[""] == account and account[0][1].total == 24 * 16
+            assert everyone["7"][-1] == (date(2026, 11, 24), counts(5 * 19, 2 * 19))
+    assert [d for d, _ in busiest[""]] == [date(2026, 11, 16), date(2026, 11, 23)]
+    assert busiest[""][0][1].total == 6 * 24 * 7 + 10 * 24  # the skills' totals, not the agents'
+    together = q.csat_series(db, start, end, BERLIN, "agent", ("7", "8"))
+    assert together[""][0][1].total == 6 * 24  # the ids asked, together
+
+
+def test_a_zone_changed_by_another_process_before_a_store_mixes_no_days(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process (an older configuration) adds the days up in Tokyo's zone just
+    before this one stores: the hours this one adds must go into days of the zone kept."""
+    start = datetime(2026, 11, 20, 0, tzinfo=UTC)
+    q.store_csat(db, hourly(start, 24), BERLIN, start)
+    other = open_db(str(tmp_path / "bot.db"))
+    real, flipped = writing, []
+
+    def writing_after_a_flip(database: Database) -> Any:
+        if database is db and not flipped:  # this process's first transaction
+            flipped.append(q.ensure_zone(other, ZoneInfo("Asia/Tokyo")))
+        return real(database)
+
+    monkeypatch.setattr(q, "writing", writing_after_a_flip)
+    q.store_csat(db, hourly(start + 24 * H, 24), BERLIN, start)
+    other.close()
+    assert flipped == [True]
+    (kept,) = db.execute("select value from history_meta where key = 'zone'").fetchone()
+    zone = ZoneInfo(kept)
+    days: dict[int, int] = {}
+    for hour, total in db.execute("select hour, total from csat_hours where agent = ''"):
+        days[q.day_of(hour, zone)] = days.get(q.day_of(hour, zone), 0) + total
+    rolled = dict(db.execute("select day, sum(total) from csat_days where agent = '' group by day"))
+    assert rolled == days  # every day of the rollup in the zone the history says

@@ -20,7 +20,7 @@ from bot.listeners.trend import handle_post_chart
 from bot.render import Renderer
 from bot.sources import Sources
 from bot.surveys.queries import daily_distribution
-from tests.fakes.hostile import HOSTILE
+from tests.fakes.hostile import HOSTILE, pings
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 3, 31, 7, 20, tzinfo=UTC)
@@ -134,3 +134,29 @@ async def test_without_trends_every_click_is_unknown(trends: Trends) -> None:
     told = Said()
     await handle_post_chart(click(value()), told, None, None, trends.renderer, NOW)
     assert "not one this bot knows" in told.texts[0]
+
+
+@pytest.mark.parametrize("agent", ["zoë", "Ana Lopez", "<!channel>"])
+async def test_a_button_the_bot_wrote_is_honoured_for_any_agent_id_a_survey_gives(
+    trends: Trends, agent: str
+) -> None:
+    """Ingested agent ids are any text: the button the answer carried posts its chart, and
+    the id is only ever escaped, never a mention."""
+
+    def put(db: Any) -> None:
+        db.execute(
+            "insert into responses (id, ticket_id, submitted_at, agent, score, score5, raw)"
+            " values ('z', 'z', ?, ?, 5, 5, '{}')",
+            [(NOW - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"), agent],
+        )
+
+    trends.store.sync(put)
+    drawn = Redraw("ingested", "agent", (agent,), 7 * 1440, int(NOW.timestamp()), "C0TEAM")
+    assert drawn.value()
+    poster, said = Poster(), Said()
+    await handle_post_chart(click(drawn.value()), said, trends, poster, trends.renderer, NOW)  # type: ignore[arg-type]
+    assert said.messages == []
+    (upload,) = poster.uploads
+    assert upload["png"].startswith(b"\x89PNG")
+    assert not pings(upload["comment"].removeprefix("<@U0LEAD>"))
+    assert not pings(upload["title"])
