@@ -334,6 +334,27 @@ def writing(db: Database) -> Iterator[Database]:
     db.conn.commit()
 
 
+@contextmanager
+def reading(db: Database) -> Iterator[Database]:
+    """A read transaction (BEGIN, deferred): every SELECT in it sees one snapshot.
+
+    Outside one, each SELECT is its own transaction, and another process (the digest
+    process collecting while `serve` answers) can commit between two of them: a coverage
+    would count an hour the numbers lack. In WAL mode a reader's snapshot holds from its
+    first read to COMMIT, and writers do not wait for it. Nothing may write inside.
+    """
+    if db.conn.in_transaction:  # the caller's transaction already is one snapshot
+        yield db
+        return
+    db.execute("BEGIN")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
+
+
 def open_db(path: str) -> Database:
     """The database at `path`, in WAL mode, durable on commit, migrated."""
     db = Database(path)

@@ -127,8 +127,9 @@ class Coverage:
     window: a person must see a week that is half collected as half a week.
 
     Minutes, so that templates say "6 days 4 hours" without knowing about hours; `missing`
-    are the runs of hours not collected after the first one that was (before it the bot
-    was not collecting yet: that is `since`, not a gap).
+    are the runs of hours not collected from the window's start or `since`, whichever is
+    later: before `since` the bot was not collecting yet (not a gap), after it an hour
+    not collected is missing, at the window's start as anywhere else.
     """
 
     asked: int  # the timeframe asked for, in minutes
@@ -158,13 +159,12 @@ class Coverage:
         hours: Sequence[datetime],
         since: datetime | None,
     ) -> Coverage:
-        """The coverage of [start, end) by the collected hour starts `hours` (in it, sorted)."""
-        if not hours:
-            return cls(asked, start, end, since=since)
+        """The coverage of [start, end) by the collected hour starts `hours` (in it, sorted),
+        `since` the first hour the bot has kept."""
         hour = timedelta(hours=1)
         kept = set(hours)
         runs: list[tuple[datetime, datetime]] = []
-        moment = hours[0]
+        moment = end if since is None else max(start, floor_hour(since))
         while moment < end:
             if moment not in kept:
                 if runs and runs[-1][1] == moment:
@@ -172,6 +172,8 @@ class Coverage:
                 else:
                     runs.append((moment, moment + hour))
             moment += hour
+        if not hours:
+            return cls(asked, start, end, missing=tuple(runs), since=since)
         return cls(
             asked, start, end, 60 * len(hours), hours[0], hours[-1] + hour, tuple(runs), since
         )

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.metrics import (
+    Coverage,
     CsatCounts,
     CsatReport,
     CsatRow,
@@ -134,3 +135,36 @@ def test_seconds_alone_do_not_widen_the_window() -> None:
     window = bucket_window(datetime(2026, 3, 2, 13, 30, 30, tzinfo=UTC), 60)
     assert window.start == datetime(2026, 3, 2, 12, 30, tzinfo=UTC)
     assert window.widened is False
+
+
+# --- what the history covers ------------------------------------------------------------
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("since", "missing"),
+    [
+        (-30 * 24, ((0, 48),)),  # collecting long before: the window's first 2 days are a gap
+        (0, ((0, 48),)),  # since the window's first hour
+        (48, ()),  # since the first hour it has: before it, not collected yet
+        (10, ((10, 48),)),  # since inside the window: missing from then on
+    ],
+)
+def test_missing_runs_start_at_the_window_or_since_whichever_is_later(
+    since: int, missing: tuple[tuple[int, int], ...]
+) -> None:
+    end = datetime(2026, 3, 9, 8, tzinfo=UTC)
+    start = end - 168 * HOUR
+    hours = [start + i * HOUR for i in range(48, 168)]
+    found = Coverage.of(7 * 1440, start, end, hours, start + since * HOUR)
+    assert found.missing == tuple((start + a * HOUR, start + b * HOUR) for a, b in missing)
+    assert (found.covered, found.first, found.since) == (120 * 60, hours[0], start + since * HOUR)
+
+
+def test_a_window_with_nothing_collected_is_missing_from_since() -> None:
+    end = datetime(2026, 3, 9, 8, tzinfo=UTC)
+    start = end - 10 * HOUR
+    assert Coverage.of(600, start, end, [], start - 5 * HOUR).missing == ((start, end),)
+    assert Coverage.of(600, start, end, [], start + 5 * HOUR).missing == ((start + 5 * HOUR, end),)
+    assert Coverage.of(600, start, end, [], None).missing == ()

@@ -117,7 +117,8 @@ def agent_states_report(agents: int = 2, intervals: int = 0) -> AgentStatesRepor
 
 def coverages(asked: int = 7 * 1440, before: int = 0) -> list[Coverage]:
     """What the history covers of a window (ending `before` timeframes ago): all of it, its
-    last days, with gaps (more than a line lists), nothing of it, and nothing ever collected."""
+    last days (the bot collecting since, or missing the first ones), with gaps (more than a
+    line lists), nothing of it, and nothing ever collected."""
     end = floor_hour(NOW) - timedelta(minutes=asked * before)
     start = end - timedelta(minutes=asked)
     hours = [start + timedelta(hours=i) for i in range(asked // 60)]
@@ -126,6 +127,7 @@ def coverages(asked: int = 7 * 1440, before: int = 0) -> list[Coverage]:
     return [
         Coverage.of(asked, start, end, hours, start - timedelta(days=30)),
         Coverage.of(asked, start, end, hours[20:], hours[20]),
+        Coverage.of(asked, start, end, hours[20:], start - timedelta(days=3)),
         Coverage.of(asked, start, end, gappy[:60] + gappy[61:], start - timedelta(days=3)),
         Coverage.of(asked, start, end, [h for i, h in enumerate(hours) if i not in {3}], start),
         Coverage.of(asked, start, end, [], end + timedelta(hours=1)),
@@ -174,7 +176,7 @@ def digest_contexts() -> dict[str, list[dict[str, Any]]]:
                     "digest": weekly,
                     "query": weekly.query(),
                     "report": from_history(report, coverage),
-                    "changes": moved if not period.empty else {},
+                    "changes": moved if period.comparable else {},
                     "previous": previous if i % 2 else None,
                     "period": period,
                 }
@@ -229,7 +231,7 @@ def digest_contexts() -> dict[str, list[dict[str, Any]]]:
                     "digest": weekly_states,
                     "query": weekly_states.query(),
                     "report": from_history(team, coverage),
-                    "changes": moved_states if not period.empty else {},
+                    "changes": moved_states if period.comparable else {},
                     "previous": previous,
                     "period": period,
                 }

@@ -36,6 +36,7 @@ from bot.sources import Sources
 from bot.timefmt import now_iso
 
 log = logging.getLogger(__name__)
+COMPARABLE = 95  # % of the previous period's hours the history must hold to compare with it
 
 
 class DetractorCounts(Protocol):
@@ -65,9 +66,11 @@ class Period:
     coverage: Coverage | None
 
     @property
-    def empty(self) -> bool:
-        """Nothing of it in the history: every entity would look new."""
-        return self.coverage is not None and not self.coverage.covered
+    def comparable(self) -> bool:
+        """Whether the history holds enough of it (`COMPARABLE` of its hours) to compare
+        with: one hour of last week against a whole week would read "▲ 160h"."""
+        c = self.coverage
+        return c is None or c.covered * 100 >= COMPARABLE * c.length
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ class Digests:
         taken_at = now_iso(report.fetched_at or datetime.now(UTC))
         previous, before = await earlier
         if period is not None:  # week over week, not since the previous digest
-            before = {} if period.empty else before_period
+            before = before_period if period.comparable else {}
         detractors = await self._detractors(digest, report, previous, taken_at)
         changes = await off_loop(compare, rows, before)
         message = await off_loop(

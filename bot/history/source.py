@@ -2,14 +2,17 @@
 
 LivePerson answers at most the last 1440 minutes. A longer timeframe is answered from the
 hourly pieces the collector keeps (`queries`), with no vendor call: the window is whole
-hours, [floor_hour(now - T), floor_hour(now)), and the report says which part of it the
-history covers (`Coverage`), so a week that was half collected reads as half a week.
+hours, [floor_hour(now - T), floor_hour(now)) — or, until the newest hour is collected (a
+few minutes after it ends), ending where the last collected hour ends — and the report
+says which part of it the history covers (`Coverage`), so a week that was half collected
+reads as half a week. Each answer is read in one transaction: one snapshot.
 
 A timeframe of 24 hours or less goes to LivePerson exactly as before (same client, same
 bucket cache): the newest hour is not collected yet, and a live answer is the freshest.
 
 `csat_before` and `agent_states_before` answer the same timeframe for a window ending at
-another moment: a weekly digest compares with the week before it.
+another moment: a weekly digest compares with the week before it, ending where its own
+window starts, so both are whole hours of the same length.
 """
 
 from __future__ import annotations
@@ -23,15 +26,13 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from bot.config import LivePersonSettings
-from bot.db import Store
+from bot.db import Store, reading
 from bot.errors import UsageError
 from bot.history import queries
 from bot.metrics import (
     AgentStatesReport,
     Coverage,
-    CsatCounts,
     CsatReport,
-    CsatRow,
     Window,
     floor_hour,
 )
@@ -41,8 +42,9 @@ from bot.sources.liveperson import MAX_TIMEFRAME, VENDOR, LivePerson
 
 DAY = 1440  # minutes: an interval of 1d means local calendar days (23 or 25 hours at DST)
 HOUR = 60  # minutes: other intervals from history are whole hours
-Rows = tuple[CsatCounts, tuple[CsatRow[CsatCounts], ...]]
 MOST_INTERVALS = 288  # as many as 24h in 5-minute intervals, the most a live answer has
+HOUR_SPAN = timedelta(hours=1)
+LATE = timedelta(hours=2)  # a last hour this close to now: its collection has not run yet
 
 
 class HistoryBacked(LivePerson):
@@ -105,9 +107,22 @@ class HistoryBacked(LivePerson):
             return await super().agent_states(query)
         return await self.agent_states_before(query, self.clock())
 
-    def window(self, query: Query, end: datetime) -> tuple[datetime, datetime]:
-        """The whole hours the history answers for the timeframe before `end`."""
-        return floor_hour(end - timedelta(minutes=query.timeframe)), floor_hour(end)
+    def window(
+        self, query: Query, end: datetime, last: datetime | None
+    ) -> tuple[datetime, datetime]:
+        """The whole hours the history answers for the timeframe before `end`, `last` the
+        end of the last hour collected.
+
+        The collection of an hour runs a few minutes after it ends (HH:07): a window that
+        ended at floor_hour(end) just after it would lack its newest hour, and a weekly
+        digest would compare 167 hours with 168. So when the last collected hour ends at
+        most `LATE` before floor_hour(end), the window ends there (its `Window` shows it);
+        an older last hour is downtime, and the coverage says what is missing. A window
+        ending before the last hour (the period a digest compares with) is not moved."""
+        stop = floor_hour(end)
+        if last is not None and stop - LATE <= last < stop:
+            stop = last
+        return floor_hour(stop - timedelta(minutes=query.timeframe)), stop
 
     async def csat_before(
         self, query: Query, end: datetime, with_agents: bool | None = None
@@ -115,35 +130,40 @@ class HistoryBacked(LivePerson):
         """The CSAT report of the timeframe before `end`, from the store alone.
 
         A skill's agents come with it when one skill is asked for (as `/csat skill 4`
-        shows them), or when `with_agents` says so (a digest keeps them, for the alerts)."""
-        start, stop = self.window(query, end)
+        shows them), or when `with_agents` says so (a digest keeps them, for the alerts).
+        The report and its coverage are read in one transaction: a collection committing
+        meanwhile cannot give a coverage that counts an hour the numbers lack."""
         ids = query.canonical_ids
         agents = with_agents
         if agents is None:
             agents = query.unit == "skill" and isinstance(ids, tuple) and len(ids) == 1
         unit, asked = query.unit, query.timeframe
 
-        def read(db: Database) -> tuple[Rows, Coverage]:
-            queries.ensure_zone(db, self.zone)
-            found = queries.csat_report_rows(db, start, stop, self.zone, unit, ids, agents)
-            return found, _coverage(db, queries.CSAT, asked, start, stop)
+        def read(db: Database) -> CsatReport:
+            queries.ensure_zone(db, self.zone)  # before the snapshot: it may write
+            with reading(db):
+                start, stop = self.window(query, end, _last(db, queries.CSAT))
+                total, rows = queries.csat_report_rows(
+                    db, start, stop, self.zone, unit, ids, agents
+                )
+                coverage = _coverage(db, queries.CSAT, asked, start, stop)
+            return CsatReport(
+                source=self.name,
+                vendor=VENDOR,
+                scope=query.unit,
+                window=Window(start, start, stop),
+                total=total,
+                rows=rows,
+                fetched_at=self.clock(),
+                coverage=coverage,
+            )
 
-        (total, rows), coverage = await self.store(read)
-        return CsatReport(
-            source=self.name,
-            vendor=VENDOR,
-            scope=query.unit,
-            window=Window(start, start, stop),
-            total=total,
-            rows=rows,
-            fetched_at=self.clock(),
-            coverage=coverage,
-        )
+        return await self.store(read)
 
     async def agent_states_before(self, query: Query, end: datetime) -> AgentStatesReport:
-        """The agent states of the timeframe before `end`, from the store alone; intervals
-        of 1d are the zone's calendar days, others whole hours from the window's start."""
-        start, stop = self.window(query, end)
+        """The agent states of the timeframe before `end`, from the store alone (in one
+        transaction, as `csat_before`); intervals of 1d are the zone's calendar days,
+        others whole hours from the window's start."""
         ids = query.canonical_ids
         step: int | Literal["day"] | None = query.interval
         if step == DAY:
@@ -151,13 +171,16 @@ class HistoryBacked(LivePerson):
         asked = query.timeframe
 
         def read(db: Database) -> AgentStatesReport:
-            queries.ensure_zone(db, self.zone)
-            agents = queries.state_rows(db, start, stop, self.zone, ids)
-            slices = (
-                queries.state_slices(db, start, stop, self.zone, ids, step)
-                if step is not None
-                else ()
-            )
+            queries.ensure_zone(db, self.zone)  # before the snapshot: it may write
+            with reading(db):
+                start, stop = self.window(query, end, _last(db, queries.STATES))
+                agents = queries.state_rows(db, start, stop, self.zone, ids)
+                slices = (
+                    queries.state_slices(db, start, stop, self.zone, ids, step)
+                    if step is not None
+                    else ()
+                )
+                coverage = _coverage(db, queries.STATES, asked, start, stop)
             return AgentStatesReport(
                 source=self.name,
                 vendor=VENDOR,
@@ -165,10 +188,16 @@ class HistoryBacked(LivePerson):
                 agents=agents,
                 intervals=slices,
                 fetched_at=self.clock(),
-                coverage=_coverage(db, queries.STATES, asked, start, stop),
+                coverage=coverage,
             )
 
         return await self.store(read)
+
+
+def _last(db: Database, kind: str) -> datetime | None:
+    """The end of the last hour collected; None before the first collection."""
+    hour = queries.last_hour(db, kind)
+    return None if hour is None else hour + HOUR_SPAN
 
 
 def _coverage(db: Database, kind: str, asked: int, start: datetime, end: datetime) -> Coverage:

@@ -15,8 +15,9 @@ import pytest
 from bot.db import open_db
 from bot.demo.sim.liveperson import AGENTS, SKILLS, SimulatedLivePerson
 from bot.demo.sim.slack import SimulatedSlack
+from bot.digests.run import Period
 from bot.history import queries as q
-from bot.metrics import ONLINE, AgentStates, CsatCounts, CsatRow, StateTime
+from bot.metrics import ONLINE, AgentStates, Coverage, CsatCounts, CsatRow, StateTime, Window
 from tests.digests.test_run import (
     BERLIN,
     context_texts,
@@ -71,12 +72,13 @@ def hour_of_states(online: int) -> list[AgentStates]:
     return [AgentStates(a, None, time, ((ONLINE, time),)) for a in ("1001", "1002")]
 
 
-def fill(db_path: Path, end: datetime, weeks: list[tuple[int, int]]) -> None:
-    """Hours before `end`, newest week first: (happy answers of 4, online seconds) per hour."""
+def fill(db_path: Path, end: datetime, weeks: list[tuple[int, int]], hours_each: int = 168) -> None:
+    """Hours before `end`, newest week first: (happy answers of 4, online seconds) per hour;
+    of each week its last `hours_each` hours."""
     db = open_db(str(db_path))
     try:
         for back, (happy, online) in enumerate(weeks):
-            hours = [end - (back + 1) * 168 * H + i * H for i in range(168)]
+            hours = [end - back * 168 * H - (i + 1) * H for i in range(hours_each)]
             q.store_csat(db, {h: hour_of_csat(happy) for h in hours}, BERLIN, end)
             q.store_states(db, {h: hour_of_states(online) for h in hours}, BERLIN, end)
     finally:
@@ -149,3 +151,58 @@ async def test_the_first_weekly_digest_says_the_history_does_not_reach_the_week_
         in (context_texts(posted)[0])
     )
     assert line_for(posted, "Billing")[1] == "new"
+
+
+@pytest.mark.anyio
+async def test_before_the_newest_hour_is_collected_both_weeks_are_whole_and_equal(
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
+) -> None:
+    """Monday 09:00: the 08:00–09:00 hour is collected at 09:07. The week ends at 08:00 and
+    the week before at its start, so 168 hours are compared with 168, with no gap."""
+    channel = "C0WEEKLY04"
+    setup = deployment(tmp_path, sim_slack, lp, channel, name="availability-weekly",
+                       kind="availability", skills="", timeframe="7d",
+                       cron="0 9 * * 1")  # fmt: skip
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    fill(setup.db, end - H, [(2, 3600), (3, 3600)])  # the same every hour of both weeks
+    await setup.run("availability-weekly", datetime(2026, 3, 2, 8, tzinfo=UTC))
+    (posted,) = sim_slack.posts(channel)
+    assert "logged in *336h* (" in section_texts(posted)[0]
+    assert "▼" not in section_texts(posted)[0] and "▲" not in section_texts(posted)[0]
+    context = context_texts(posted)
+    assert context[1] == "History covers all of 7d"
+    assert f"{(end - H).astimezone(BERLIN):%d %b %H:%M} " in context[0]  # where it really ends
+    assert "of which" not in context[0]
+    runs = setup.query("select window_end from snapshot_runs")
+    assert runs == [{"window_end": (end - H).isoformat()}]
+
+
+@pytest.mark.anyio
+async def test_an_hour_of_the_week_before_is_not_enough_to_compare_with(
+    tmp_path: Path, sim_slack: SimulatedSlack, lp: SimulatedLivePerson, pace: FakeClock
+) -> None:
+    channel = "C0WEEKLY05"
+    setup = deployment(tmp_path, sim_slack, lp, channel, name="availability-weekly",
+                       kind="availability", skills="", timeframe="7d",
+                       cron="0 9 * * 1")  # fmt: skip
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    fill(setup.db, end, [(2, 3600)])
+    fill(setup.db, end - 168 * H, [(2, 3600)], hours_each=1)  # the bot began an hour earlier
+    await setup.run("availability-weekly", datetime(2026, 3, 2, 8, tzinfo=UTC))
+    (posted,) = sim_slack.posts(channel)
+    assert "week over week" not in section_texts(posted)[0]
+    assert "▲" not in section_texts(posted)[0]
+    assert "not enough history to compare with the previous 7d (" in context_texts(posted)[0]
+    assert context_texts(posted)[0].endswith("): the history has only 1 hour of it")
+
+
+@pytest.mark.parametrize(("hours", "comparable"), [(168, True), (160, True), (159, False),
+                                                   (1, False), (0, False)])  # fmt: skip
+def test_a_period_is_compared_with_from_95_percent_of_its_hours(
+    hours: int, comparable: bool
+) -> None:
+    end = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    start = end - 168 * H
+    kept = [end - (i + 1) * H for i in reversed(range(hours))]
+    coverage = Coverage.of(7 * 1440, start, end, kept, start - 30 * 24 * H)
+    assert Period(7 * 1440, Window(start, start, end), coverage).comparable is comparable

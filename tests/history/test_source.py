@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 
 from bot.commands.service import Commands
 from bot.config import DEFAULT_TEMPLATES, LivePersonSettings
-from bot.db import Store
+from bot.db import Store, open_db
 from bot.errors import UsageError
 from bot.history import queries as q
 from bot.history.source import HistoryBacked
@@ -192,6 +193,102 @@ async def test_the_week_before_is_answered_for_a_window_ending_where_this_one_st
     await lp.aclose()
 
 
+# --- the newest hour, collected a few minutes after it ends --------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("late", [0, 1, 2, 3])
+async def test_until_the_newest_hour_is_collected_the_window_ends_with_the_last_collected_one(
+    late: int, store: Store, vendor: Vendor
+) -> None:
+    """At 09:05 on Monday the 08:00–09:00 hour is collected at 09:07 (the previous one if a
+    collection failed): the week ends where the history does, and the week before it ends
+    where this one starts, both whole. Three hours behind is downtime: the coverage says so."""
+    collected = END - late * H
+    keep(store, last(24 * 15, collected))
+    lp = source(store, vendor, FakeClock(END + timedelta(minutes=5)))
+    ends = collected if late <= 2 else END
+    query = csat("skill", ("4",), WEEK)
+    week = await lp.csat(query)
+    before = await lp.csat_before(query, week.window.start)
+    assert (week.window.start, week.window.end) == (ends - 168 * H, ends)
+    assert (before.window.start, before.window.end) == (ends - 336 * H, ends - 168 * H)
+    assert before.total == counts(4 * 168, 3 * 168) and before.coverage is not None
+    assert before.coverage.full
+    assert week.coverage is not None
+    if late <= 2:
+        assert week.total == counts(4 * 168, 3 * 168) and week.coverage.full
+    else:
+        assert week.total == counts(4 * 165, 3 * 165)
+        assert week.coverage.missing == ((END - 3 * H, END),)
+    states = Query("/agent-states", "liveperson", "agent", "all", WEEK, 1440)
+    report = await lp.agent_states(states)
+    earlier = await lp.agent_states_before(states, report.window.start)
+    assert (report.window.end, report.intervals[-1].end) == (ends, ends)
+    assert earlier.window.end == report.window.start
+    assert earlier.agents[0].logged_in.total == 168 * 3600
+    assert report.agents[0].logged_in.total == (168 if late <= 2 else 165) * 3600
+    assert vendor.requests == []
+    await lp.aclose()
+
+
+@pytest.mark.anyio
+async def test_the_answer_says_the_window_it_really_covers(store: Store, vendor: Vendor) -> None:
+    keep(store, last(24 * 8, END - H))  # 09:05 Berlin: 08:00–09:00 is not collected yet
+    lp = source(store, vendor, FakeClock(END + timedelta(minutes=5)))
+    commands = Commands(Sources({"liveperson": lp}), Renderer(DEFAULT_TEMPLATES, BERLIN))
+    message = await commands.answer(commands.prepare("/csat", "skill 4 7d"))
+    assert context_of(message) == (
+        "LivePerson · 02 Mar 08:00 → 09 Mar 08:00 Europe/Berlin · History covers all of 7d"
+    )
+    await lp.aclose()
+
+
+# --- one snapshot --------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_an_answer_and_its_coverage_are_one_snapshot_while_a_collection_commits(
+    store: Store, vendor: Vendor, clock: FakeClock, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The digest process stores an hour between the numbers and the coverage: the answer
+    sees neither, not a coverage that counts an hour its numbers lack."""
+    late = END - 100 * H
+    keep(store, [h for h in last(24 * 8) if h != late])
+    numbers = {"csat": q.csat_report_rows, "states": q.state_rows}
+
+    def then_collected(kind: str) -> Any:
+        def read(db: Any, *args: Any) -> Any:
+            found = numbers[kind](db, *args)
+            other = open_db(str(tmp_path / "bot.db"))  # another process's connection
+            try:
+                if kind == "csat":
+                    q.store_csat(other, csat_hours([late]), BERLIN, NOW)
+                else:
+                    q.store_states(other, state_hours([late]), BERLIN, NOW)
+            finally:
+                other.close()
+            return found
+
+        return read
+
+    monkeypatch.setattr(q, "csat_report_rows", then_collected("csat"))
+    monkeypatch.setattr(q, "state_rows", then_collected("states"))
+    lp = source(store, vendor, clock)
+    report = await lp.csat(csat("skill", ("4",), WEEK))
+    assert report.total == counts(4 * 167, 3 * 167)
+    assert report.coverage is not None and report.coverage.missing == ((late, late + H),)
+    states = await lp.agent_states(Query("/agent-states", "liveperson", "agent", "all", WEEK))
+    assert states.agents[0].logged_in.total == 167 * 3600
+    assert states.coverage is not None and states.coverage.covered == 167 * 60
+    again = await lp.csat(csat("skill", ("4",), WEEK))  # the next answer sees the hour
+    assert again.total == counts(4 * 168, 3 * 168) and again.coverage == replace(
+        report.coverage, covered=WEEK, missing=()
+    )
+    await lp.aclose()
+
+
 # --- what the answer says it covers ----------------------------------------------------
 
 
@@ -211,6 +308,10 @@ COVERAGE_CASES = {
     "gaps": (
         lambda: [h for h in last(168) if h not in last(3, END - 10 * H)],
         "History covers 6 days 21 hours of 7d (missing Sun 08 Mar 20:00–23:00)",
+    ),
+    "start": (  # down for the window's first two days, collecting long before it
+        lambda: [h for h in last(24 * 10) if h not in last(48, END - 120 * H)],
+        "History covers 5 days of 7d (missing Mon 02 Mar 09:00–Wed 04 Mar 09:00)",
     ),
     "none": (
         lambda: last(5, END - 200 * H),
@@ -245,13 +346,15 @@ async def test_the_answer_says_what_part_of_the_window_the_history_covers(
     await lp.aclose()
 
 
-def test_coverage_runs_of_missing_hours_start_after_the_first_collected_hour() -> None:
+def test_coverage_runs_of_missing_hours_start_at_the_window_or_since_whichever_is_later() -> None:
     start = END - 10 * H
     hours = [start + i * H for i in (2, 3, 5, 6, 9)]
-    found = Coverage.of(600, start, END, hours, start)
+    found = Coverage.of(600, start, END, hours, start + 2 * H)  # collecting since start + 2h
     assert (found.covered, found.first, found.last) == (300, start + 2 * H, END)
     assert found.missing == ((start + 4 * H, start + 5 * H), (start + 7 * H, start + 9 * H))
     assert not found.full and found.length == 600
+    earlier = Coverage.of(600, start, END, hours, start - 48 * H)  # collecting before it
+    assert earlier.missing == ((start, start + 2 * H), *found.missing)
     assert Coverage.of(600, start, END, [], None) == Coverage(600, start, END)
 
 
