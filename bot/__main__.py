@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 from bot import __version__, config
 from bot.errors import ConfigError, RenderError, StoreError
@@ -183,7 +184,10 @@ async def _directory(settings: config.Settings, source: str | None, refresh: boo
 
 async def _collect(settings: config.Settings) -> int:
     """One collection of LivePerson's history: the hours stored per kind, those an earlier
-    collection stored, those out of reach. Exit 1 when LivePerson failed (nothing stored)."""
+    collection stored, those out of reach; then what `[history] keep` no longer keeps is
+    deleted, as `serve` does daily (an operator with `collect = false` runs this from cron,
+    and nothing else would ever delete). Exit 1 when LivePerson failed (nothing stored) or
+    the deleting did."""
     from bot.app import build_sources
     from bot.db import Store
     from bot.errors import BotError
@@ -203,6 +207,17 @@ async def _collect(settings: config.Settings) -> int:
         history = settings.history
         collector = Collector(source, store, settings.timezone, keep=history.kept)
         result = await collector.collect()
+        for line in lines(result, settings.timezone):
+            print(line)
+        try:
+            deleted = await collector.prune()
+        except StoreError as exc:
+            print(f"collect: old history not deleted (the next collection tries again): {exc}",
+                  file=sys.stderr)  # fmt: skip
+            return 1
+        if deleted:
+            print(f"deleted {deleted:,} history rows older than [history] keep"
+                  f" ({history.kept / timedelta(days=1):g} days)")  # fmt: skip
     except BotError as exc:
         print(f"collect failed, nothing stored (the next collection tries again): {exc}",
               file=sys.stderr)  # fmt: skip
@@ -210,8 +225,6 @@ async def _collect(settings: config.Settings) -> int:
     finally:
         await sources.aclose()
         store.close()
-    for line in lines(result, settings.timezone):
-        print(line)
     return 0
 
 

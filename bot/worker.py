@@ -47,7 +47,7 @@ class DigestWorker:
         self.digests: dict[str, Digest] = {d.name: d for d in settings.digests}
         self._pool: ProcessPoolExecutor | None = None
 
-    def start(self) -> None:
+    def start(self) -> ProcessPoolExecutor:
         """Spawn the child now, so the first digest does not wait for its imports."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
@@ -57,22 +57,27 @@ class DigestWorker:
                 initargs=(self.settings,),
             )
             self._pool.submit(_child_ready)
+        return self._pool
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """A new child for one that died, unless another caller (a digest and a collection
+        share the pool, both told it broke) or `shutdown` has already dealt with it: only
+        the pool that broke is shut down, and a pool shut down on purpose stays so."""
+        broken.shutdown(wait=False, cancel_futures=True)
+        if self._pool is broken:
+            self._pool = None
+            self.start()
 
     async def run(
         self, name: str, scheduled_for: datetime | None = None, dry_run: bool = False
     ) -> Outcome:
-        self.start()
-        assert self._pool is not None
+        pool = self.start()
         loop = asyncio.get_running_loop()
         try:
-            kind, value = await loop.run_in_executor(
-                self._pool, _child_run, name, scheduled_for, dry_run
-            )
+            kind, value = await loop.run_in_executor(pool, _child_run, name, scheduled_for, dry_run)
         except BrokenProcessPool:
             # the child died (killed, out of memory): this run is lost, the next ones are not
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-            self.start()
+            self._replace(pool)
             raise DigestError(
                 f"the digest process stopped while running {name}; a new one has started"
             ) from None
@@ -87,14 +92,11 @@ class DigestWorker:
         """One collection of LivePerson's history in the digest process: 24 nested answers
         for a big account are seconds of decoding and parsing, kept away from the acks
         like a digest. A failure is logged there; here, only a child that died."""
-        self.start()
-        assert self._pool is not None
+        pool = self.start()
         try:
-            await asyncio.get_running_loop().run_in_executor(self._pool, _child_collect)
+            await asyncio.get_running_loop().run_in_executor(pool, _child_collect)
         except BrokenProcessPool:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-            self.start()
+            self._replace(pool)
             log.error("the digest process stopped while collecting; a new one has started")
 
     def shutdown(self) -> None:

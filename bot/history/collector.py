@@ -3,14 +3,35 @@
 One collection plans, per kind (CSAT, agent states), the hour boundaries newer than the
 last hour stored (`pieces.plan`), asks LivePerson one window per boundary, all at once
 (`VendorHTTP` keeps four in flight) and past the bucket cache (its fetch time would move
-the windows), and subtracts them into hours. Every window of one collection must be
-asked inside one 5-minute bucket, or the CSAT windows would no longer start on the hour:
-when the bucket changed before the last answer, the collection is asked again, once.
-Nothing is stored until every answer is in, so a vendor failure stores nothing and the
-next collection asks for the same hours again. The store keeps each hour once, so two
-collectors (a restart, `python -m bot collect` beside `serve`) never count an answer twice.
+the windows), and subtracts them into hours.
 
-`run` (serve, socket) collects soon after start, then every hour at about HH:07 (the
+It plans about 30 s past a minute (`wait_to_plan`): the windows then start 30 s after
+their hours by our clock, so LivePerson's clock may be off ours by up to that much
+either way and still start each CSAT window in its hour's first bucket. Every window of
+one collection must be asked inside one 5-minute bucket, or the CSAT windows would no
+longer start on the hour: when the bucket changed before the last answer, the collection
+is asked again, once. Planning between seconds 15 and 45 leaves at least 15 s of the
+bucket.
+
+Answers arrive while the windows are asked, and all of them land in the newest (still
+unfinished) hour. Asked wide to narrow they are lost to an older hour; a retry can ask a
+narrower window first, and then an older hour counts them as well as, later, the newest.
+So the newest CSAT window is asked once more after all the others: when its answers
+changed by more than `pieces.ANSWERS_SLACK` and `ARRIVALS_SHARE` of what the collection
+stores, the collection is asked again, once (the same goes for a first answer of it that
+was wrongly empty). Agent states are not asked again: their windows are exact and slide
+with the clock, so calls in another order move seconds, not answers, between hours.
+
+Before storing, the answers must nest (`pieces.csat_disagreement`,
+`pieces.states_disagreement`): a narrower window that counts more than the wider one
+around it is a wrong answer (LivePerson's "no data" for one window), which would store
+the whole wider window as one hour for good; the collection then fails with
+`VendorBadResponse`. Nothing is stored until every answer is in and checked, so a vendor
+failure stores nothing and the next collection asks for the same hours again. The store
+keeps each hour once, so two collectors (a restart, `python -m bot collect` beside
+`serve`) never count an answer twice.
+
+`run` (serve, socket) collects soon after start, then every hour at about HH:07:30 (the
 hour before is over and its last bucket closed), and deletes what `[history] keep` no
 longer keeps once a day.
 """
@@ -26,7 +47,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.db import Store
-from bot.errors import SourceError, StoreError
+from bot.errors import SourceError, StoreError, VendorBadResponse
 from bot.history import pieces, queries
 from bot.history.pieces import HOUR, Plan
 from bot.metrics import floor_to_bucket
@@ -36,9 +57,11 @@ from bot.sources.liveperson import VENDOR, LivePerson
 log = logging.getLogger(__name__)
 CSAT, STATES = queries.CSAT, queries.STATES
 KINDS = (CSAT, STATES)
-RUN_MINUTE = 7  # collect at HH:07: the hour before is over, its last bucket closed
+RUN_AT = timedelta(minutes=7, seconds=30)  # past each hour: the hour before and its buckets over
 START_DELAY = 20.0  # seconds after start: the first collection waits for start-up to settle
-BUCKET_MARGIN = 15.0  # seconds: a collection this close to a bucket's end waits for the next
+PLAN_SECONDS = (15.0, 45.0)  # seconds past the minute a collection may plan at
+PLAN_AT = 30.0  # ... and the second it waits for when outside them
+ARRIVALS_SHARE = 0.005  # of the answers stored: what arrivals during a collection may move
 PRUNE_EVERY = timedelta(days=1)
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -69,19 +92,35 @@ def _bucket(moment: datetime) -> datetime:
 
 
 def until_next_run(now: datetime) -> float:
-    """Seconds from `now` to the next HH:07."""
-    at = pieces.floor_hour(now) + timedelta(minutes=RUN_MINUTE)
+    """Seconds from `now` to the next HH:07:30: a plan is made then with no wait."""
+    at = pieces.floor_hour(now) + RUN_AT
     if at <= now:
         at += HOUR
     return (at - now).total_seconds()
 
 
+def wait_to_plan(now: datetime) -> float:
+    """Seconds to wait before planning at `now`: none when its seconds past the minute are
+    within `PLAN_SECONDS`, else to the next second 30 (see the module's docstring)."""
+    past = (now - now.replace(second=0, microsecond=0)).total_seconds()
+    low, high = PLAN_SECONDS
+    if low <= past <= high:
+        return 0.0
+    return (PLAN_AT if past < low else PLAN_AT + 60) - past
+
+
 async def hourly(once: Callable[[], Awaitable[Any]], clock: Clock, sleep: Sleep) -> None:
-    """`once` soon after start, then every hour at about HH:07, for ever: `serve` and
-    `socket` run it with the digest process's collection (`worker.DigestWorker.collect`)."""
+    """`once` soon after start, then every hour at about HH:07:30, for ever: `serve` and
+    `socket` run it with the digest process's collection (`worker.DigestWorker.collect`).
+
+    A failure of one collection is logged and the next hour's is tried: nothing may end
+    the loop but cancellation, or the history would silently stop growing."""
     await sleep(START_DELAY)
     while True:
-        await once()
+        try:
+            await once()
+        except Exception:
+            log.exception("history: the collection failed; the next one is in an hour")
         await sleep(until_next_run(clock()))
 
 
@@ -109,31 +148,35 @@ class Collector:
     async def collect(self) -> CollectResult:
         """One collection; a `SourceError` when LivePerson failed (nothing is stored then)."""
         async with self._lock:
-            await self._clear_of_bucket_end()
             for attempt in (1, 2):
+                await self._settle()
                 lasts = await self.store(lambda db: {k: queries.last_hour(db, k) for k in KINDS})
                 now = self.clock()
                 plans = {kind: pieces.plan(now, lasts[kind]) for kind in KINDS}
-                answers = await self._ask(plans)
-                if _bucket(self.clock()) == _bucket(now):
+                answers, spread = await self._ask(plans)
+                moved = await self._moved(plans[CSAT], answers[CSAT])
+                if _bucket(self.clock()) != _bucket(now):
+                    why = "a 5-minute bucket ended during the collection"
+                elif moved > _arrivals_allowed(plans[CSAT], answers[CSAT]):
+                    why = f"the newest window's answers changed by {moved} during the collection"
+                else:
                     break
                 if attempt == 1:
-                    log.info("history: a 5-minute bucket ended during the collection; again")
+                    log.info("history: %s; again", why)
             else:
-                raise SourceError(
-                    VENDOR, "a 5-minute bucket ended during the collection twice; nothing stored"
-                )
+                raise SourceError(VENDOR, f"{why} twice; nothing stored")
+            _check(plans, answers, moved, spread)
             return await self._store(now, plans, answers)
 
-    async def _clear_of_bucket_end(self) -> None:
-        """Start early in a bucket, so that every answer can come in inside it."""
-        now = self.clock()
-        left = (_bucket(now) + timedelta(minutes=5) - now).total_seconds()
-        if left < BUCKET_MARGIN:
-            await self.sleep(left + 1)
+    async def _settle(self) -> None:
+        """Plan about 30 s past a minute (`wait_to_plan`)."""
+        wait = wait_to_plan(self.clock())
+        if wait > 0:
+            await self.sleep(wait)
 
-    async def _ask(self, plans: dict[str, Plan]) -> dict[str, dict[int, Any]]:
-        """Every window of every plan at once; the first failure cancels the rest."""
+    async def _ask(self, plans: dict[str, Plan]) -> tuple[dict[str, dict[int, Any]], float]:
+        """Every window of every plan at once, and the seconds between the first answer and
+        the last; the first failure cancels the rest."""
         try:
             async with asyncio.TaskGroup() as group:
                 csat = {
@@ -149,10 +192,22 @@ class Collector:
             while isinstance(first, BaseExceptionGroup):
                 first = first.exceptions[0]
             raise first from None
-        return {
+        times = [task.result()[0] for task in (*csat.values(), *states.values())]
+        spread = (max(times) - min(times)).total_seconds() if times else 0.0
+        answers: dict[str, dict[int, Any]] = {
             CSAT: {t: task.result()[1] for t, task in csat.items()},
             STATES: {t: task.result()[1] for t, task in states.items()},
         }
+        return answers, spread
+
+    async def _moved(self, plan: Plan, answers: dict[int, Any]) -> int:
+        """The newest CSAT window asked once more, after all the others: by how many
+        answers it changed meanwhile (see the module's docstring)."""
+        if not plan.timeframes:
+            return 0
+        newest = plan.timeframes[-1]
+        _, again = await self.liveperson.csat_raw(newest)
+        return pieces.csat_changed(answers[newest], again)
 
     async def _store(
         self, now: datetime, plans: dict[str, Plan], answers: dict[str, dict[int, Any]]
@@ -178,7 +233,7 @@ class Collector:
         return result
 
     async def run(self) -> None:
-        """Collect soon after start, then every hour at about HH:07; prune once a day."""
+        """Collect soon after start, then every hour at about HH:07:30; prune once a day."""
         await hourly(self.once, self.clock, self.sleep)
 
     async def once(self) -> CollectResult | None:
@@ -211,6 +266,32 @@ class Collector:
         if deleted:
             log.info("history: %d rows older than %s deleted", deleted, span([before], zone))
         return deleted
+
+
+def _arrivals_allowed(plan: Plan, answers: dict[int, Any]) -> float:
+    """How many answers may arrive during a collection: a few, or a small share of what it
+    stores (the widest window less the newest), whichever is more."""
+    if not plan.timeframes:
+        return 0
+    stored = pieces.answers_in(answers[plan.timeframes[0]])
+    stored -= pieces.answers_in(answers[plan.timeframes[-1]])
+    return max(pieces.ANSWERS_SLACK, ARRIVALS_SHARE * stored)
+
+
+def _check(plans: dict[str, Plan], answers: dict[str, dict[int, Any]], moved: int,
+           spread: float) -> None:  # fmt: skip
+    """The nested windows' answers must nest; `VendorBadResponse` saying which two do not.
+
+    The slack grows with what arrived during the collection (`moved` answers) and with
+    the seconds between the answers (`spread`: states' windows slide with the clock)."""
+    wrong = pieces.csat_disagreement(
+        plans[CSAT], answers[CSAT], pieces.ANSWERS_SLACK + moved
+    ) or pieces.states_disagreement(plans[STATES], answers[STATES], pieces.SECONDS_SLACK + spread)
+    if wrong:
+        raise VendorBadResponse(
+            VENDOR, f"nested windows disagree, nothing stored (the next collection tries"
+            f" again): {wrong}"
+        )  # fmt: skip
 
 
 # --- what a collection did, in words ----------------------------------------------------

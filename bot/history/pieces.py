@@ -4,10 +4,19 @@ their differences make (`now` is an argument).
 LivePerson answers the last T minutes (T <= 1440). msgcsatdistribution counts whole
 5-minute buckets from `floor5(now - T)` to now; for an hour start h, the timeframe
 `T(h) = floor_minutes(now - h)` puts `now - T` within the minute after h, so the window
-starts exactly at h. Two such windows, one hour apart, differ by exactly the hour between
-them: the oldest of 24 windows minus the next is the oldest hour, and so on, the newest
-(unfinished) hour being only subtracted. agentactivity's windows are exact (`now - T`), so
-its pieces start the seconds of `now - h` past the hour (under a minute) later.
+starts exactly at h. The collector plans with `now` about 30 s past a minute, so `now - T`
+is about h + 30 s and LivePerson's clock may be up to ~30 s off ours either way: planned
+a few ms past a minute, a clock a few ms behind would start every window 5 minutes early.
+Two such windows, one hour apart, differ by exactly the hour between them: the oldest of
+24 windows minus the next is the oldest hour, and so on, the newest (unfinished) hour
+being only subtracted. agentactivity's windows are exact (`now - T`), so its pieces start
+the seconds of `now - h` past the hour (about 30) later.
+
+Before any piece is made, the answers must nest (`csat_disagreement`,
+`states_disagreement`): a narrower window never counts more than the wider one around
+it, beyond a small slack. A "no data" answer for one window (LivePerson sometimes sends
+an empty `metricsPerSkill`) would otherwise make the hour before it the whole wider
+window, stored once and for good.
 
 Differences are taken per skill × agent per score (and per agent per state, per reason
 and per part), and a negative one (an answer that arrived between two calls, LivePerson's
@@ -24,6 +33,8 @@ from bot.metrics import AgentStates, CsatCounts, CsatRow, StateTime
 
 HOUR = timedelta(hours=1)
 MAX_TIMEFRAME = 1440  # minutes: the most LivePerson answers
+ANSWERS_SLACK = 2  # answers a narrower window may count beyond its wider one (arrivals)
+SECONDS_SLACK = 2  # seconds: LivePerson rounds each answer's state seconds (±1 s)
 
 
 def floor_hour(moment: datetime) -> datetime:
@@ -193,3 +204,74 @@ def states_pieces(
         hour: states_difference(answers[wide], answers[narrow])
         for (hour, wide), (_, narrow) in zip(plan.boundaries, plan.boundaries[1:], strict=False)
     }
+
+
+# --- do the answers nest? -------------------------------------------------------------
+
+
+def _window(hour: datetime, timeframe: int) -> str:
+    return f"the {timeframe}-minute window (from {hour:%H:%M} UTC)"
+
+
+def answers_in(rows: Sequence[CsatRow[CsatCounts]]) -> int:
+    """All answers of one msgcsatdistribution answer: the sum of its skills' totals."""
+    return sum(row.counts.total for row in rows)
+
+
+def csat_changed(first: Sequence[CsatRow[CsatCounts]], again: Sequence[CsatRow[CsatCounts]]) -> int:
+    """The answers by which two answers for the same window differ, skill by skill: what
+    arrived (or went) between the two calls."""
+    before = {row.id: row.counts.total for row in first}
+    after = {row.id: row.counts.total for row in again}
+    return sum(abs(after.get(k, 0) - before.get(k, 0)) for k in before.keys() | after.keys())
+
+
+def csat_disagreement(
+    plan: Plan, answers: Mapping[int, Sequence[CsatRow[CsatCounts]]], slack: int = ANSWERS_SLACK
+) -> str | None:
+    """Which two nested windows disagree, in words, or None when they all nest.
+
+    A narrower window may count more than the wider one around it only by `slack` answers
+    (they arrive while the windows are asked), per skill and for the account; and never
+    when the wider counts nothing at all (a "no data" answer). Otherwise the difference
+    would be a piece of the wrong size, stored for good.
+    """
+    for (hour, wide), (inner, narrow) in zip(plan.boundaries, plan.boundaries[1:], strict=False):
+        wider, narrower = answers[wide], answers[narrow]
+        both = f"{_window(hour, wide)} and {_window(inner, narrow)} inside it"
+        outer, inside = answers_in(wider), answers_in(narrower)
+        if (outer == 0 and inside > 0) or inside - outer > slack:
+            return f"{both}: {outer} answers in the wider, {inside} in the narrower"
+        totals = {row.id: row.counts.total for row in wider}
+        for row in narrower:
+            if row.counts.total - totals.get(row.id, 0) > slack:
+                return (
+                    f"{both}: skill {row.id} has {totals.get(row.id, 0)} answers in the"
+                    f" wider, {row.counts.total} in the narrower"
+                )
+    return None
+
+
+def states_disagreement(
+    plan: Plan, answers: Mapping[int, Sequence[AgentStates]], slack: float = SECONDS_SLACK
+) -> str | None:
+    """Which two nested windows disagree, in words, or None when they all nest.
+
+    An agent's logged-in seconds in a narrower window may pass those in the wider one only
+    by `slack` (LivePerson's rounding; the windows slide with the clock between calls);
+    and never when the wider has nobody logged in at all (a "no data" answer).
+    """
+    for (hour, wide), (inner, narrow) in zip(plan.boundaries, plan.boundaries[1:], strict=False):
+        wider = {a.id: a.logged_in.total for a in answers[wide]}
+        narrower = {a.id: a.logged_in.total for a in answers[narrow]}
+        both = f"{_window(hour, wide)} and {_window(inner, narrow)} inside it"
+        outer, inside = sum(wider.values()), sum(narrower.values())
+        if outer == 0 and inside > slack:
+            return f"{both}: nobody logged in in the wider, {inside} s in the narrower"
+        for agent, seconds in narrower.items():
+            if seconds - wider.get(agent, 0) > slack:
+                return (
+                    f"{both}: agent {agent} logged in {wider.get(agent, 0)} s in the wider,"
+                    f" {seconds} s in the narrower"
+                )
+    return None

@@ -6,12 +6,17 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.db import Store
 from bot.demo.sim.liveperson import SimulatedLivePerson
 from bot.demo.sim.server import Fault
+from bot.history import queries
+from bot.metrics import CsatCounts, CsatRow
 from tests.e2e.test_cli import run
 from tests.fakes.process import SECRET, RunningBot
 
@@ -52,6 +57,30 @@ def test_collect_stores_the_last_hours_once_and_says_what_it_did(
     assert len(hours_after) == len(set(hours_after)) and set(hours) <= set(hours_after)
 
 
+def test_collect_deletes_what_keep_no_longer_keeps(
+    timeline: SimulatedLivePerson, tmp_path: Path
+) -> None:
+    """An operator with `[history] collect = false` runs `collect` from cron: nothing else
+    would ever delete the history `[history] keep` no longer keeps."""
+    old = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=500)
+    store = Store(str(tmp_path / "bot.db"))
+    rows = (CsatRow("skill", "11", None, CsatCounts.from_scores((0, 0, 1, 2, 3))),)
+    store.sync(lambda db: queries.store_csat(db, {old: rows}, ZoneInfo("UTC"), old))
+    store.close()
+    result = run("collect", env=env(timeline, tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "CSAT: stored 23 hours, " in result.stdout
+    # its hour, its day and its claim
+    assert "deleted 3 history rows older than [history] keep (400 days)" in result.stdout
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        sql = "select count(*) from csat_hours where hour = ?"
+        assert db.execute(sql, [int(old.timestamp())]).fetchone() == (0,)
+        assert len(stored_hours(tmp_path)) == 46  # this collection's, kept
+    again = run("collect", env=env(timeline, tmp_path))
+    assert again.returncode == 0, again.stderr
+    assert "deleted" not in again.stdout  # said only when it deleted some
+
+
 def test_collect_after_a_vendor_failure_stores_nothing_and_exits_1(
     timeline: SimulatedLivePerson, tmp_path: Path
 ) -> None:
@@ -80,7 +109,8 @@ def test_serve_collects_soon_after_start_when_collection_is_on(
         tmp_path,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 45
+        # 20 s after start, then up to 30 s more to plan at second 30 of a minute
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline and len(stored_hours(tmp_path)) < 46:
             time.sleep(0.5)
         assert len(stored_hours(tmp_path)) == 46, bot.log.read_text()

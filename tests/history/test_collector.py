@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.config import LivePersonSettings
 from bot.db import Store
-from bot.demo.sim.liveperson import AGENTS, SimulatedLivePerson, agent_states, hour_scores
-from bot.demo.sim.server import Fault
-from bot.errors import SourceError
+from bot.demo.sim.liveperson import (
+    AGENTS,
+    SimulatedLivePerson,
+    hour_scores,
+    metrics,
+    timeline_states,
+)
+from bot.demo.sim.server import Call, Fault, Reply, reply
+from bot.errors import SourceError, VendorBadResponse
 from bot.history import queries
 from bot.history.collector import (
     CSAT,
@@ -23,11 +33,14 @@ from bot.history.collector import (
     STATES,
     Collector,
     CollectResult,
+    hourly,
     lines,
     until_next_run,
+    wait_to_plan,
 )
 from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP
 from bot.sources.liveperson import LivePerson
+from bot.worker import DigestWorker
 from tests.fakes.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -94,6 +107,24 @@ def sim_hour(hour: datetime) -> dict[tuple[str, str], tuple[int, ...]]:
     return found
 
 
+def sim_logged_in(
+    hour: datetime, now: datetime, silent: frozenset[int] = frozenset()
+) -> dict[str, int]:
+    """Each agent's logged-in seconds in the state piece of `hour` collected at `now`:
+    agentactivity's windows are exact, so the piece is the window from `now`'s seconds
+    past `hour` less the one from as many past the next hour."""
+    past = now.second
+    start, end = hour.timestamp() + past, now.timestamp()
+    every = sorted({a for members in AGENTS.values() for a in members})
+    found = {}
+    for agent in every:
+        wider = timeline_states(agent, start, end, silent)[-1]["value"]["total"]
+        narrower = timeline_states(agent, start + 3600, end, silent)[-1]["value"]["total"]
+        if wider - narrower:
+            found[agent] = wider - narrower
+    return found
+
+
 def logged_in(store: Store, hour: datetime) -> dict[str, int]:
     rows = store.sync(
         lambda db: db.execute(
@@ -112,21 +143,20 @@ def data_calls(sim: SimulatedLivePerson) -> int:
     return len(sim.data_calls("msgcsatdistribution")) + len(sim.data_calls("agentactivity"))
 
 
-async def test_the_first_collection_fills_the_last_24_hours_exactly(
+async def test_the_first_collection_stores_the_23_complete_hours_exactly(
     sim: SimulatedLivePerson, store: Store, clock: FakeClock
 ) -> None:
     result = await collector(sim, store, clock).collect()
+    assert clock.sleeps == [30.0]  # planned at 13:07:30
     hours = tuple(at(14, day=-1) + i * H for i in range(23))
     assert result.of(CSAT).stored == hours and result.of(STATES).stored == hours
     assert result.of(CSAT).skipped == () and result.of(CSAT).missing == ()
-    assert data_calls(sim) == 48  # 24 windows per kind, asked past the bucket cache
+    # 24 windows per kind, asked past the bucket cache, and the newest CSAT window again
+    assert data_calls(sim) == 49
+    assert [c.query["timeframe"] for c in sim.data_calls()][-1] == "7"
     for hour in hours:
         assert csat_rows(store, hour) == sim_hour(hour), hour
-        every = sorted({a for members in AGENTS.values() for a in members})
-        want = {
-            a: agent_states(a, 3600, int(hour.timestamp()))[-1]["value"]["total"] for a in every
-        }
-        assert logged_in(store, hour) == want, hour
+        assert logged_in(store, hour) == sim_logged_in(hour, at(13, 7, 30)), hour
     assert lines(result, BERLIN) == [
         "CSAT: stored 23 hours, 2026-03-01 15:00 to 2026-03-02 14:00 Europe/Berlin",
         "agent states: stored 23 hours, 2026-03-01 15:00 to 2026-03-02 14:00 Europe/Berlin",
@@ -139,7 +169,10 @@ async def test_an_hour_with_no_answers_is_collected_with_no_rows(
     sim.silent.add(int(at(9).timestamp()))
     result = await collector(sim, store, clock).collect()
     assert at(9) in result.of(CSAT).stored and at(9) in result.of(STATES).stored
-    assert csat_rows(store, at(9)) == {} and logged_in(store, at(9)) == {}
+    assert csat_rows(store, at(9)) == {}
+    # the state piece runs from 09:00:30 to 10:00:30: only its 30 s of 10:00 are there
+    assert logged_in(store, at(9)) == sim_logged_in(at(9), at(13, 7, 30), frozenset(sim.silent))
+    assert 0 < max(logged_in(store, at(9)).values()) <= 30
     assert csat_rows(store, at(10)) == sim_hour(at(10))
 
 
@@ -152,7 +185,7 @@ async def test_later_collections_ask_only_for_the_new_hours_and_never_count_twic
     sim.calls.clear()
     result = await collector(sim, store, clock).collect()  # a restart: a new collector
     assert result.of(CSAT).stored == (at(13), at(14))
-    assert data_calls(sim) == 6  # 13:00, 14:00 and 15:00, per kind
+    assert data_calls(sim) == 7  # 13:00, 14:00 and 15:00, per kind; 15:00's CSAT again
     assert csat_rows(store, at(13)) == sim_hour(at(13))
     assert count(store, "csat_hours") == rows + sum(
         len(sim_hour(h)) + len(AGENTS) for h in (at(13), at(14))
@@ -249,7 +282,7 @@ async def test_a_bucket_that_ends_mid_collection_is_asked_again_once(
 
     sim.clock = ticking
     result = await collector(sim, store, clock).collect()
-    assert len(asked) == 96  # the whole collection twice: the first crossed 13:10
+    assert len(asked) == 98  # the whole collection twice: the first crossed 13:10
     assert len(result.of(CSAT).stored) == 23
     for hour in result.of(CSAT).stored:
         assert csat_rows(store, hour) == sim_hour(hour)
@@ -273,10 +306,41 @@ async def test_a_collection_close_to_a_bucket_s_end_waits_for_the_next(
 ) -> None:
     clock.now = at(13, 9, 50)
     await collector(sim, store, clock).collect()
-    assert clock.sleeps == [11.0]  # to 13:10:01
+    assert clock.sleeps == [40.0]  # to 13:10:30
 
 
-async def test_run_collects_soon_after_start_then_every_hour_at_07(
+@pytest.mark.parametrize(
+    ("now", "wait"),
+    [
+        (at(13, 7), 30.0),
+        (at(13, 7, 14), 16.0),
+        (at(13, 7, 15), 0.0),
+        (at(13, 7, 30), 0.0),
+        (at(13, 7, 45), 0.0),
+        (at(13, 7, 46), 44.0),
+        (at(13, 9, 59), 31.0),  # into the next bucket, 30 s clear of its start and end
+    ],
+)
+def test_a_collection_plans_about_30_s_past_a_minute(now: datetime, wait: float) -> None:
+    assert wait_to_plan(now) == wait
+    assert wait_to_plan(now + timedelta(seconds=wait)) == 0.0
+
+
+async def test_a_liveperson_clock_a_little_behind_ours_moves_no_window(
+    sim: SimulatedLivePerson, store: Store, clock: FakeClock
+) -> None:
+    """Planned a few ms past 13:07:00, LivePerson's `now - T` would fall just before each
+    hour, in the bucket 5 minutes earlier: every piece would be 5 minutes off."""
+    clock.now = at(13, 7) + timedelta(milliseconds=3)
+    sim.clock = lambda: clock.seconds - 0.05  # LivePerson's clock 50 ms behind ours
+    result = await collector(sim, store, clock).collect()
+    assert len(result.of(CSAT).stored) == 23
+    for hour in result.of(CSAT).stored:
+        assert csat_rows(store, hour) == sim_hour(hour), hour
+    assert clock.sleeps == [pytest.approx(29.997)]
+
+
+async def test_run_collects_soon_after_start_then_every_hour_at_07_30(
     sim: SimulatedLivePerson, store: Store, clock: FakeClock
 ) -> None:
     clock.now = at(13, 0, 0)
@@ -301,11 +365,12 @@ async def test_run_collects_soon_after_start_then_every_hour_at_07(
     collecting.once = recorded  # type: ignore[method-assign]
     with pytest.raises(Stop):
         await collecting.run()
-    assert clock.sleeps == [START_DELAY, 400.0, 3600.0]  # 13:00:20, 13:07, then 14:07
+    assert clock.sleeps == [START_DELAY, 430.0, 3600.0]  # 13:00:20, 13:07:30, then 14:07:30
     first, second = results
     assert first is not None and first.of(CSAT).stored[-1] == at(11)  # 12:00 not over then
     assert second is not None and second.of(CSAT).stored == (at(12),)
-    assert until_next_run(at(13, 7)) == 3600.0 and until_next_run(at(13, 6, 59)) == 1.0
+    assert until_next_run(at(13, 7, 30)) == 3600.0 and until_next_run(at(13, 7, 29)) == 1.0
+    assert until_next_run(at(13, 7)) == 30.0 and wait_to_plan(at(13, 7, 30)) == 0.0
 
 
 async def test_prune_forgets_what_keep_no_longer_keeps_once_a_day(
@@ -333,3 +398,202 @@ async def test_the_collector_s_calls_never_come_from_the_bucket_cache(
     assert data_calls(sim) == 4  # asked each time: a cached answer's window is another moment's
     assert first == second and len(lp.cache) == 0
     await lp.aclose()
+
+
+# --- answers that do not nest, answers that arrive meanwhile ----------------------------
+
+
+class NoData(SimulatedLivePerson):
+    """An account that answers "no data" once for one window of one report: the shape the
+    parser reads as nobody answering (or nobody logged in)."""
+
+    empty: tuple[str, str] | None = None  # (report, timeframe)
+
+    def route(self, call: Call) -> Reply:
+        if self.empty and self.empty[0] in call.path and call.query["timeframe"] == self.empty[1]:
+            report, self.empty = self.empty[0], None
+            if report == "msgcsatdistribution":
+                return reply(200, {"skillsMetricsPerAgent": {"metricsPerSkill": {},
+                                                             "metricsTotals": {}}})  # fmt: skip
+            return reply(200, {"agentsMetrics": {"metricsPerAgent": {}, "metricsTotals": []}})
+        return super().route(call)
+
+
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        (
+            "msgcsatdistribution",
+            "the 607-minute window (from 03:00 UTC) and the 547-minute window (from 04:00 UTC)"
+            " inside it: 0 answers in the wider",
+        ),
+        (
+            "agentactivity",
+            "the 607-minute window (from 03:00 UTC) and the 547-minute window (from 04:00 UTC)"
+            " inside it: nobody logged in in the wider",
+        ),
+    ],
+)
+async def test_a_window_answered_with_no_data_stores_nothing_and_the_next_collection_retries(
+    store: Store, clock: FakeClock, report: str, message: str
+) -> None:
+    """Stored, 02:00 would be the whole 11 hours from 02:00 (its window less an empty one),
+    claimed and never corrected."""
+    with NoData(timeline=True, clock=clock.time) as sim:
+        sim.empty = (report, "607")  # 03:00's window, at 13:07:30
+        collecting = collector(sim, store, clock)
+        with pytest.raises(VendorBadResponse, match="nested windows disagree") as failed:
+            await collecting.collect()
+        assert message in str(failed.value)
+        assert count(store, "history_hours") == count(store, "csat_hours") == 0
+        result = await collecting.collect()  # LivePerson answers as it should again
+    assert len(result.of(CSAT).stored) == len(result.of(STATES).stored) == 23
+    for hour in (at(2), at(3)):
+        assert csat_rows(store, hour) == sim_hour(hour), hour
+        assert logged_in(store, hour) == sim_logged_in(hour, at(13, 7, 30)), hour
+
+
+class Arriving(SimulatedLivePerson):
+    """50 answers for agent 1001 in skill 11 arrive in the current hour as soon as the
+    newest window (13:00's, 7 minutes at 13:07:30) has been answered once."""
+
+    arrived = False
+
+    def _timeline_csat(self, query: dict[str, str], timeframe: int) -> dict[str, Any]:
+        body = super()._timeline_csat(query, timeframe)
+        if self.arrived:
+            skill = body[self.skills_element]["metricsPerSkill"]["11"]
+            scores = [
+                skill["metricsPerAgent"]["1001"][f"csat_score{i}_answers"] for i in (1, 2, 3, 4, 5)
+            ]
+            skill["metricsPerAgent"]["1001"] = metrics([*scores[:4], scores[4] + 50])
+            every = list(skill["metricsPerAgent"].values())
+            skill["metricsTotals"] = metrics(
+                [sum(m[f"csat_score{i}_answers"] for m in every) for i in (1, 2, 3, 4, 5)]
+            )
+        return body
+
+
+class Reordered:
+    """The collector's LivePerson, where 12:00's window (67 minutes) is answered only after
+    the newest one, as when its first call failed and was retried."""
+
+    def __init__(self, liveperson: LivePerson, sim: Arriving) -> None:
+        self.liveperson, self.sim = liveperson, sim
+        self.newest_answered = asyncio.Event()
+
+    async def csat_raw(self, timeframe: int) -> Any:
+        if timeframe == 67:
+            await self.newest_answered.wait()
+        answer = await self.liveperson.csat_raw(timeframe)
+        if timeframe == 7 and not self.newest_answered.is_set():
+            self.sim.arrived = True
+            self.newest_answered.set()
+        return answer
+
+    async def states_raw(self, timeframe: int) -> Any:
+        return await self.liveperson.states_raw(timeframe)
+
+
+async def test_answers_arriving_mid_collection_in_another_order_are_not_counted_twice(
+    store: Store, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """12:00's window, asked last, holds the 50 answers of 13:00 the newest window did not:
+    12:00 would count them, and so would 13:00 at the next collection."""
+    clock.now = at(13, 7, 30)
+    with Arriving(timeline=True, clock=clock.time) as sim:
+        client = Reordered(liveperson(sim, clock), sim)
+        collecting = Collector(client, store, BERLIN, clock, clock.sleep)  # type: ignore[arg-type]
+        with caplog.at_level(logging.INFO, logger="bot.history.collector"):
+            result = await collecting.collect()
+    assert len(result.of(CSAT).stored) == 23
+    assert csat_rows(store, at(12)) == sim_hour(at(12))
+    assert "the newest window's answers changed by 50 during the collection; again" in caplog.text
+    assert len(sim.data_calls()) == 2 * 25  # asked twice, each time the newest again
+
+
+async def test_answers_that_keep_moving_store_nothing(store: Store, clock: FakeClock) -> None:
+    class Moving(SimulatedLivePerson):
+        """Skill 11 gains 3 answers with every call: no two answers of a window agree."""
+
+        def _timeline_csat(self, query: dict[str, str], timeframe: int) -> dict[str, Any]:
+            body = super()._timeline_csat(query, timeframe)
+            skill = body[self.skills_element]["metricsPerSkill"]["11"]
+            skill["metricsTotals"] = metrics([0, 0, 0, 0, 3 * len(self.calls)])
+            return body
+
+    with (
+        Moving(timeline=True, clock=clock.time) as sim,
+        pytest.raises(SourceError, match=r"newest window's answers changed by \d+ .* twice"),
+    ):
+        await collector(sim, store, clock).collect()
+    assert count(store, "history_hours") == 0
+
+
+# --- the hourly loop and the digest process ---------------------------------------------
+
+
+async def test_hourly_logs_a_failed_collection_and_collects_the_next_hour(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = []
+
+    class Stop(BaseException):
+        pass
+
+    async def once() -> None:
+        calls.append(clock.now)
+        if len(calls) == 1:
+            raise RuntimeError("the digest process is gone")
+
+    async def sleep(seconds: float) -> None:
+        if len(calls) == 2:
+            raise Stop
+        await clock.sleep(seconds)
+
+    with caplog.at_level(logging.ERROR, logger="bot.history.collector"), pytest.raises(Stop):
+        await hourly(once, clock, sleep)
+    assert len(calls) == 2  # the failure did not end the loop
+    (failed,) = caplog.records
+    assert "the collection failed" in failed.getMessage() and failed.exc_info is not None
+
+
+class BrokenPool(Executor):
+    """A digest process that died while collecting; meanwhile `whoever` dealt with it."""
+
+    def __init__(self, worker: DigestWorker, whoever: Callable[[], None]) -> None:
+        self.worker, self.whoever = worker, whoever
+        self.shut = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.whoever()
+        failed: Future[Any] = Future()
+        failed.set_exception(BrokenProcessPool("the child died"))
+        return failed
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.shut = True
+
+
+async def test_a_collection_whose_pool_was_shut_down_meanwhile_leaves_it_so() -> None:
+    worker = DigestWorker(SimpleNamespace(digests=()))  # type: ignore[arg-type]
+
+    def shut_down() -> None:  # `serve` stopping while the collection waited
+        worker._pool = None
+
+    worker._pool = pool = BrokenPool(worker, shut_down)  # type: ignore[assignment]
+    await worker.collect()
+    assert worker._pool is None and pool.shut
+
+
+async def test_a_collection_does_not_shut_down_the_pool_a_digest_already_replaced() -> None:
+    worker = DigestWorker(SimpleNamespace(digests=()))  # type: ignore[arg-type]
+    replaced = BrokenPool(worker, lambda: None)
+
+    def digest_replaced_it() -> None:  # the digest told first started a new child
+        worker._pool = replaced  # type: ignore[assignment]
+
+    worker._pool = broken = BrokenPool(worker, digest_replaced_it)  # type: ignore[assignment]
+    await worker.collect()
+    now: Any = worker._pool
+    assert now is replaced and not replaced.shut and broken.shut

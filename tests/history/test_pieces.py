@@ -16,11 +16,15 @@ from bot.demo.sim.liveperson import (
     timeline_states,
 )
 from bot.history.pieces import (
+    ANSWERS_SLACK,
     Plan,
+    csat_changed,
     csat_difference,
+    csat_disagreement,
     csat_pieces,
     plan,
     states_difference,
+    states_disagreement,
     states_pieces,
 )
 from bot.metrics import AgentStates, CsatCounts, CsatRow, StateTime
@@ -137,6 +141,28 @@ def test_each_piece_is_exactly_its_hour_whatever_the_bucket(now: datetime) -> No
             assert row.counts == sum((a.counts for a in row.agents), CsatCounts())
 
 
+@pytest.mark.parametrize("skew", [-29.0, -0.05, 0.05, 29.0])
+def test_planned_at_second_30_the_pieces_hold_with_liveperson_s_clock_off_by_seconds(
+    skew: float,
+) -> None:
+    now = at(13, 7, 30)
+    got = plan(now, None)
+    behind = now + timedelta(seconds=skew)  # LivePerson's `now` when it answers
+    pieces = csat_pieces(got, {t: csat_answer(behind, t) for t in got.timeframes})
+    for hour, rows in pieces.items():
+        assert flat(rows) == expected_csat(hour), hour
+
+
+def test_planned_a_few_ms_past_a_minute_a_clock_behind_moves_every_window() -> None:
+    """Why the collector waits for second 30: at HH:07:00.003 a LivePerson 50 ms behind
+    starts each window in the bucket before its hour."""
+    now = at(13, 7) + timedelta(milliseconds=3)
+    got = plan(now, None)
+    behind = now - timedelta(milliseconds=50)
+    pieces = csat_pieces(got, {t: csat_answer(behind, t) for t in got.timeframes})
+    assert any(flat(rows) != expected_csat(hour) for hour, rows in pieces.items())
+
+
 def test_an_hour_nobody_answered_in_is_a_piece_with_no_rows() -> None:
     now = at(13, 7)
     silent = frozenset({int(at(9).timestamp())})
@@ -249,3 +275,78 @@ def test_states_subtract_part_by_part_and_never_go_below_zero() -> None:
     assert states_difference(wider, narrower) == (
         AgentStates("1", None, t(60, 50, 5, 5), (("online", t(50, 50, 0, 5)),), ()),
     )
+
+
+# --- do the answers nest? -------------------------------------------------------------
+
+
+def nested_csat() -> tuple[Plan, dict]:
+    now = at(13, 7, 30)
+    got = plan(now, None)
+    return got, {t: csat_answer(now, t) for t in got.timeframes}
+
+
+def test_answers_of_nested_windows_nest() -> None:
+    got, answers = nested_csat()
+    assert csat_disagreement(got, answers) is None
+    states = {t: states_answer(at(13, 7, 30), t) for t in got.timeframes}
+    assert states_disagreement(got, states) is None
+
+
+def test_a_wider_window_answered_empty_disagrees_with_the_narrower_inside_it() -> None:
+    """Its hour would be nothing and the hour before it the whole wider window."""
+    got, answers = nested_csat()
+    answers[607] = ()  # 03:00's window: "no data"
+    assert csat_disagreement(got, answers) == (
+        "the 607-minute window (from 03:00 UTC) and the 547-minute window (from 04:00 UTC)"
+        f" inside it: 0 answers in the wider, {sum(r.counts.total for r in answers[547])} in"
+        " the narrower"
+    )
+    assert csat_disagreement(got, answers, slack=10_000) is not None  # whatever the slack
+
+
+def test_a_skill_that_shrinks_disagrees_beyond_the_slack_only() -> None:
+    wider = (row("4", {"1": (0, 0, 0, 0, 10)}), row("5", {"2": (0, 0, 0, 0, 20)}))
+    two_more = (row("4", {"1": (0, 0, 0, 0, 12)}), row("5", {"2": (0, 0, 0, 0, 1)}))
+    three_more = (row("4", {"1": (0, 0, 0, 0, 13)}),)
+    got = Plan(at(13, 7, 30), ((at(12), 67), (at(13), 7)))
+    assert csat_disagreement(got, {67: wider, 7: two_more}) is None  # arrived meanwhile
+    assert csat_disagreement(got, {67: wider, 7: three_more}) == (
+        "the 67-minute window (from 12:00 UTC) and the 7-minute window (from 13:00 UTC)"
+        " inside it: skill 4 has 10 answers in the wider, 13 in the narrower"
+    )
+    assert csat_disagreement(got, {67: wider, 7: three_more}, slack=3) is None
+    assert ANSWERS_SLACK == 2
+
+
+def test_the_account_disagrees_when_many_skills_grow_a_little() -> None:
+    wider = tuple(row(str(k), {"1": (0, 0, 0, 0, 5)}) for k in range(4))
+    narrower = tuple(row(str(k), {"1": (0, 0, 0, 0, 6)}) for k in range(4))  # +1 each
+    got = Plan(at(13, 7, 30), ((at(12), 67), (at(13), 7)))
+    assert "20 answers in the wider, 24 in the narrower" in str(
+        csat_disagreement(got, {67: wider, 7: narrower})
+    )
+
+
+def test_an_agent_logged_in_longer_in_the_narrower_window_disagrees() -> None:
+    t = StateTime
+    got = Plan(at(13, 7, 30), ((at(12), 67), (at(13), 7)))
+    wider = (AgentStates("1", None, t(3600, 0, 3600, 0)), AgentStates("2", None, t(400)))
+    rounded = (AgentStates("1", None, t(400)), AgentStates("2", None, t(402)))  # ±1 s each
+    longer = (AgentStates("1", None, t(400)), AgentStates("2", None, t(410)))
+    assert states_disagreement(got, {67: wider, 7: rounded}) is None
+    assert states_disagreement(got, {67: wider, 7: longer}) == (
+        "the 67-minute window (from 12:00 UTC) and the 7-minute window (from 13:00 UTC)"
+        " inside it: agent 2 logged in 400 s in the wider, 410 s in the narrower"
+    )
+    assert states_disagreement(got, {67: wider, 7: longer}, slack=10) is None
+    assert "nobody logged in in the wider, 810 s" in str(
+        states_disagreement(got, {67: (), 7: longer}, slack=0)
+    )
+
+
+def test_how_much_an_answer_for_one_window_changed() -> None:
+    first = (row("4", {"1": (0, 0, 0, 0, 10)}), row("5", {"2": (1, 0, 0, 0, 0)}))
+    again = (row("4", {"1": (0, 0, 0, 0, 13)}), row("6", {"3": (0, 0, 0, 0, 2)}))
+    assert csat_changed(first, again) == 3 + 1 + 2
+    assert csat_changed(first, first) == 0
