@@ -236,9 +236,13 @@ timeframe = "7d"
 # three weeks of a LivePerson account, collected twice a day as `serve` would collect it
 # every hour; the customers of Orders (skill 12) unhappy from Tuesday to Thursday of the
 # last week
-COLLECTING_FROM = datetime(2026, 11, 9, 9, 7, tzinfo=ZONE)
-WEEK_AFTER = datetime(2026, 11, 30, 9, 7, tzinfo=ZONE)
-UNHAPPY = (datetime(2026, 11, 24, 21, 7, tzinfo=ZONE), datetime(2026, 11, 26, 21, 7, tzinfo=ZONE))
+# at HH:07:30, as `serve` collects: a collection plans about 30 s past a minute
+COLLECTING_FROM = datetime(2026, 11, 9, 9, 7, 30, tzinfo=ZONE)
+WEEK_AFTER = datetime(2026, 11, 30, 9, 7, 30, tzinfo=ZONE)
+UNHAPPY = (
+    datetime(2026, 11, 24, 21, 7, 30, tzinfo=ZONE),
+    datetime(2026, 11, 26, 21, 7, 30, tzinfo=ZONE),
+)
 
 
 async def run_history(slack: SimulatedSlack, folder: Path) -> None:
@@ -251,7 +255,8 @@ async def run_history(slack: SimulatedSlack, folder: Path) -> None:
 
     now = [COLLECTING_FROM]
     with SimulatedLivePerson(timeline=True, clock=lambda: now[0].timestamp()) as lp:
-        night = [COLLECTING_FROM.replace(minute=0) + timedelta(hours=13 + n) for n in range(8)]
+        start = COLLECTING_FROM.replace(minute=0, second=0)
+        night = [start + timedelta(hours=13 + n) for n in range(8)]
         lp.silent = {  # nobody answers at night, 22:00 to 06:00
             int((hour + timedelta(days=d)).timestamp()) for d in range(-1, 23) for hour in night
         }
@@ -267,7 +272,8 @@ async def run_history(slack: SimulatedSlack, folder: Path) -> None:
             print("━━ History: LivePerson keeps 24 hours, the bot keeps the rest")
             print(
                 f"▶ from {COLLECTING_FROM:%a %d %b}, `serve` collects every hour (here: twice a"
-                " day, at 09:07 and 21:07); the first collection fills the last 24 hours"
+                " day, at 09:07 and 21:07); the first collection stores the 23 complete hours"
+                " LivePerson still reaches"
             )
             calls, collections = len(lp.calls), 0
             while now[0] <= WEEK_AFTER:
