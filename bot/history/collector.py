@@ -221,7 +221,9 @@ class Collector:
         for kind, stored in ((CSAT, stored_csat), (STATES, stored_states)):
             plan, fresh = plans[kind], set(stored)
             skipped = tuple(h for h in plan.hours if h not in fresh)
-            kinds.append(Collected(kind, tuple(sorted(stored)), skipped, plan.missing))
+            # hours older than `[history] keep` would be deleted anyway: not worth a word
+            missing = tuple(h for h in plan.missing if h >= now - self.keep)
+            kinds.append(Collected(kind, tuple(sorted(stored)), skipped, missing))
         result = CollectResult(now, tuple(kinds))
         for done in result.kinds:
             if done.missing:
