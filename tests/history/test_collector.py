@@ -233,6 +233,18 @@ async def test_hours_out_of_reach_after_a_long_downtime_are_reported(
     assert "28 csat hours could no longer be collected" in caplog.text
 
 
+async def test_hours_older_than_kept_are_not_reported_missing(
+    sim: SimulatedLivePerson, store: Store, clock: FakeClock
+) -> None:
+    clock.now = at(10, 7, day=-2)
+    await collector(sim, store, clock).collect()  # the last hour: 09:00 two days ago
+    clock.now = at(13, 7)
+    kept = Collector(liveperson(sim, clock), store, BERLIN, clock, clock.sleep, keep=40 * H)
+    result = await kept.collect()
+    # of the 28 hours out of reach, those older than the 40 hours kept go unmentioned
+    assert result.of(CSAT).missing == tuple(at(10, day=-2) + i * H for i in range(12, 28))
+
+
 @pytest.mark.parametrize(
     "fault",
     [
