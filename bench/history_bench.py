@@ -29,6 +29,7 @@ timed from the JSON text to the commit.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -36,6 +37,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -207,9 +209,57 @@ def main() -> None:
             first, median, _ = timed(fn, args.runs)
             versus = f"  (goal {goal} ms: {median / goal:.2f} of it)" if goal else ""
             print(f"  {label:<40} {median:8.1f} ms  [{first:7.1f} ms]{versus}")
+        asyncio.run(answered(path, args, end))
         collect(db, args, end)
         db.close()
         os.sync()
+
+
+async def answered(path: Path, args: argparse.Namespace, now: datetime) -> None:
+    """The whole answers as `serve` gives them: the command prepared, `HistoryBacked` reading
+    the store on its thread, the message rendered (each run a different timeframe, so no
+    run is a kept answer)."""
+    from bot import config
+    from bot.app import build_commands
+    from bot.commands import grammar
+    from bot.db import Store
+    from bot.query import Query
+
+    env = {"LIVEPERSON_ACCOUNT_ID": "1", "LIVEPERSON_CLIENT_ID": "bench",
+           "LIVEPERSON_CLIENT_SECRET": "bench", "LIVEPERSON_DOMAIN_API_URL": "http://127.0.0.1:9",
+           "BOT_DB": str(path), "BOT_CONFIG": str(path.parent / "absent.toml")}  # fmt: skip
+    settings = replace(config.load(env), timezone=ZONE)
+    store = Store(str(path))
+    commands = build_commands(settings, lambda: now, store, fetch_names=False)
+    assert commands.trends is not None
+    trends = commands.trends
+    try:
+        for label, text, goal in (
+            (f"/csat skill all {args.days}d, answered", "skill all {d}d", 300),
+            ("/csat trend skill all 30d, answered", "trend skill all {d}d", 300),
+        ):
+            times = []
+            for n in range(args.runs + 1):
+                days = (args.days if "trend" not in text else 30) - n
+                began = time.perf_counter()
+                if "trend" in text:
+                    query = grammar.parse("/csat", text.format(d=days))
+                    assert isinstance(query, Query)
+                    resolved, _ = trends.resolve(query)
+                    message = await trends.answer(resolved)
+                else:
+                    plan = commands.prepare("/csat", text.format(d=days))
+                    message = await commands.answer(plan)
+                times.append((time.perf_counter() - began) * 1000)
+                assert "blocks" in message, message
+            median = statistics.median(times[1:])
+            print(
+                f"  {label:<40} {median:8.1f} ms  [{times[0]:7.1f} ms]"
+                f"  (goal {goal} ms: {median / goal:.2f} of it)"
+            )
+    finally:
+        await commands.sources.aclose()
+        store.close()
 
 
 def collect(db: Database, args: argparse.Namespace, now: datetime) -> None:
