@@ -162,9 +162,9 @@ def digest_contexts() -> dict[str, list[dict[str, Any]]]:
     weekly = replace(csat, name="csat-weekly", timeframe=7 * 1440)
     monthly = replace(csat, name="csat-monthly", timeframe=30 * 1440)
     weekly_states = replace(states, name="availability-weekly", timeframe=7 * 1440)
-    periods = [
-        Period(c.asked, Window(c.start, c.start, c.end), c)
-        for c in reversed(coverages(before=1))  # the period before, against each coverage
+    periods = [  # the period before, against each coverage; and this one's coverage
+        Period(c.asked, Window(c.start, c.start, c.end), c, now)
+        for c, now in zip(reversed(coverages(before=1)), coverages(), strict=True)
     ]
     month = coverages(30 * 1440, before=1)[1]
     monthly_period = Period(month.asked, Window(month.start, month.start, month.end), month)

@@ -64,13 +64,23 @@ class Period:
     minutes: int  # the timeframe
     window: Window
     coverage: Coverage | None
+    current: Coverage | None = None  # what the history holds of the digest's own window
 
     @property
     def comparable(self) -> bool:
-        """Whether the history holds enough of it (`COMPARABLE` of its hours) to compare
-        with: one hour of last week against a whole week would read "▲ 160h"."""
-        c = self.coverage
-        return c is None or c.covered * 100 >= COMPARABLE * c.length
+        """Whether the history holds enough of both periods (`COMPARABLE` of their hours)
+        to compare them: one hour of last week against a whole week would read "▲ 160h",
+        and a week with three days missing against a whole one "▼ 70h"."""
+        return all(
+            c is None or c.covered * 100 >= COMPARABLE * c.length
+            for c in (self.coverage, self.current)
+        )
+
+    @property
+    def short_now(self) -> bool:
+        """Whether it is the digest's own window the history lacks (the words differ)."""
+        c = self.current
+        return c is not None and c.covered * 100 < COMPARABLE * c.length
 
 
 @dataclass(frozen=True)
@@ -331,7 +341,7 @@ async def _periods(
         report = await source.agent_states_before(query, now)
         earlier = await source.agent_states_before(query, report.window.start)
         rows, past = await off_loop(states_rows, report), await off_loop(states_rows, earlier)
-    period = Period(query.timeframe, earlier.window, earlier.coverage)
+    period = Period(query.timeframe, earlier.window, earlier.coverage, report.coverage)
     return report, rows, period, {(r["entity_kind"], r["entity_id"]): r for r in past}
 
 

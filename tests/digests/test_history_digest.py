@@ -206,3 +206,19 @@ def test_a_period_is_compared_with_from_95_percent_of_its_hours(
     kept = [end - (i + 1) * H for i in reversed(range(hours))]
     coverage = Coverage.of(7 * 1440, start, end, kept, start - 30 * 24 * H)
     assert Period(7 * 1440, Window(start, start, end), coverage).comparable is comparable
+
+
+@pytest.mark.parametrize(("hours", "comparable"), [(168, True), (160, True), (100, False)])
+def test_a_week_the_history_lacks_much_of_is_not_compared_either(
+    hours: int, comparable: bool
+) -> None:
+    """A week with three days missing against a whole week would read "▼ 70h"."""
+    end = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    start = end - 168 * H
+    whole = Coverage.of(7 * 1440, start - 168 * H, start, [start - (i + 1) * H for i in range(168)],
+                        start - 30 * 24 * H)  # fmt: skip
+    now = Coverage.of(7 * 1440, start, end, [end - (i + 1) * H for i in reversed(range(hours))],
+                      start - 30 * 24 * H)  # fmt: skip
+    period = Period(7 * 1440, Window(start - 168 * H, start - 168 * H, start), whole, now)
+    assert period.comparable is comparable
+    assert period.short_now is not comparable
