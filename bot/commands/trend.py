@@ -33,6 +33,7 @@ from bot.commands.grammar import DAILY_UP_TO, LONGEST_ID, TREND_LONGEST, TREND_S
 from bot.db import Store, reading
 from bot.errors import NotConfigured, UsageError
 from bot.history import queries as history
+from bot.history.source import LATE
 from bot.metrics import CsatCounts, wilson
 from bot.offloop import off_loop
 from bot.query import SOURCES, Ids, Query
@@ -45,6 +46,7 @@ LISTED = 12  # entities asked for by id that get a line of their own
 VALUE_LIMIT = 2000  # characters: Slack's limit on a button's value
 MOST_IDS = 100  # ids a button carries at most
 HOURLY = ("liveperson",)  # sources read from the bot's hourly history
+HOUR = timedelta(hours=1)
 Step = Literal["day", "week"]
 Series = dict[str, list[tuple[date, CsatCounts]]]
 # (entity kind, entity id, start, end) of an alert: the chart shades its window
@@ -462,7 +464,13 @@ class Trends:
                         series = history.csat_series(db, start, end, zone, unit, ids, step)
                     hours = history.collected_hours(db, history.CSAT, start, end)
                     since = history.first_hour(db, history.CSAT)
-                of = int((end - start).total_seconds() // 3600)
+                    last = history.last_hour(db, history.CSAT)
+                # the newest hours not collected yet (HH:07:30) are not missing, as /csat
+                # counts them: its window ends where the last collected hour ends
+                stop = end
+                if last is not None and end - LATE <= last + HOUR < end:
+                    stop = last + HOUR
+                of = int((stop - start).total_seconds() // 3600)
                 return series, Coverage(len(hours), of, since), answering
 
             return await self.store(read)

@@ -424,3 +424,21 @@ def test_parse_keeps_the_trend_apart() -> None:
 
 def test_few_is_the_documented_bar() -> None:
     assert FEW == 10
+
+
+async def test_the_newest_hour_not_collected_yet_is_not_missing(store: Store) -> None:
+    """At 10:05 the 09:00 hour waits for the 10:07:30 collection: /csat ends its window at
+    09:00 and calls the history whole, and so does the trend."""
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    end = datetime(2026, 3, 12, 9, tzinfo=UTC)
+    hours = int((end - first).total_seconds() // 3600)
+    pieces = {first + i * timedelta(hours=1): [CsatRow("skill", "4", None, counts(10, 9))]
+              for i in range(hours)}  # fmt: skip
+    store.sync(lambda db: q.store_csat(db, pieces, BERLIN, first))
+    for now, whole in ((datetime(2026, 3, 12, 10, 5, tzinfo=UTC), True),
+                       (datetime(2026, 3, 12, 12, 5, tzinfo=UTC), False)):  # fmt: skip
+        commands = _commands(store, now)
+        message = await commands.answer(commands.prepare("/csat", "trend skill 4 30d"))
+        text = json.dumps(message, ensure_ascii=False)
+        assert ("collected hour by hour" in text) is whole, text
+        assert ("History covers" in text) is not whole
