@@ -16,20 +16,24 @@ bucket.
 Answers arrive while the windows are asked, and all of them land in the newest (still
 unfinished) hour. Asked wide to narrow they are lost to an older hour; a retry can ask a
 narrower window first, and then an older hour counts them as well as, later, the newest.
-So the newest CSAT window is asked once more after all the others: when its answers
-changed by more than `pieces.ANSWERS_SLACK` and `ARRIVALS_SHARE` of what the collection
-stores, the collection is asked again, once (the same goes for a first answer of it that
-was wrongly empty). Agent states are not asked again: their windows are exact and slide
-with the clock, so calls in another order move seconds, not answers, between hours.
+So the CSAT windows are asked first, and the newest of them once more as soon as they are
+all in (beside the agent states' windows): when its answers changed by more than
+`pieces.ANSWERS_SLACK` plus what its own rate of answers brings in the seconds the CSAT
+calls took, the collection is asked again, once (the same goes for a first answer of it
+that was wrongly empty). Agent states are not asked again: their windows are exact and
+slide with the clock, so calls in another order move seconds, not answers, between hours.
 
 Before storing, the answers must nest (`pieces.csat_disagreement`,
 `pieces.states_disagreement`): a narrower window that counts more than the wider one
-around it is a wrong answer (LivePerson's "no data" for one window), which would store
-the whole wider window as one hour for good; the collection then fails with
-`VendorBadResponse`. Nothing is stored until every answer is in and checked, so a vendor
-failure stores nothing and the next collection asks for the same hours again. The store
-keeps each hour once, so two collectors (a restart, `python -m bot collect` beside
-`serve`) never count an answer twice.
+around it, or an agent's hour longer than an hour, is a wrong answer (LivePerson's "no
+data" for one window), which would store a whole wider window as one hour for good; the
+collection then fails with `VendorBadResponse`. The states' tolerance is the seconds the
+collection really took (from its plan to its last answer, queueing and retries included)
+plus LivePerson's rounding: their windows slide by at most that between two calls.
+Nothing is stored until every answer is in and checked, so a vendor failure stores
+nothing and the next collection asks for the same hours again. The store keeps each hour
+once, so two collectors (a restart, `python -m bot collect` beside `serve`) never count
+an answer twice.
 
 `run` (serve, socket) collects soon after start, then every hour at about HH:07:30 (the
 hour before is over and its last bucket closed), and deletes what `[history] keep` no
@@ -50,7 +54,7 @@ from bot.db import Store
 from bot.errors import SourceError, StoreError, VendorBadResponse
 from bot.history import pieces, queries
 from bot.history.pieces import HOUR, Plan
-from bot.metrics import floor_to_bucket
+from bot.metrics import CsatCounts, CsatRow, floor_to_bucket
 from bot.offloop import off_loop
 from bot.sources.liveperson import VENDOR, LivePerson
 
@@ -61,7 +65,6 @@ RUN_AT = timedelta(minutes=7, seconds=30)  # past each hour: the hour before and
 START_DELAY = 20.0  # seconds after start: the first collection waits for start-up to settle
 PLAN_SECONDS = (15.0, 45.0)  # seconds past the minute a collection may plan at
 PLAN_AT = 30.0  # ... and the second it waits for when outside them
-ARRIVALS_SHARE = 0.005  # of the answers stored: what arrivals during a collection may move
 PRUNE_EVERY = timedelta(days=1)
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -76,6 +79,18 @@ class Collected:
     stored: tuple[datetime, ...] = ()
     skipped: tuple[datetime, ...] = ()
     missing: tuple[datetime, ...] = ()
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One collection's answers by kind and timeframe; by how many answers the newest CSAT
+    window changed and how many it may (`_arrivals`); seconds from the plan to the last
+    answer."""
+
+    answers: dict[str, dict[int, Any]]
+    moved: int
+    allowed: float
+    elapsed: float
 
 
 @dataclass(frozen=True)
@@ -153,19 +168,22 @@ class Collector:
                 lasts = await self.store(lambda db: {k: queries.last_hour(db, k) for k in KINDS})
                 now = self.clock()
                 plans = {kind: pieces.plan(now, lasts[kind]) for kind in KINDS}
-                answers, spread = await self._ask(plans)
-                moved = await self._moved(plans[CSAT], answers[CSAT])
+                asked = await self._ask(plans, now)
                 if _bucket(self.clock()) != _bucket(now):
                     why = "a 5-minute bucket ended during the collection"
-                elif moved > _arrivals_allowed(plans[CSAT], answers[CSAT]):
-                    why = f"the newest window's answers changed by {moved} during the collection"
+                elif asked.moved > asked.allowed:
+                    why = (
+                        f"the newest window's answers changed by {asked.moved} during the"
+                        " collection"
+                    )
                 else:
                     break
                 if attempt == 1:
                     log.info("history: %s; again", why)
             else:
                 raise SourceError(VENDOR, f"{why} twice; nothing stored")
-            _check(plans, answers, moved, spread)
+            answers = asked.answers
+            await off_loop(_check, plans, answers, asked.moved, asked.elapsed)
             return await self._store(now, plans, answers)
 
     async def _settle(self) -> None:
@@ -174,15 +192,21 @@ class Collector:
         if wait > 0:
             await self.sleep(wait)
 
-    async def _ask(self, plans: dict[str, Plan]) -> tuple[dict[str, dict[int, Any]], float]:
-        """Every window of every plan at once, and the seconds between the first answer and
-        the last; the first failure cancels the rest."""
+    async def _ask(self, plans: dict[str, Plan], now: datetime) -> Asked:
+        """Every CSAT window, then the newest of them again beside every states window (see
+        the module's docstring); the first failure cancels the rest."""
         try:
             async with asyncio.TaskGroup() as group:
                 csat = {
                     t: group.create_task(self.liveperson.csat_raw(t))
                     for t in plans[CSAT].timeframes
                 }
+            answers: dict[str, dict[int, Any]] = {
+                CSAT: {t: task.result()[1] for t, task in csat.items()}
+            }
+            async with asyncio.TaskGroup() as group:
+                # created first, so it takes a free slot of `VendorHTTP` before the states
+                again = group.create_task(self._again(plans[CSAT], now))
                 states = {
                     t: group.create_task(self.liveperson.states_raw(t))
                     for t in plans[STATES].timeframes
@@ -192,22 +216,19 @@ class Collector:
             while isinstance(first, BaseExceptionGroup):
                 first = first.exceptions[0]
             raise first from None
-        times = [task.result()[0] for task in (*csat.values(), *states.values())]
-        spread = (max(times) - min(times)).total_seconds() if times else 0.0
-        answers: dict[str, dict[int, Any]] = {
-            CSAT: {t: task.result()[1] for t, task in csat.items()},
-            STATES: {t: task.result()[1] for t, task in states.items()},
-        }
-        return answers, spread
+        answers[STATES] = {t: task.result()[1] for t, task in states.items()}
+        moved, allowed = _arrivals(plans[CSAT], answers[CSAT], *again.result())
+        return Asked(answers, moved, allowed, (self.clock() - now).total_seconds())
 
-    async def _moved(self, plan: Plan, answers: dict[int, Any]) -> int:
-        """The newest CSAT window asked once more, after all the others: by how many
-        answers it changed meanwhile (see the module's docstring)."""
+    async def _again(
+        self, plan: Plan, now: datetime
+    ) -> tuple[tuple[CsatRow[CsatCounts], ...], float]:
+        """The newest CSAT window asked once more, and the seconds from the plan to its
+        answer: how long the CSAT calls took, arrivals meanwhile included."""
         if not plan.timeframes:
-            return 0
-        newest = plan.timeframes[-1]
-        _, again = await self.liveperson.csat_raw(newest)
-        return pieces.csat_changed(answers[newest], again)
+            return (), 0.0
+        _, rows = await self.liveperson.csat_raw(plan.timeframes[-1])
+        return rows, (self.clock() - now).total_seconds()
 
     async def _store(
         self, now: datetime, plans: dict[str, Plan], answers: dict[str, dict[int, Any]]
@@ -270,25 +291,38 @@ class Collector:
         return deleted
 
 
-def _arrivals_allowed(plan: Plan, answers: dict[int, Any]) -> float:
-    """How many answers may arrive during a collection: a few, or a small share of what it
-    stores (the widest window less the newest), whichever is more."""
+def _arrivals(
+    plan: Plan,
+    answers: dict[int, Any],
+    again: Sequence[CsatRow[CsatCounts]],
+    elapsed: float,
+) -> tuple[int, float]:
+    """By how many answers the newest CSAT window changed between its two calls, and how
+    many may arrive in the `elapsed` seconds of the CSAT calls: a few, plus that window's
+    own rate of answers (the larger of its two answers) for those seconds. A busy account
+    answers steadily while it is asked; more than that is a window asked out of order."""
     if not plan.timeframes:
-        return 0
-    stored = pieces.answers_in(answers[plan.timeframes[0]])
-    stored -= pieces.answers_in(answers[plan.timeframes[-1]])
-    return max(pieces.ANSWERS_SLACK, ARRIVALS_SHARE * stored)
+        return 0, 0.0
+    newest = plan.timeframes[-1]
+    moved = pieces.csat_changed(answers[newest], again)
+    rate = max(pieces.answers_in(answers[newest]), pieces.answers_in(again)) / (newest * 60)
+    return moved, pieces.ANSWERS_SLACK + rate * max(0.0, elapsed)
 
 
-def _check(plans: dict[str, Plan], answers: dict[str, dict[int, Any]], moved: int,
-           spread: float) -> None:  # fmt: skip
+def _check(
+    plans: dict[str, Plan], answers: dict[str, dict[int, Any]], moved: int, elapsed: float
+) -> None:
     """The nested windows' answers must nest; `VendorBadResponse` saying which two do not.
 
-    The slack grows with what arrived during the collection (`moved` answers) and with
-    the seconds between the answers (`spread`: states' windows slide with the clock)."""
+    CSAT's slack grows with what arrived during the collection (`moved` answers); the
+    states' with the seconds it took from the plan to its last answer (`elapsed`): their
+    windows slide with the clock, and no two calls are further apart than that, however
+    long a call queued or was retried."""
     wrong = pieces.csat_disagreement(
         plans[CSAT], answers[CSAT], pieces.ANSWERS_SLACK + moved
-    ) or pieces.states_disagreement(plans[STATES], answers[STATES], pieces.SECONDS_SLACK + spread)
+    ) or pieces.states_disagreement(
+        plans[STATES], answers[STATES], pieces.SECONDS_SLACK + max(0.0, elapsed)
+    )
     if wrong:
         raise VendorBadResponse(
             VENDOR, f"nested windows disagree, nothing stored (the next collection tries"

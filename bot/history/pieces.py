@@ -14,9 +14,10 @@ the seconds of `now - h` past the hour (about 30) later.
 
 Before any piece is made, the answers must nest (`csat_disagreement`,
 `states_disagreement`): a narrower window never counts more than the wider one around
-it, beyond a small slack. A "no data" answer for one window (LivePerson sometimes sends
-an empty `metricsPerSkill`) would otherwise make the hour before it the whole wider
-window, stored once and for good.
+it, beyond a small slack, and no agent's state piece is longer than its hour beyond that
+slack. A "no data" answer for one window (LivePerson sometimes sends an empty
+`metricsPerSkill`) would otherwise make the hour before it the whole wider window, stored
+once and for good.
 
 Differences are taken per skill × agent per score (and per agent per state, per reason
 and per part), and a negative one (an answer that arrived between two calls, LivePerson's
@@ -232,15 +233,15 @@ def csat_disagreement(
     """Which two nested windows disagree, in words, or None when they all nest.
 
     A narrower window may count more than the wider one around it only by `slack` answers
-    (they arrive while the windows are asked), per skill and for the account; and never
-    when the wider counts nothing at all (a "no data" answer). Otherwise the difference
-    would be a piece of the wrong size, stored for good.
+    (they arrive while the windows are asked), per skill and for the account, a wider one
+    that counts nothing at all (a "no data" answer, or a quiet hour) included. Otherwise
+    the difference would be a piece of the wrong size, stored for good.
     """
     for (hour, wide), (inner, narrow) in zip(plan.boundaries, plan.boundaries[1:], strict=False):
         wider, narrower = answers[wide], answers[narrow]
         both = f"{_window(hour, wide)} and {_window(inner, narrow)} inside it"
         outer, inside = answers_in(wider), answers_in(narrower)
-        if (outer == 0 and inside > 0) or inside - outer > slack:
+        if inside - outer > slack:
             return f"{both}: {outer} answers in the wider, {inside} in the narrower"
         totals = {row.id: row.counts.total for row in wider}
         for row in narrower:
@@ -258,9 +259,13 @@ def states_disagreement(
     """Which two nested windows disagree, in words, or None when they all nest.
 
     An agent's logged-in seconds in a narrower window may pass those in the wider one only
-    by `slack` (LivePerson's rounding; the windows slide with the clock between calls);
-    and never when the wider has nobody logged in at all (a "no data" answer).
+    by `slack` (LivePerson's rounding, and the seconds the windows slid between their
+    calls); never when the wider has nobody logged in at all (a "no data" answer). And no
+    agent's piece (the wider less the narrower) may hold more seconds of any state than
+    its hour lasts, plus `slack`: a narrower window answered "no data" would leave the
+    whole wider window as that hour.
     """
+    longest = HOUR.total_seconds() + slack
     for (hour, wide), (inner, narrow) in zip(plan.boundaries, plan.boundaries[1:], strict=False):
         wider = {a.id: a.logged_in.total for a in answers[wide]}
         narrower = {a.id: a.logged_in.total for a in answers[narrow]}
@@ -274,4 +279,19 @@ def states_disagreement(
                     f"{both}: agent {agent} logged in {wider.get(agent, 0)} s in the wider,"
                     f" {seconds} s in the narrower"
                 )
+    # then each piece's length (a "no data" wider window is named by the nesting above)
+    for (hour, wide), (inner, narrow) in zip(plan.boundaries, plan.boundaries[1:], strict=False):
+        both = f"{_window(hour, wide)} and {_window(inner, narrow)} inside it"
+        for piece in states_difference(answers[wide], answers[narrow]):
+            parts = (
+                ("logged in", piece.logged_in),
+                *((f"in state {key}", time) for key, time in piece.states),
+                *((f"away for reason {key}", time) for key, time in piece.reasons),
+            )
+            for part, time in parts:
+                if max(time) > longest:
+                    return (
+                        f"{both}: agent {piece.id} has {max(time)} s {part} in the hour"
+                        f" between them, which lasts {HOUR.total_seconds():.0f} s"
+                    )
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
@@ -19,6 +20,7 @@ from bot.config import LivePersonSettings
 from bot.db import Store
 from bot.demo.sim.liveperson import (
     AGENTS,
+    BUCKET,
     SimulatedLivePerson,
     hour_scores,
     metrics,
@@ -540,6 +542,147 @@ async def test_answers_that_keep_moving_store_nothing(store: Store, clock: FakeC
     ):
         await collector(sim, store, clock).collect()
     assert count(store, "history_hours") == 0
+
+
+def collected_until(store: Store, hour: datetime) -> None:
+    """As if a collection had stored every hour up to `hour`: the next one is hourly."""
+    moment = int(hour.timestamp())
+
+    def claim(db: Any) -> None:
+        for kind in (CSAT, STATES):
+            db.execute(
+                "insert into history_hours (kind, hour, collected_at) values (?, ?, ?)",
+                [kind, moment, moment],
+            )
+        db.conn.commit()
+
+    store.sync(claim)
+
+
+class LateLogin(SimulatedLivePerson):
+    """Agent 1001 alone, logged in since 13:02; the newest agentactivity window (13:00's,
+    7 minutes at 13:07:30) is answered 429 Retry-After 5 once."""
+
+    login = at(13, 2).timestamp()
+    throttled = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wider_answered = threading.Event()  # the 429 only then: the wider reads 13:07:30
+
+    def _activity(self, query: dict[str, str]) -> Reply:
+        timeframe = int(query["timeframe"])
+        if timeframe == 7 and not self.throttled:
+            self.throttled = True
+            self.wider_answered.wait(5)
+            return reply(429, {"error": "slow down"}, {"Retry-After": "5"})
+        if timeframe != 7:
+            self.wider_answered.set()
+        now = self.clock()
+        seconds = int(max(0.0, now - max(now - timeframe * 60, self.login)))
+        value = {"total": seconds, "chatting": 0, "notChatting": seconds,
+                 "chattingInMaxConcurrency": 0}  # fmt: skip
+        agent = [{"id": -1, "name": "Logged in", "value": value}]
+        return reply(200, {"agentsMetrics": {"metricsPerAgent": {"1001": agent},
+                                             "metricsTotals": []}})  # fmt: skip
+
+
+async def test_a_states_window_retried_later_slides_by_the_seconds_waited_and_still_nests(
+    store: Store, clock: FakeClock
+) -> None:
+    """Answered 5 s later, 13:00's window holds 335 s of 13:02's login, 12:00's (67
+    minutes, asked first) 330 s: the collection took those 5 s, so they are no disagreement."""
+    clock.now = at(13, 7, 30)
+    collected_until(store, at(11))
+    with LateLogin(timeline=True, clock=clock.time) as sim:
+        result = await collector(sim, store, clock).collect()
+    assert sim.throttled and clock.sleeps == [5.0]
+    assert result.of(STATES).stored == (at(12),)
+    assert logged_in(store, at(12)) == {}  # 13:02's login is the next hour's
+
+
+class OnDuty(NoData):
+    """Agent 1001 alone, logged in day and night."""
+
+    def _activity(self, query: dict[str, str]) -> Reply:
+        seconds = int(query["timeframe"]) * 60
+        value = {"total": seconds, "chatting": 0, "notChatting": seconds,
+                 "chattingInMaxConcurrency": 0}  # fmt: skip
+        agent = [{"id": -1, "name": "Logged in", "value": value}]
+        return reply(200, {"agentsMetrics": {"metricsPerAgent": {"1001": agent},
+                                             "metricsTotals": []}})  # fmt: skip
+
+
+async def test_the_newest_states_window_answered_with_no_data_stores_nothing(
+    store: Store, clock: FakeClock
+) -> None:
+    """Less an empty 13:00 window, 12:00 would be the whole 67 minutes from 12:00:30 (4,020
+    s logged in in one hour); the nesting alone cannot see it, the empty window being the
+    narrower."""
+    with OnDuty(timeline=True, clock=clock.time) as sim:
+        sim.empty = ("agentactivity", "7")
+        collecting = collector(sim, store, clock)
+        with pytest.raises(VendorBadResponse, match="nested windows disagree") as failed:
+            await collecting.collect()
+        assert (
+            "the 67-minute window (from 12:00 UTC) and the 7-minute window (from 13:00 UTC)"
+            " inside it: agent 1001 has 4020 s logged in in the hour between them, which lasts"
+            " 3600 s"
+        ) in str(failed.value)
+        assert count(store, "history_hours") == count(store, "state_hours") == 0
+        result = await collecting.collect()  # LivePerson answers as it should again
+    assert len(result.of(STATES).stored) == 23
+    assert logged_in(store, at(12)) == {"1001": 3600}
+
+
+class Busy(SimulatedLivePerson):
+    """Skill 99 answered by agent 1001 once a second, day and night, on top of the rest;
+    each agentactivity window answered 429 Retry-After 9 twice before its answer."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.throttled: dict[str, int] = {}
+
+    def _activity(self, query: dict[str, str]) -> Reply:
+        timeframe = query["timeframe"]
+        self.throttled[timeframe] = self.throttled.get(timeframe, 0) + 1
+        if self.throttled[timeframe] <= 2:
+            return reply(429, {"error": "slow down"}, {"Retry-After": "9"})
+        return super()._activity(query)
+
+    def _timeline_csat(self, query: dict[str, str], timeframe: int) -> dict[str, Any]:
+        body = super()._timeline_csat(query, timeframe)
+        now = self.clock()
+        given = int(now - (now - timeframe * 60) // BUCKET * BUCKET)  # one a second
+        busy = metrics([0, 0, 0, 0, given])
+        skills = body[self.skills_element]["metricsPerSkill"]
+        skills["99"] = {"metricsPerAgent": {"1001": busy}, "metricsTotals": busy}
+        return body
+
+
+async def test_steady_answers_while_the_states_are_slow_do_not_ask_again(
+    store: Store, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A busy account's answers arrive while it is asked; the newest CSAT window is asked
+    again as soon as the CSAT windows are in, and may have moved by its own rate for the
+    seconds they took: throttled agentactivity calls (36 s of it here, 36 answers, more
+    than 0.5 % of the hour's 3,600) are no reason to ask everything again."""
+    clock.now = at(13, 7, 30)
+    collected_until(store, at(11))
+    with (
+        Busy(timeline=True, clock=clock.time) as sim,
+        caplog.at_level(logging.INFO, logger="bot.history.collector"),
+    ):
+        result = await collector(sim, store, clock).collect()
+    assert clock.sleeps == [9.0] * 4
+    assert "again" not in caplog.text
+    assert result.of(CSAT).stored == result.of(STATES).stored == (at(12),)
+    assert csat_rows(store, at(12))[("99", "1001")] == (0, 0, 0, 0, 3600)
+    asked = [(c.path.rsplit("/", 1)[-1], c.query["timeframe"]) for c in sim.calls
+             if "timeframe" in c.query]  # fmt: skip
+    again = len(asked) - 1 - asked[::-1].index(("msgcsatdistribution", "7"))
+    last_states = len(asked) - 1 - asked[::-1].index(("agentactivity", "7"))
+    assert asked.count(("msgcsatdistribution", "7")) == 2 and again < last_states
 
 
 # --- the hourly loop and the digest process ---------------------------------------------

@@ -302,7 +302,18 @@ def test_a_wider_window_answered_empty_disagrees_with_the_narrower_inside_it() -
         f" inside it: 0 answers in the wider, {sum(r.counts.total for r in answers[547])} in"
         " the narrower"
     )
-    assert csat_disagreement(got, answers, slack=10_000) is not None  # whatever the slack
+
+
+def test_an_answer_arriving_after_a_quiet_hour_is_within_the_slack() -> None:
+    """Nobody answered from 12:00 to 13:07; one answer arrives between the two calls: the
+    wider window counts nothing, the narrower one answer."""
+    got = Plan(at(13, 7, 30), ((at(12), 67), (at(13), 7)))
+    one, three = (row("4", {"1": (0, 0, 0, 0, 1)}),), (row("4", {"1": (0, 0, 0, 0, 3)}),)
+    assert csat_disagreement(got, {67: (), 7: one}) is None
+    assert csat_disagreement(got, {67: (), 7: three}) == (
+        "the 67-minute window (from 12:00 UTC) and the 7-minute window (from 13:00 UTC)"
+        " inside it: 0 answers in the wider, 3 in the narrower"
+    )
 
 
 def test_a_skill_that_shrinks_disagrees_beyond_the_slack_only() -> None:
@@ -350,3 +361,23 @@ def test_how_much_an_answer_for_one_window_changed() -> None:
     again = (row("4", {"1": (0, 0, 0, 0, 13)}), row("6", {"3": (0, 0, 0, 0, 2)}))
     assert csat_changed(first, again) == 3 + 1 + 2
     assert csat_changed(first, first) == 0
+
+
+def test_a_state_piece_longer_than_its_hour_disagrees() -> None:
+    """The newest window answered "no data": 12:00 would be the whole 67-minute window, more
+    seconds than the hour has, though no narrower window counts more than its wider."""
+    t = StateTime
+    got = Plan(at(13, 7, 30), ((at(12), 67), (at(13), 7)))
+    whole = (AgentStates("7", None, t(4020, 0, 4020, 0), (("online", t(4020)),)),)
+    assert states_disagreement(got, {67: whole, 7: ()}) == (
+        "the 67-minute window (from 12:00 UTC) and the 7-minute window (from 13:00 UTC)"
+        " inside it: agent 7 has 4020 s logged in in the hour between them, which lasts 3600 s"
+    )
+    hour = (AgentStates("7", None, t(3602), (("online", t(3602)),)),)
+    assert states_disagreement(got, {67: hour, 7: ()}) is None  # the hour, rounded
+    assert states_disagreement(got, {67: hour, 7: ()}, slack=1) is not None
+    assert states_disagreement(got, {67: whole, 7: ()}, slack=420) is None  # slid so long
+    away = (AgentStates("7", None, t(3600), reasons=(("9", t(3700)),)),)
+    assert "agent 7 has 3700 s away for reason 9 in the hour" in str(
+        states_disagreement(got, {67: away, 7: ()})
+    )
