@@ -179,7 +179,10 @@ def test_healthz_is_503_while_the_database_cannot_be_written_then_ok(tmp_path: P
             other.execute("rollback")
         assert health.status_code == 503
         assert health.json()["ok"] is False
-        assert health.json()["database"] == REASONS["locked"]
+        # the lock seen by SQLite, or (on a loaded machine) the probe's own wait running out
+        # behind the survey's write, which waits for the same lock
+        reason = health.json()["database"]
+        assert reason == REASONS["locked"] or reason.startswith("no write went through"), reason
         assert db not in health.text  # the path is for the log, not for anyone who asks
         assert survey.status_code == 503
         assert survey.json()["error"] == (
