@@ -31,7 +31,7 @@ from sqlite_utils import Database
 
 from bot.commands.grammar import DAILY_UP_TO, LONGEST_ID, TREND_LONGEST, TREND_SHORTEST
 from bot.db import Store, reading
-from bot.errors import NotConfigured, UsageError
+from bot.errors import UsageError
 from bot.history import queries as history
 from bot.history.source import LATE
 from bot.metrics import CsatCounts, wilson
@@ -403,24 +403,15 @@ class Trends:
         self.alerts = alerts
 
     def resolve(self, query: Query) -> tuple[Query, Source]:
-        """The source of a trend, checked as `Sources.resolve` checks a query, but with no
-        vendor timeframe limit: a trend reads the bot's store, never the vendor."""
+        """The source of a trend, checked by `Sources.resolve` (configured, its units, its
+        ids) with no vendor timeframe limit: a trend reads the bot's store, never the vendor."""
         name = query.source or self.sources.default
-        if name is None:
-            raise NotConfigured("")
-        source = self.sources.get(name)
-        if source is None:
-            from bot.sources import VENDOR_NAMES
-
-            raise NotConfigured(VENDOR_NAMES.get(name, name), name)
-        query = replace(query, source=name)
-        if name not in (*HOURLY, "ingested") or (name == "ingested" and self.daily is None):
+        unavailable = name not in (*HOURLY, "ingested") or (name == "ingested" and not self.daily)
+        if name is not None and self.sources.get(name) is not None and unavailable:
             raise UsageError("trend_unavailable", query.command, source=name)
-        if query.unit not in source.units:
-            have = [u for u in source.units if u != "account"]
-            raise UsageError("no_such_unit", query.command, source=name, unit=query.unit, have=have)
-        source.check(replace(query, timeframe=min(query.timeframe, 60), trend=False))  # its ids
-        return query, source
+        asked = replace(query, timeframe=min(query.timeframe, 60), trend=False)
+        checked, source = self.sources.resolve(asked)
+        return replace(query, source=checked.source), source
 
     async def report(self, query: Query, now: datetime, channel: str = "") -> TrendReport:
         """The trend of a resolved query over the period ending `now`."""
