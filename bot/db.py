@@ -325,13 +325,8 @@ def writing(db: Database) -> Iterator[Database]:
         with db.atomic():
             yield db
         return
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(db, "BEGIN IMMEDIATE"):
         yield db
-    except BaseException:
-        db.conn.rollback()
-        raise
-    db.conn.commit()
 
 
 @contextmanager
@@ -346,9 +341,16 @@ def reading(db: Database) -> Iterator[Database]:
     if db.conn.in_transaction:  # the caller's transaction already is one snapshot
         yield db
         return
-    db.execute("BEGIN")
-    try:
+    with _transaction(db, "BEGIN"):
         yield db
+
+
+@contextmanager
+def _transaction(db: Database, begin: str) -> Iterator[None]:
+    """`begin`, then commit, or roll back on any exception (and let it go on)."""
+    db.execute(begin)
+    try:
+        yield
     except BaseException:
         db.conn.rollback()
         raise
