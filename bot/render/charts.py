@@ -193,13 +193,7 @@ def metric_figure(
     else:
         ax.set_ylim(bottom=max(low_limit, 0))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.set_title(_plain(title), fontsize=10, loc="left")
-    ax.set_ylabel(_plain(axis))
-    ax.grid(axis="y", alpha=0.3)
-    ax.spines[["top", "right"]].set_visible(False)
-    _date_axis(ax, times, tz)
-    if ax.get_legend_handles_labels()[1]:
-        _legend(ax)
+    _over_time(ax, title, axis, times, tz)
     return fig
 
 
@@ -292,6 +286,15 @@ def trend_chart_figure(
     shown = [v for p in series.values() for _, v, _, _ in p if v is not None]
     ax.set_ylim(max(0, min(shown, default=0.0) * 100 - 15), 100.5)
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+    _over_time(ax, title, axis, times, tz)
+    return fig
+
+
+def _over_time(
+    ax: Axes, title: str, axis: str, times: Sequence[datetime], tz: tzinfo | None
+) -> None:
+    """What a chart over time shares: its title and axis, a light grid, dates as people
+    read them, and a legend when a line is named."""
     ax.set_title(_plain(title), fontsize=10, loc="left")
     ax.set_ylabel(_plain(axis))
     ax.grid(axis="y", alpha=0.3)
@@ -299,7 +302,6 @@ def trend_chart_figure(
     _date_axis(ax, times, tz)
     if ax.get_legend_handles_labels()[1]:
         _legend(ax)
-    return fig
 
 
 def trend_chart(
