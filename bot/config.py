@@ -39,14 +39,6 @@ DEFAULT_TEMPLATES = next(
 
 
 @dataclass(frozen=True)
-class SlackSettings:
-    bot_token: str | None = field(default=None, repr=False)
-    signing_secret: str | None = field(default=None, repr=False)
-    app_token: str | None = field(default=None, repr=False)
-    api_url: str = "https://slack.com/api/"
-
-
-@dataclass(frozen=True)
 class LivePersonSettings:
     account_id: str
     client_id: str | None = None
@@ -153,6 +145,37 @@ def folder(value: Any) -> Path:
     return Path(str(value))
 
 
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,20}")
+MENTION = re.compile(
+    r"<!subteam\^S[A-Z0-9]{2,20}(\|[^<>]{0,80})?>|<@[UW][A-Z0-9]{2,20}>|<!here>|<!channel>"
+)
+
+
+def channel_id(value: Any) -> str:
+    """A channel's id (`C0123456789`): a name (`#leads`) is not what Slack posts to by."""
+    expected = "a channel id such as C0123456789 (in Slack: the channel's details, at the bottom)"
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(expected)
+    if not CHANNEL_ID.fullmatch(value.strip()):
+        raise Invalid(f"{expected}, not a name like {str(value)[:40]!r}")
+    return value.strip()
+
+
+def mention(value: Any) -> str:
+    """Who is called in: Slack's own mention syntax, or "" for nobody. `@support-leads`
+    as plain text reaches no one, so it is refused rather than posted."""
+    expected = (
+        "a mention Slack pings, such as <!subteam^S0123ABCD> (a user group), "
+        "<@U0123ABCD> (a person) or <!here>, or empty for nobody"
+    )
+    if not isinstance(value, str):
+        raise Invalid(expected)
+    rest = MENTION.sub(" ", value).strip()
+    if rest:
+        raise Invalid(f"{expected}; {rest[:40]!r} would ping nobody")
+    return value.strip()
+
+
 def ids(value: Any) -> Ids:
     if value == "all":
         return "all"
@@ -213,6 +236,33 @@ def read_table(
     return values if len(errors) == before else None
 
 
+SLACK_ADMIN = re.compile(r"[UWS][A-Z0-9]{2,20}")  # a user (U, W) or a user group (S)
+
+
+def admin_ids(value: Any) -> tuple[str, ...]:
+    """`[slack] admins`: user ids and user-group ids, never names (names change)."""
+    expected = 'a list of user ids (U…) and user-group ids (S…), such as ["U0123ABCD", "S0LEADS"]'
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid(expected)
+    bad = next((v for v in value if not SLACK_ADMIN.fullmatch(v.strip())), None)
+    if bad is not None:
+        raise Invalid(f"{expected}; {str(bad)[:40]!r} is not one")
+    return tuple(dict.fromkeys(v.strip() for v in value))
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """Slack's credentials from the environment, and `[slack]` from the file."""
+
+    bot_token: str | None = field(default=None, repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    app_token: str | None = field(default=None, repr=False)
+    api_url: str = "https://slack.com/api/"
+    # who may change digests, watches and alert settings from the Home tab; none listed:
+    # the workspace's admins and owners
+    admins: tuple[str, ...] = key(admin_ids, ())
+
+
 # --- what the file declares -------------------------------------------------------------
 
 
@@ -221,7 +271,7 @@ class Digest:
     """One `[[digest]]`: what to post (or only watch, with `post = false`), where and when."""
 
     name: str = key(text())
-    channel: str = key(text())
+    channel: str = key(channel_id)
     cron: str = key(cron)  # five fields, in the digest's time zone, weekdays as cron counts
     kind: Literal["csat", "availability"] = key(
         choice("csat", "availability", expected="csat or availability"), "csat"
@@ -293,8 +343,8 @@ def thresholds(value: Any) -> dict[str, Any]:
 class AlertRules:
     """`[alerts]`: where drop and detractor alerts go, who is called in, and the thresholds."""
 
-    channel: str | None = key(text("a channel id such as C0123456789", blank=True), None)
-    mention: str = key(text("a mention such as <!subteam^S0LEADS>", blank=True), "")
+    channel: str | None = key(lambda v: channel_id(v) if v != "" else None, None)
+    mention: str = key(mention, "")
     thresholds: Mapping[str, Rule] = key(thresholds, factory=dict)  # "skill:4" -> its Rule
     rule: Rule = Rule()  # the table's own threshold keys: the default for every entity
 
@@ -477,6 +527,7 @@ class Settings:
     links: Links = Links()  # [links]
     detractors: DetractorRules = DetractorRules()  # [detractors]
     history: HistoryRules = HistoryRules()  # [history]; BOT_COLLECT=off: collect = false
+    alerts_in_file: frozenset[str] = frozenset()  # the [alerts] keys the file sets itself
 
     def digest(self, name: str) -> Digest | None:
         return next((d for d in self.digests if d.name == name), None)
@@ -602,7 +653,7 @@ def _livechat(get: Callable[[str, str | None], str | None]) -> LiveChatSettings 
 # --- the TOML file -------------------------------------------------------------------
 
 # the file's tables; its plain keys are Settings' `key` fields
-TABLES = ("digest", "alerts", "names", "links", "detractors", "history")
+TABLES = ("digest", "alerts", "names", "links", "detractors", "history", "slack")
 
 
 def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
@@ -637,7 +688,15 @@ def _with_file(settings: Settings, errors: list[ConfigError]) -> Settings:
             errors.append(ConfigError(where, "templates", expected))
     timezone = found.get("timezone", settings.timezone)
     found["digests"] = _digests(data.get("digest", []), where, timezone, errors)
-    found["alerts"] = _alerts(data.get("alerts", {}), where, errors)
+    alerts_table = data.get("alerts", {})
+    found["alerts"] = _alerts(alerts_table, where, errors)
+    if isinstance(alerts_table, dict):  # the keys Slack's Home tab may not change
+        found["alerts_in_file"] = frozenset(str(k) for k in alerts_table)
+    slack = data.get("slack", {})
+    if not isinstance(slack, dict):
+        errors.append(ConfigError(where, "slack", "a [slack] table"))
+    elif (values := read_table((SlackSettings,), slack, where, "slack", errors)) is not None:
+        found["slack"] = replace(settings.slack, **values)
     tables = (
         ("names", NameOverrides),
         ("links", Links),
@@ -668,7 +727,6 @@ def _digests(
             errors.append(ConfigError(where, f"digest[{i}]", "a table"))
             continue
         label = f"digest[{i}]" + (f" ({table['name']})" if "name" in table else "")
-        values = read_table((Digest,), table, where, label, errors)
         name = table.get("name")
         if isinstance(name, str) and name in names:
             errors.append(
@@ -676,14 +734,43 @@ def _digests(
             )
         if isinstance(name, str):
             names.add(name)
-        units = [unit for unit in ("skills", "agents", "groups") if unit in table]
-        if len(units) > 1:
-            errors.append(
-                ConfigError(where, f"{label}.{units[1]}", f"only one of {', '.join(units)}")
-            )
-        elif values is not None:
-            found.append(Digest(**{"timezone": timezone, **values}))
+        digest = read_digest(table, where, label, timezone, errors)
+        if digest is not None:
+            found.append(digest)
     return tuple(found)
+
+
+def read_digest(
+    table: Mapping[str, Any], where: str, label: str, timezone: ZoneInfo,
+    errors: list[ConfigError],
+) -> Digest | None:  # fmt: skip
+    """One `[[digest]]` table, from the file or from Slack's Home tab (the same rules):
+    the Digest, or None with each problem added to `errors` as `{label}.{key}`."""
+    before = len(errors)
+    values = read_table((Digest,), table, where, label, errors)
+    units = [unit for unit in ("skills", "agents", "groups") if unit in table]
+    if len(units) > 1:
+        errors.append(ConfigError(where, f"{label}.{units[1]}", f"only one of {', '.join(units)}"))
+    if values is None or len(errors) > before:
+        return None
+    return Digest(**{"timezone": timezone, **values})
+
+
+def read_alerts(
+    rules: AlertRules, in_file: frozenset[str], table: Mapping[str, Any], where: str,
+    errors: list[ConfigError],
+) -> AlertRules:  # fmt: skip
+    """`[alerts]` keys set in Slack's Home tab laid over the file's: a key the file sets
+    itself stays as the file says. Read by the same readers; a bad key adds to `errors`."""
+    chosen = {k: v for k, v in table.items() if k not in in_file and k != "thresholds"}
+    values = read_table((AlertRules, Rule), chosen, where, "alerts", errors)
+    if not values:
+        return rules
+    rule_keys = keys_of(Rule)
+    rule = replace(rules.rule, **{k: v for k, v in values.items() if k in rule_keys})
+    plain = {k: v for k, v in values.items() if k not in rule_keys}
+    # an entity's own `[alerts.thresholds."skill:4"]` stay as the file says
+    return replace(rules, **plain, rule=rule)
 
 
 def _alerts(table: Any, where: str, errors: list[ConfigError]) -> AlertRules:

@@ -312,6 +312,31 @@ def m014_history(db: Database) -> None:
     db.execute("create table history_meta (key text primary key, value text not null)")
 
 
+@migrations()
+def m015_slack_config(db: Database) -> None:
+    """Configuration made in Slack's Home tab: digests and watches (their TOML keys as JSON,
+    read by the same readers as the file), the `[alerts]` keys set there, who changed what
+    and when; and each source's last answer and last failure, for the home view."""
+    db.execute(
+        "create table config_digests (name text primary key, digest text not null,"
+        " paused integer not null default 0, created_at text not null, created_by text not null,"
+        " updated_at text not null, updated_by text not null, since text not null)"
+    )
+    db.execute(
+        "create table config_alerts (id integer primary key check (id = 1),"
+        " alerts text not null, updated_at text not null, updated_by text not null)"
+    )
+    db.execute(
+        "create table config_audit (id integer primary key, at text not null,"
+        " user text not null, user_name text not null default '', action text not null,"
+        " target text not null, detail text not null default '')"
+    )
+    db.execute(
+        "create table source_status (source text primary key, last_ok text,"
+        " last_error_at text, last_error text not null default '', updated_at text not null)"
+    )
+
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """A write transaction that takes the write lock first (BEGIN IMMEDIATE).

@@ -400,7 +400,28 @@ DIGEST = '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "0 9 * * *"\n'
             DIGEST + "skills = []\n", "digest[0] (d).skills", '"all" or a list', id="no-ids"
         ),
         pytest.param(
-            "[alerts]\nmention = 7\n", "alerts.mention", "a mention such as", id="mention"
+            "[alerts]\nmention = 7\n", "alerts.mention", "a mention Slack pings", id="mention"
+        ),
+        pytest.param(
+            '[alerts]\nmention = "@support-leads"\n',
+            "alerts.mention",
+            "would ping nobody",
+            id="mention-as-text",
+        ),
+        pytest.param(
+            '[alerts]\nchannel = "#leads"\n', "alerts.channel", "not a name", id="channel-name"
+        ),
+        pytest.param(
+            '[[digest]]\nname = "d"\nchannel = "leads"\ncron = "0 9 * * *"\n',
+            "digest[0] (d).channel",
+            "a channel id",
+            id="digest-channel-name",
+        ),
+        pytest.param(
+            '[slack]\nadmins = ["@lead"]\n', "slack.admins", "user ids (U…)", id="admins-name"
+        ),
+        pytest.param(
+            '[slack]\nadmin = ["U0LEAD"]\n', "slack.admin", "one of admins", id="slack-key"
         ),
         pytest.param(
             '[alerts.thresholds."skill:4"]\ndrop_points = 101\n',
