@@ -13,7 +13,9 @@ from bot.schedule import (
     CATCH_UP_WITHIN,
     catch_up,
     cron_trigger,
+    describe,
     last_fire,
+    next_fires,
     scheduled_key,
     shortest_gap,
     weekdays,
@@ -296,3 +298,121 @@ def test_the_last_fire_of_a_frequent_schedule_across_the_clocks_going_back(
     trigger = cron_trigger("*/15 * * * *", ZoneInfo("Europe/Berlin"))
     found = last_fire(trigger, datetime.fromisoformat(utc))
     assert found is not None and found.isoformat() == expected
+
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@pytest.mark.parametrize(
+    ("expr", "zone", "words"),
+    [
+        ("0 9 * * 1-5", BERLIN, "weekdays at 09:00 (Europe/Berlin)"),
+        ("0 9 * * mon-fri", BERLIN, "weekdays at 09:00 (Europe/Berlin)"),
+        ("30 8 * * *", UTC_ZONE, "every day at 08:30 (UTC)"),
+        ("30 8 * * 0-6", UTC_ZONE, "every day at 08:30 (UTC)"),
+        ("30 8 * * 1-7", UTC_ZONE, "every day at 08:30 (UTC)"),
+        ("0 9 * * 1", BERLIN, "Mondays at 09:00 (Europe/Berlin)"),
+        ("0 9 * * 0", BERLIN, "Sundays at 09:00 (Europe/Berlin)"),
+        ("0 9 * * 7", BERLIN, "Sundays at 09:00 (Europe/Berlin)"),
+        ("0 7 * * 1,3,5", BERLIN, "Mondays, Wednesdays and Fridays at 07:00 (Europe/Berlin)"),
+        ("0 7 * * 1-5/2", BERLIN, "Mondays, Wednesdays and Fridays at 07:00 (Europe/Berlin)"),
+        ("0 10 * * 6,0", BERLIN, "weekends at 10:00 (Europe/Berlin)"),
+        ("0 10 * * 5-7", BERLIN, "Fridays, Saturdays and Sundays at 10:00 (Europe/Berlin)"),
+        ("0 10 * * 0,1", BERLIN, "Mondays and Sundays at 10:00 (Europe/Berlin)"),
+        ("0 9,17 * * 1-5", BERLIN, "weekdays at 09:00 and 17:00 (Europe/Berlin)"),
+        ("0,30 9 * * *", UTC_ZONE, "every day at 09:00 and 09:30 (UTC)"),
+        ("15 * * * *", UTC_ZONE, "every hour at :15"),
+        ("*/15 * * * *", BERLIN, "every 15 minutes"),
+        ("0/30 * * * *", BERLIN, "every 30 minutes"),
+        ("* * * * *", BERLIN, "every minute"),
+        ("*/15 * * * 1-5", BERLIN, "every 15 minutes on weekdays (Europe/Berlin)"),
+        ("0 * * * 1", UTC_ZONE, "every hour at :00 on Mondays (UTC)"),
+        ("0 */6 * * *", UTC_ZONE, "every 6 hours at :00 (UTC)"),
+        ("0 9-17 * * 1-5", BERLIN, "every hour from 09:00 to 17:00 on weekdays (Europe/Berlin)"),
+        ("0 9 1 * *", BERLIN, "on the 1st of each month at 09:00 (Europe/Berlin)"),
+        ("0 9 1,15 * *", BERLIN, "on the 1st and 15th of each month at 09:00 (Europe/Berlin)"),
+        ("0 9 2,3,22 * *", UTC_ZONE, "on the 2nd, 3rd and 22nd of each month at 09:00 (UTC)"),
+        ("0 9 11,12,13 * *", UTC_ZONE, "on the 11th, 12th and 13th of each month at 09:00 (UTC)"),
+        ("0 9 31 * *", UTC_ZONE, "on the 31st of each month at 09:00 (UTC)"),
+    ],
+)
+def test_describe_says_a_schedule_in_words(expr: str, zone: ZoneInfo, words: str) -> None:
+    assert describe(expr, zone) == words
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "5 4 * 2 *",  # a month
+        "0 9 1 * 1",  # a day of the month and a weekday: cron runs on either
+        "*/7 * * * *",  # not evenly every 7 minutes (:56, then :00)
+        "0 */5 * * *",
+        "*/15 8-17 * * mon-fri",
+        "* 9 * * *",
+        "0 8,9,10,11,12,13,14 * * *",  # more times than read well
+        "0 9 * * mon-sun",  # what the scheduler refuses
+        "0 9 * *",
+        "0 9 L * *",
+        "0 25 * * *",
+    ],
+)
+def test_describe_falls_back_to_the_cron_itself(expr: str) -> None:
+    assert describe(expr, UTC_ZONE) == f"cron {expr} (UTC)"
+
+
+def test_describe_reads_weekdays_as_the_scheduler_does() -> None:
+    """Every weekday field the scheduler reads names the days it fires on."""
+    for field, days in [("1-5", "weekdays"), ("7", "Sundays"), ("0", "Sundays"), ("2", "Tuesdays")]:
+        fired = {f"{m:%A}s" for m in next_fires(f"0 9 * * {field}", BERLIN, SPRING, 7)}
+        assert describe(f"0 9 * * {field}", BERLIN).startswith(days)
+        if days != "weekdays":
+            assert fired == {days}
+        else:
+            assert fired == {"Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays"}
+
+
+def test_next_fires_are_the_next_scheduled_times_after_now() -> None:
+    now = utc(2026, 3, 6, 8, 0)  # Friday 09:00 in Berlin, exactly: not "after"
+    found = next_fires("0 9 * * 1-5", BERLIN, now)
+    assert [f"{m:%a %d %H:%M %Z}" for m in found] == [
+        "Mon 09 09:00 CET",
+        "Tue 10 09:00 CET",
+        "Wed 11 09:00 CET",
+    ]
+    assert all(m.tzinfo is not None for m in found)
+    assert found[0] == utc(2026, 3, 9, 8)
+    assert next_fires("0 9 * * 1-5", BERLIN, now, count=1) == found[:1]
+    assert next_fires("0 9 * * 1-5", BERLIN, now, count=0) == []
+
+
+def test_next_fires_across_the_clocks_going_forward() -> None:
+    found = next_fires("30 2 * * *", BERLIN, utc(2026, 3, 27, 12))
+    assert [m.astimezone(UTC) for m in found] == DST_DAYS[("30 2 * * *", 3)]
+
+
+def test_next_fires_lists_the_doubled_half_past_two_once() -> None:
+    found = next_fires("30 2 * * *", BERLIN, utc(2026, 10, 23, 12))
+    assert [m.astimezone(UTC) for m in found] == [
+        utc(2026, 10, 24, 0, 30),
+        utc(2026, 10, 25, 0, 30),  # 02:30 CEST; 02:30 CET is the same scheduled time
+        utc(2026, 10, 26, 1, 30),
+    ]
+
+
+def test_next_fires_of_a_frequent_schedule_through_the_hour_repeated() -> None:
+    found = next_fires("*/15 * * * *", BERLIN, utc(2026, 10, 24, 23, 50), 8)
+    assert [f"{m:%H:%M %Z}" for m in found] == [
+        "02:00 CEST",
+        "02:15 CEST",
+        "02:30 CEST",
+        "02:45 CEST",
+        "03:00 CET",  # 02:00-02:45 CET are the scheduled times already listed
+        "03:15 CET",
+        "03:30 CET",
+        "03:45 CET",
+    ]
+
+
+def test_next_fires_uses_the_scheduler_trigger_and_refuses_what_it_refuses() -> None:
+    with pytest.raises(ValueError):
+        next_fires("0 9 * * mon-sun", BERLIN, SPRING)
