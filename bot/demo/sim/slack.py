@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import secrets
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +18,12 @@ class SimulatedSlack(LoopbackServer):
     """Web API under `/api/`, response URLs under `/response/`.
 
     A token containing `429` is rate-limited, one containing `invalid` is refused,
-    the way bolt-python's own mock server makes error paths one argument away.
+    the way bolt-python's own mock server makes error paths one argument away. Channel
+    ids say what the channel is: `C0NOTIN…` a public channel the bot is not in,
+    `C0GONE…` none, `C0ARCHIVED…` an archived one, `G…` a private one, and `G0NOTIN…`
+    a private one the bot is not in, which Slack answers as if it did not exist. A user
+    id containing `GONE` is nobody; `workspace_admins`, `workspace_owners` and
+    `usergroups` say who the others are.
     """
 
     def __init__(self) -> None:
@@ -28,6 +34,13 @@ class SimulatedSlack(LoopbackServer):
         self.rate_limit = False  # True: a second post to a channel within 1 s gets 429
         self._files = itertools.count(1)
         self._last_post: dict[str, float] = {}
+        self._views = itertools.count(1)
+        self._view_hashes: dict[str, str] = {}  # a view's id -> its current hash
+        self.workspace_admins: set[str] = {"U0ADMIN"}
+        self.workspace_owners: set[str] = {"U0OWNER"}  # owners are admins too, as in Slack
+        self.usergroups: dict[str, tuple[str, list[str]]] = {
+            "S0LEADS": ("support-leads", ["U0LEAD"])
+        }
 
     @property
     def api_url(self) -> str:
@@ -50,12 +63,22 @@ class SimulatedSlack(LoopbackServer):
         """File contents the bot uploaded (files_upload_v2's middle step)."""
         return self.calls_to("/upload/")
 
+    def views(self, method: str | None = None) -> list[dict[str, Any]]:
+        """The bodies of `views.publish`, `views.open` and `views.update` calls (or of one
+        of them: "views.publish" or "publish"), each `view` as a dict."""
+        wanted = None if method is None else "/api/views." + method.removeprefix("views.")
+        return [
+            _with_view(c.data())
+            for c in self.calls_to("/api/views.")
+            if wanted is None or c.path == wanted
+        ]
+
     def _post(self, call: Call, method: str) -> Reply:
         body = call.data()
         channel = str(body.get("channel", ""))
         if channel.startswith("C0NOTIN"):
             return reply(200, {"ok": False, "error": "not_in_channel"})
-        if channel.startswith("C0GONE"):
+        if channel.startswith(("C0GONE", "G0NOTIN")):
             return reply(200, {"ok": False, "error": "channel_not_found"})
         now = time.monotonic()
         if self.rate_limit and now - self._last_post.get(channel, -10.0) < 1.0:
@@ -96,6 +119,24 @@ class SimulatedSlack(LoopbackServer):
                                "file_id": file_id})  # fmt: skip
         if method == "files.completeUploadExternal":
             return reply(200, {"ok": True, "files": json.loads(call.data().get("files", "[]"))})
+        if method in ("views.publish", "views.open", "views.update"):
+            return self._view(call, method)
+        if method == "users.info":
+            return self._user(str(call.data().get("user", "")))
+        if method == "usergroups.list":
+            groups = [
+                {"id": group, "handle": handle, "name": handle.replace("-", " ").title(),
+                 "user_count": len(members)}
+                for group, (handle, members) in self.usergroups.items()
+            ]  # fmt: skip
+            return reply(200, {"ok": True, "usergroups": groups})
+        if method == "usergroups.users.list":
+            found = self.usergroups.get(str(call.data().get("usergroup", "")))
+            if found is None:
+                return reply(200, {"ok": False, "error": "no_such_subteam"})
+            return reply(200, {"ok": True, "users": list(found[1])})
+        if method == "conversations.info":
+            return self._channel(str(call.data().get("channel", "")))
         if method == "apps.connections.open":
             if not token.startswith("xapp-") or not self.socket_url:
                 return reply(200, {"ok": False, "error": "not_allowed_token_type"})
@@ -103,6 +144,63 @@ class SimulatedSlack(LoopbackServer):
         return reply(
             200, {"ok": True, "channel": "C0SIM", "ts": f"{time.time():.0f}.{next(self._ts):06d}"}
         )
+
+    def _view(self, call: Call, method: str) -> Reply:
+        """The view echoed back with its id and a new hash; an update carrying a hash that
+        is no longer the view's is refused, as Slack refuses it."""
+        body = _with_view(call.data())
+        view = body.get("view")
+        if not isinstance(view, dict):
+            return reply(200, {"ok": False, "error": "invalid_arguments"})
+        view_id = str(body.get("view_id") or "") if method == "views.update" else ""
+        if not view_id:
+            view_id = f"V{next(self._views):04d}"
+        given = body.get("hash")
+        with self._lock:
+            if given and self._view_hashes.get(view_id, given) != given:
+                return reply(200, {"ok": False, "error": "hash_conflict"})
+            new_hash = f"{time.time():.0f}.{secrets.token_hex(4)}"
+            self._view_hashes[view_id] = new_hash
+        answer = {"state": {"values": {}}, **view, "id": view_id, "hash": new_hash,
+                  "team_id": "T0SIM", "app_id": "A0BOT", "bot_id": "B0BOT"}  # fmt: skip
+        return reply(200, {"ok": True, "view": answer})
+
+    def _user(self, user: str) -> Reply:
+        if "GONE" in user or not user:
+            return reply(200, {"ok": False, "error": "user_not_found"})
+        owner = user in self.workspace_owners
+        return reply(200, {"ok": True, "user": {
+            "id": user, "team_id": "T0SIM", "name": user.lower(), "real_name": f"Sim {user}",
+            "is_admin": owner or user in self.workspace_admins, "is_owner": owner,
+            "is_bot": False, "deleted": False, "tz": "Europe/Berlin",
+        }})  # fmt: skip
+
+    def _channel(self, channel: str) -> Reply:
+        if channel.startswith(("C0GONE", "G0NOTIN")) or not channel:
+            return reply(200, {"ok": False, "error": "channel_not_found"})
+        private = channel.startswith("G")
+        answer = {
+            "id": channel,
+            "name": f"sim-{channel.lower()}",
+            "is_channel": not private,
+            "is_group": private,
+            "is_private": private,
+            "is_member": not channel.startswith("C0NOTIN"),
+            "is_archived": channel[1:].startswith("0ARCHIVED"),
+        }
+        return reply(200, {"ok": True, "channel": answer})
+
+
+def _with_view(body: dict[str, Any]) -> dict[str, Any]:
+    """A views.* body with its `view` as a dict, however it was sent (a JSON string in a
+    form, or an object in a JSON body)."""
+    view = body.get("view")
+    if isinstance(view, str):
+        try:
+            return {**body, "view": json.loads(view)}
+        except ValueError:
+            return body
+    return body
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
@@ -131,3 +229,32 @@ def slash_payload(
 def slash_command(command: str, text: str, response_url: str, user: str = "U0LEAD") -> str:
     """A slash command as Slack posts it over HTTP (form-encoded)."""
     return urlencode(slash_payload(command, text, response_url, user))
+
+
+_events = itertools.count(1)
+
+
+def interaction(payload: dict[str, Any]) -> str:
+    """A button click, a modal's submission or a select's options request as Slack posts
+    it over HTTP: the form field `payload`, holding the JSON."""
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def event(event: dict[str, Any], team: str = "T0SIM") -> str:
+    """An Events API `event_callback` body (JSON) carrying `event`."""
+    return json.dumps(
+        {
+            "token": "deprecated-verification-token",
+            "type": "event_callback",
+            "team_id": team,
+            "api_app_id": "A0BOT",
+            "event": event,
+            "event_id": f"Ev{next(_events):08d}",
+            "event_time": int(time.time()),
+        }
+    )
+
+
+def home_opened(user: str) -> str:
+    """The `app_home_opened` event Slack sends when `user` opens the app's Home tab."""
+    return event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"})
