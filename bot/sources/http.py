@@ -5,6 +5,9 @@ fails the same way: 401/403 -> VendorAuthError, other 4xx -> VendorRejected,
 429 -> retried at least a second apart (Retry-After honoured) then VendorRateLimited,
 5xx and lost connections -> retried with back-off then VendorUnavailable,
 time-outs -> VendorTimeout, unreadable bodies -> VendorBadResponse.
+
+Every call's outcome passes here too, so this is where a source's `Outcomes` hear whether
+it answers (`sources/status.py` keeps that for the home view).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bot.errors import (
     SourceError,
@@ -61,6 +64,16 @@ BIG_BODY = 256 * 1024  # bytes of JSON decoded off the loop, in steps
 RATE_LIMITED = "rate limited"  # what a `describe` hook returns for a throttling error body
 
 
+class Outcomes(Protocol):
+    """Told how each vendor call ended: `None` when an answer came, else the `SourceError`
+    it raised. Called on the loop inside the call, so it must be cheap and never raise;
+    what it writes goes on in the background, and `drain` waits for that (at close)."""
+
+    def __call__(self, error: SourceError | None) -> None: ...
+
+    async def drain(self) -> None: ...
+
+
 class LazyClient:
     """An `httpx.AsyncClient`, or the function that makes it at its first use: httpx loads
     then, so `serve` answers its first /healthz without it. One never made is not closed."""
@@ -83,7 +96,8 @@ class LazyClient:
 class VendorHTTP:
     """One vendor's HTTP: a shared `httpx.AsyncClient` with its retry policy.
 
-    `client` may be a function that makes it at the first request (`LazyClient`).
+    `client` may be a function that makes it at the first request (`LazyClient`);
+    `outcomes`, when given, hears how every call ended.
     """
 
     def __init__(
@@ -93,6 +107,7 @@ class VendorHTTP:
         policy: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         describe: Callable[[httpx.Response], str | SourceError | None] | None = None,
+        outcomes: Outcomes | None = None,
     ) -> None:
         self.vendor = vendor
         self._client = LazyClient(client)
@@ -101,23 +116,62 @@ class VendorHTTP:
         # a vendor's own error shape -> the detail people see, and whether it means "slow down"
         self._describe = describe or (lambda response: None)
         self._slots = asyncio.Semaphore(self.policy.concurrency)
+        self._outcomes = outcomes
+        self._outcomes_failed = False  # logged once: a broken hook must not flood the log
 
     @property
     def client(self) -> httpx.AsyncClient:
         return self._client.get()
 
     async def aclose(self) -> None:
+        if self._outcomes is not None:  # before the store closes: the sources close first
+            await self._outcomes.drain()
         await self._client.aclose()
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Send with retries; return a 2xx (or 304) response or raise from the error tree."""
+        """Send with retries; return a 2xx (or 304) response or raise from the error tree.
+
+        Either way the outcome is told (`Outcomes`)."""
+        response = await self._request(method, url, **kwargs)
+        self._tell(None)
+        return response
+
+    async def read_json(self, response: httpx.Response) -> Any:
+        """A response's JSON (`read_json`), told as the call's outcome: an answer that
+        cannot be read is a failure, not a success."""
+        try:
+            body = await read_json(self.vendor, response)
+        except SourceError as exc:
+            self._tell(exc)
+            raise
+        self._tell(None)
+        return body
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """`request`, telling only a failure: a JSON reader tells the success once it reads."""
         total = self.policy.total
         try:
             async with asyncio.timeout(total):
                 return await self._attempts(method, url, **kwargs)
         except TimeoutError:
             detail = f"no answer from {_host(url)} within {total:g} s"
-            raise VendorTimeout(self.vendor, detail) from None
+            error = VendorTimeout(self.vendor, detail)
+            self._tell(error)
+            raise error from None
+        except SourceError as exc:
+            self._tell(exc)
+            raise
+
+    def _tell(self, error: SourceError | None) -> None:
+        """Hand the outcome on; whatever goes wrong there, the call goes on as it was."""
+        if self._outcomes is None:
+            return
+        try:
+            self._outcomes(error)
+        except Exception:
+            if not self._outcomes_failed:
+                self._outcomes_failed = True
+                log.exception("%s: a call's outcome could not be recorded", self.vendor)
 
     async def _attempts(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         import httpx  # loaded with the client by now
@@ -162,10 +216,10 @@ class VendorHTTP:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def get_json(self, url: str, **kwargs: Any) -> Any:
-        return await read_json(self.vendor, await self.request("GET", url, **kwargs))
+        return await self.read_json(await self._request("GET", url, **kwargs))
 
     async def post_json(self, url: str, **kwargs: Any) -> Any:
-        return await read_json(self.vendor, await self.request("POST", url, **kwargs))
+        return await self.read_json(await self._request("POST", url, **kwargs))
 
 
 def decode_json(vendor: str, response: httpx.Response) -> Any:
