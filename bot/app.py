@@ -75,15 +75,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_sources(settings: Settings, clock: Clock = utcnow, store: Store | None = None) -> Sources:
+def build_sources(
+    settings: Settings, clock: Clock = utcnow, store: Store | None = None, status: bool = True
+) -> Sources:
     """One client per configured vendor, all sharing one bucket cache; `ingested` needs a
-    store, and so does LivePerson beyond 24 hours (its answers come from the history)."""
+    store, and so does LivePerson beyond 24 hours (its answers come from the history).
+    With a store (and `status`), each vendor call's outcome is kept for the home view."""
+    from bot.sources.status import SourceStatus
+
     cache = BucketCache(clock)
     policy = RetryPolicy(deadline=settings.vendor_timeout)
     found: dict[str, Source] = {}
     client = functools.partial(_client, settings)  # made at each vendor's first call
+    told = SourceStatus(store, clock).told if store is not None and status else None
     if settings.liveperson is not None:
-        http = VendorHTTP("LivePerson", client, policy)
+        http = VendorHTTP("LivePerson", client, policy, outcomes=told and told("liveperson"))
         if store is not None:
             found["liveperson"] = HistoryBacked(
                 settings.liveperson,
@@ -97,9 +103,10 @@ def build_sources(settings: Settings, clock: Clock = utcnow, store: Store | None
         else:
             found["liveperson"] = LivePerson(settings.liveperson, http, cache, clock)
     if settings.livechat is not None:
+        outcomes = told and told("livechat")
         found["livechat"] = LiveChat(
             settings.livechat,
-            VendorHTTP("LiveChat", client, policy, describe=describe_error),
+            VendorHTTP("LiveChat", client, policy, describe=describe_error, outcomes=outcomes),
             cache,
             clock,
             settings.timezone,
