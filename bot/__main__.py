@@ -32,7 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ask = verbs.add_parser("ask", help='run one slash command locally: ask "/csat skill 4 60m"')
     ask.add_argument("command", nargs="+", help="the command and its words")
     verbs.add_parser("demo", help="the whole bot against a simulated contact center, offline")
-    verbs.add_parser("check", help="validate configuration and templates")
+    check = verbs.add_parser("check", help="validate configuration and templates")
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask Slack and the vendors: the tokens, the channels, the user groups",
+    )
     digest = verbs.add_parser("digest", help="run one configured digest now: digest NAME")
     digest.add_argument("name", help="the digest's name in bot.toml")
     digest.add_argument(
@@ -66,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "check":
             from bot.check import run_check
 
-            return run_check(settings)
+            return run_check(settings, online=args.online)
         if args.verb == "ask":
             return asyncio.run(_ask(settings, " ".join(args.command)))
         if args.verb in ("serve", "socket") and (refused := _refused(settings, args.verb)):
@@ -272,7 +277,8 @@ async def _digest(settings: config.Settings, name: str, dry_run: bool) -> int:
     from bot.errors import BotError
     from bot.render import to_text
 
-    if settings.digest(name) is None:  # before opening (and creating) the database
+    exists = os.path.exists(settings.db_path)
+    if settings.digest(name) is None and not exists:  # before creating the database
         known = sorted(d.name for d in settings.digests)
         print(
             f"digest {name} failed: no digest named {name!r} in {settings.config_path} "
@@ -282,9 +288,9 @@ async def _digest(settings: config.Settings, name: str, dry_run: bool) -> int:
         return 1
     logging.getLogger().setLevel(logging.WARNING)  # the outcome line is what matters here
     # a dry run stores nothing: without a database yet, read from an empty one in memory
-    db_path = ":memory:" if dry_run and not os.path.exists(settings.db_path) else None
+    db_path = ":memory:" if dry_run and not exists else None
     parts = build_parts(settings, db_path=db_path, writes=not dry_run)
-    try:
+    try:  # the file's digests, and those made in Slack (`Digests.get`)
         outcome = await parts.digests.run(name, dry_run=dry_run)
     except BotError as exc:
         print(f"digest {name} failed: {exc}", file=sys.stderr)

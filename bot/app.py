@@ -46,6 +46,7 @@ from bot.listeners.reply import AckFirst, Replies
 from bot.names.service import Fetcher, Names
 from bot.offloop import share_the_gil
 from bot.render import Renderer
+from bot.slackconfig.catalog import Catalog
 from bot.sources import Source, Sources
 from bot.sources.http import BucketCache, RetryPolicy, VendorHTTP
 from bot.sources.livechat import LiveChat, describe_error
@@ -62,7 +63,7 @@ if TYPE_CHECKING:  # Socket Mode's client, APScheduler, httpx and the forwarder 
     import httpx
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.digests.scheduler import DigestScheduler
+    from bot.digests.scheduler import DigestScheduler, Runs
     from bot.history.collector import Collector
     from bot.surveys.forwarder import Forwarder
 
@@ -165,7 +166,7 @@ def build_commands(
     `[links]` says (`Renderer.links`)."""
     renderer = Renderer(settings.templates, settings.timezone)
     turn = ack_first.turn if ack_first is not None else None
-    sources = build_sources(settings, clock, store)
+    sources = build_sources(settings, clock, store, status=writes)  # `ask` only reads
     names = build_names(settings, sources, store, clock, fetch_names, writes)
     renderer.names = names.name
     renderer.links = settings.links
@@ -190,6 +191,9 @@ class Parts:
     detractors: DetractorAlerts | None = None  # when ingesting, with an alerts channel and Slack
     replies: Replies = field(default_factory=Replies)  # answers to response_urls
     ack_first: AckFirst = field(default_factory=AckFirst)  # answers start after the acks
+    catalog: Catalog | None = None  # every digest, the file's and Slack's
+    scheduler: DigestScheduler | None = None  # while `running`, unless BOT_SCHEDULER=off
+    runs: Runs | None = None  # where digests run: the digest process while `running`
 
     async def aclose(self) -> None:
         # alerts still being posted get a minute; the next review posts what did not go out
@@ -218,7 +222,9 @@ def build_parts(
     token = settings.slack.bot_token
     web = slack_api.client(token, settings.slack.api_url) if token else None
     poster = slack_api.Poster(web) if web else None
-    alerting = Alerting(settings.alerts, store, poster, commands.renderer, clock)
+    catalog = Catalog(settings, store)  # the file's digests and those made in Slack
+    alerting = Alerting(settings.alerts, store, poster, commands.renderer, clock,
+                        catalog.alert_rules)  # fmt: skip
     digests = Digests(
         {d.name: d for d in settings.digests},
         commands.sources,
@@ -228,6 +234,7 @@ def build_parts(
         alerting,
         commands.names,
         detractor_counts,  # digests say how the detractors since the last one fared
+        catalog,
     )
     forwarder = None
     if settings.maestroqa_token:
@@ -243,7 +250,7 @@ def build_parts(
                                      rules=settings.detractors, now=clock)  # fmt: skip
     replies = Replies(_replies_client)
     return Parts(settings, commands, store, digests, web, alerting, forwarder, detractors,
-                 replies, ack_first)  # fmt: skip
+                 replies, ack_first, catalog)  # fmt: skip
 
 
 def require_slack(settings: Settings, *, socket_mode: bool = False) -> None:
@@ -287,16 +294,19 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
     background: list[asyncio.Task[None]] = []
     try:
         collecting = history_collector(parts) is not None
-        if (parts.settings.scheduler and parts.digests.digests) or collecting:
-            # scheduled digests and the history's collection run in the digest process,
-            # away from the acks (worker.py)
-            worker = DigestWorker(parts.settings)
+        # scheduled digests, those sent from the Home tab and the history's collection
+        # run in the digest process, away from the acks (worker.py); it starts now when
+        # there is work for it, else with the first digest
+        worker = DigestWorker(parts.settings)
+        parts.runs = worker
+        if parts.digests.digests or collecting:
             worker.start()
-        if worker is not None and parts.settings.scheduler and parts.digests.digests:
+        if parts.settings.scheduler:  # digests made in Slack may come at any time
             from bot.digests.scheduler import DigestScheduler
 
-            scheduler = DigestScheduler(worker)
+            scheduler = DigestScheduler(worker, catalog=parts.catalog)
             scheduler.start()
+            parts.scheduler = scheduler
         background = await _start_ingestion(parts)
         if parts.commands.names is not None and parts.commands.names.fetchers:
             # directories hourly, away from the acks; a first answer that needs one reads it
@@ -324,8 +334,10 @@ async def running(parts: Parts) -> AsyncIterator[DigestScheduler | None]:
             await parts.detractors.aclose()
         if scheduler is not None:
             scheduler.shutdown()
+            parts.scheduler = None
         if worker is not None:
             worker.shutdown()
+            parts.runs = None
         await parts.aclose()
 
 

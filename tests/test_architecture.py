@@ -36,6 +36,7 @@ LAYERS: list[set[str]] = [
         "inbound",
         "names",
         "history",
+        "slackconfig",
     },  # services the features share
     {"commands", "digests", "alerts", "surveys"},  # features
     {
@@ -45,6 +46,7 @@ LAYERS: list[set[str]] = [
         "worker",
         "check",
         "demo",
+        "home",
         "__main__",
         "__init__",
     },  # wiring, entry points

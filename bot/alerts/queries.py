@@ -136,3 +136,13 @@ def _written(values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(values.get(key), dict):
             out[key] = json.dumps(values[key])
     return out
+
+
+def open_alerts(db: Database, limit: int = 200) -> list[dict[str, Any]]:
+    """The alerts still firing, newest first: the newest of each problem (an older one a
+    newer replaced is not open any more, whatever its row says)."""
+    return _read(db.execute_returning_dicts(
+        "select * from alerts where id in (select max(id) from alerts group by problem)"
+        " and status = 'firing' order by id desc limit ?",
+        [limit],
+    ))  # fmt: skip

@@ -32,7 +32,7 @@ import contextlib
 import functools
 import importlib
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -93,8 +93,10 @@ class Alerting:
         poster: Poster | None,
         renderer: Renderer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        current: Callable[[], Awaitable[AlertRules]] | None = None,
     ) -> None:
         self.rules = rules
+        self.current = current  # the rules in force now (`[alerts]` set in Slack too)
         self.store = store_
         self.poster = poster
         self.renderer = renderer
@@ -124,6 +126,11 @@ class Alerting:
         out in the background. `told_for` is the scheduled time the review speaks for:
         a problem's thread hears once per scheduled time, whichever digest saw it first.
         """
+        if self.current is not None:  # a change made in Slack a second ago counts
+            try:
+                self.rules = await self.current()
+            except Exception:  # the store: the rules last read still hold
+                log.exception("alerts: the settings made in Slack could not be read")
         channel, rules = self.rules.channel, self.rules
         if not channel or self.poster is None:
             return []

@@ -64,3 +64,11 @@ def last_shown(db: Database, digest: str) -> dict[str, Any] | None:
         [digest],
     ))  # fmt: skip
     return found[0] if found else None
+
+
+def latest_runs(db: Database) -> dict[str, dict[str, Any]]:
+    """Each digest's latest run (the home view's "last run"), by digest name."""
+    rows = db.execute_returning_dicts(
+        "select * from digest_runs where id in (select max(id) from digest_runs group by digest)"
+    )
+    return {row["digest"]: row for row in rows}

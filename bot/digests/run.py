@@ -30,6 +30,7 @@ from bot.query import Query
 from bot.render import Message, Renderer
 from bot.schedule import scheduled_key
 from bot.slack import Poster
+from bot.slackconfig.catalog import Catalog
 from bot.snapshots import queries as snapshots
 from bot.snapshots.rows import TOTAL, Key, compare, csat_rows, states_rows
 from bot.sources import Sources
@@ -106,8 +107,10 @@ class Digests:
         alerting: Review | None = None,
         names: Names | None = None,
         detractors: DetractorCounts | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
-        self.digests = digests
+        self.digests = digests  # the file's
+        self.catalog = catalog  # and those made in Slack, read at each run
         self.detractors = detractors
         self.names = names
         self.sources = sources
@@ -116,19 +119,25 @@ class Digests:
         self.poster = poster
         self.alerting = alerting
 
-    def get(self, name: str) -> Digest:
-        if name not in self.digests:
-            known = ", ".join(sorted(self.digests)) or "none"
+    async def get(self, name: str) -> Digest:
+        """The digest of that name: the file's, else one made in Slack (read now, so an
+        edit made a second ago is what runs)."""
+        if name in self.digests:
+            return self.digests[name]
+        found = await self.catalog.digest(name) if self.catalog is not None else None
+        if found is None:
+            names = await self.catalog.names() if self.catalog is not None else self.digests
+            known = ", ".join(sorted(names)) or "none"
             raise DigestError(
                 f"No digest named {name!r} in the configuration (configured: {known})."
             )
-        return self.digests[name]
+        return found
 
     async def run(
         self, name: str, scheduled_for: datetime | None = None, dry_run: bool = False
     ) -> Outcome:
         """Run one digest now; `scheduled_for` makes it a scheduled run, posted once."""
-        digest = self.get(name)
+        digest = await self.get(name)
         run_id, told_for = None, None
         if not dry_run:
             key = (

@@ -273,7 +273,7 @@ async def test_start_adds_one_cron_job_per_digest_and_catches_up() -> None:
             "day_of_week": "mon,tue,wed,thu,fri", "hour": "9", "minute": "0", "second": "0",
         }  # fmt: skip
         assert job.trigger.timezone == BERLIN
-        assert (job.args, job.coalesce, job.max_instances) == (("csat-daily",), True, 1)
+        assert (job.args, job.coalesce, job.max_instances) == (("csat-daily", job.trigger), True, 1)
         assert job.misfire_grace_time >= 60
         upcoming = job.next_run_time.astimezone(BERLIN)
         assert (upcoming.hour, upcoming.minute, upcoming.weekday() < 5) == (9, 0, True)

@@ -399,7 +399,8 @@ def test_digest_config_errors_name_file_key_and_expectation(tmp_path: Path, verb
         "digest[0] (csat-daily).cron",
         "digest[0] (csat-daily).timezone",
     ]
-    assert f"{label}.channel: a non-empty string" in lines
+    expected = "a channel id such as C0123456789 (in Slack: the channel's details, at the bottom)"
+    assert f"{label}.channel: {expected}" in lines
     assert any(line.startswith(f"{label}.colour: one of ") and "channel" in line for line in lines)
     assert any(
         line.startswith(f"{label}.cron: a valid cron expression like '0 9 * * 1-5'")
