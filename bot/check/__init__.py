@@ -228,7 +228,9 @@ def startup_problems(settings: Settings) -> list[str]:
     return found
 
 
-def run_check(settings: Settings) -> int:
+def run_check(settings: Settings, online: bool = False) -> int:
+    """Print what is set up and every problem; 1 when any is an error. `online` also asks
+    Slack and the vendors (`check/online.py`) about the file's digests."""
     where = (
         settings.config_path
         if settings.config_found
@@ -276,4 +278,11 @@ def run_check(settings: Settings) -> int:
             f"templates: {settings.templates}: "
             f"{len(renderer.templates())} rendered, all valid Block Kit"
         )
-    return 1 if database or problems or template_problems else 0
+    online_errors = False
+    if online:
+        from bot.check.online import check_online
+
+        for finding in asyncio.run(check_online(settings, settings.digests, renderer)):
+            print(finding.line)
+            online_errors = online_errors or finding.level == "error"
+    return 1 if database or problems or template_problems or online_errors else 0

@@ -177,3 +177,28 @@ def test_without_drop_alerts_there_is_nothing_to_warn_about(tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout
     assert "digest warning" not in result.stdout
     assert "note: no [alerts] channel: drop alerts are off" in result.stdout
+
+
+def test_a_channel_name_and_a_plain_text_mention_are_refused_with_what_is_expected(
+    tmp_path: Path,
+) -> None:
+    """Slack posts by channel id and pings only its own mention syntax: `#leads` and
+    `@support-leads` would fail at 9:00 (or ping nobody), so `check` says so now."""
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        '[[digest]]\nname = "daily"\nchannel = "#team-leads"\ncron = "0 9 * * 1-5"\n'
+        '[alerts]\nchannel = "C0LEADS00"\nmention = "@support-leads"\n'
+    )
+    result = check(config, SLACK_BOT_TOKEN="xoxb-x", **LP)
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert (
+        f"{config}: digest[0] (daily).channel: a channel id such as C0123456789 (in Slack: the "
+        "channel's details, at the bottom), not a name like '#team-leads'"
+    ) in said
+    assert (
+        f"{config}: alerts.mention: a mention Slack pings, such as <!subteam^S0123ABCD> (a user "
+        "group), <@U0123ABCD> (a person) or <!here>, or empty for nobody; '@support-leads' "
+        "would ping nobody"
+    ) in said
+    assert "Traceback" not in said
