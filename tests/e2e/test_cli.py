@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -226,18 +227,47 @@ def test_demo_runs_offline() -> None:
     assert "Did you mean skill?" in result.stdout
 
 
+def registered_events() -> set[str]:
+    """The Events API events the listeners register (`app.event("app_home_opened")`), read
+    from their source: registering needs a Bolt app, reading does not."""
+    found: set[str] = set()
+    for path in sorted((ROOT / "bot" / "listeners").glob("*.py")):
+        found |= set(re.findall(r"""\.event\(\s*["']([a-z_]+)["']""", path.read_text()))
+    return found
+
+
 def test_manifest_commands_match_the_listeners_and_readme() -> None:
-    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    """What Slack is told to send is what the bot listens for, and the README says why the
+    app asks for each scope."""
+    text = (ROOT / "manifest.yml").read_text()
+    manifest = yaml.safe_load(text)
     declared = [c["command"] for c in manifest["features"]["slash_commands"]]
     assert sorted(declared) == sorted(COMMANDS)
     assert manifest["settings"]["socket_mode_enabled"] is True
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] is True
+    assert home["messages_tab_enabled"] is True  # previews go to the user's DM with the app
+    assert home["messages_tab_read_only_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert "app_home_opened" in events
+    assert set(events) == registered_events(), "every bot event needs its listener, and back"
+    urls = [
+        *(c["url"] for c in manifest["features"]["slash_commands"]),
+        manifest["settings"]["event_subscriptions"]["request_url"],
+        manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["interactivity"]["message_menu_options_url"],
+    ]
+    assert {url.removeprefix("https://bot.example.com") for url in urls} == {"/slack/events"}
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert {"commands", "chat:write", "files:write"} <= set(scopes)
+    assert {"users:read", "usergroups:read", "channels:read", "groups:read"} <= set(scopes)
+    for scope in scopes:  # each scope's line says why the app asks for it
+        assert re.search(rf"^\s*- {re.escape(scope)}\s+# \S", text, re.MULTILINE), scope
     readme = (ROOT / "README.md").read_text()
     for command in COMMANDS:
         assert command in readme
-    for scope in scopes:
-        assert scope in readme
+    for scope in scopes:  # quoted whole: `groups:read` is not `usergroups:read`
+        assert f"`{scope}`" in readme, scope
 
 
 @pytest.mark.parametrize("name", ["README.md", "ARCHITECTURE.md", "Procfile", "manifest.yml"])
