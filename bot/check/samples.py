@@ -588,6 +588,131 @@ def trend_contexts() -> dict[str, list[dict[str, Any]]]:
     return {"csat_trend.yml.j2": [*answers, *charts, *refusals, *working]}
 
 
+def home_digest(i: int, **changes: Any) -> Any:
+    """A digest as the home view lists it: a daily CSAT digest made in Slack, posted."""
+    from bot.home.state import DigestLine
+
+    line = DigestLine(
+        name=f"csat-team-{i}", kind="csat", source="liveperson", unit="skill", ids=("4", "7"),
+        channel="C0123456789", cron="0 9 * * 1-5", schedule="weekdays at 09:00 (Europe/Berlin)",
+        timeframe="24h", post=True, origin="slack", paused=False,
+        next_run=NOW + timedelta(hours=19, minutes=31), last_run=NOW - timedelta(hours=4),
+        last_status="posted", last_error="", last_ts="1772442000.000100", changed_by="U0LEAD",
+    )  # fmt: skip
+    return replace(line, **changes)
+
+
+def home_alert(i: int, **changes: Any) -> Any:
+    """An open alert as the home view lists it: firing, posted, nobody has it."""
+    from bot.home.state import AlertLine
+
+    line = AlertLine(
+        id=i, headline=f"CSAT of Skill {i} dropped 12.2 pts", entity=f"skill {i}",
+        state="firing", owner="", opened_at=NOW - timedelta(minutes=40 + i), channel="C0LEADS00",
+        ts=f"1772438{i:03d}.000200",
+    )  # fmt: skip
+    return replace(line, **changes)
+
+
+def home_state(digests: int = 0, alerts: int = 0, admin: bool = True, odd: str = "") -> Any:
+    """One person's home: three sources (answering, failing, never asked), a digest of each
+    kind, state and origin, `digests` and `alerts` more, a long history; with `odd`, every
+    string that comes from outside is that string."""
+    from bot.home.state import AlertSettings, AuditLine, HomeState, SourceLine
+
+    refused = "LivePerson refused the credentials (401)"
+    long_name = "a-digest-whose-name-is-longer-than-a-menu-value-may-be-" + "x" * 100
+    lines = [
+        home_digest(0, name="csat-daily", origin="file", ids="all", changed_by=""),
+        home_digest(1, name="availability-daily", kind="availability", unit="agent", ids="all",
+                    paused=True, next_run=None, last_status="stored", last_ts=""),
+        home_digest(2, name="billing-watch", post=False, unit="account", ids=None,
+                    cron="*/15 * * * *", schedule="every 15 minutes (Europe/Berlin)",
+                    timeframe="1h", last_status="failed", last_error=refused, last_ts=""),
+        home_digest(3, name="weekly", timeframe="7d", last_run=None, last_status="", last_ts="",
+                    source="", ids=("4",)),
+        home_digest(4, name="livechat-groups", source="livechat", unit="group", ids=("1", "2"),
+                    last_status="running", last_run=NOW - timedelta(minutes=1), last_ts=""),
+        home_digest(5, name="old", last_status="skipped", last_run=NOW - timedelta(days=3)),
+        home_digest(6, name=long_name),
+        *(home_digest(10 + i) for i in range(digests)),
+    ]  # fmt: skip
+    owners = ["", "U0LEAD", "U0OTHER"]
+    states = ["firing", "acknowledged", "snoozed"]
+    found = [
+        home_alert(i, state=states[i % 3], owner=owners[i % 3], ts="" if i == 2 else f"17724.{i}")
+        for i in range(3 + alerts)
+    ]
+    actions = ["add", "edit", "pause", "resume", "delete", "send", "preview", "alerts", "refused"]
+    history = [
+        AuditLine(NOW - timedelta(minutes=5 * i), "U0LEAD", action,
+                  "alerts" if action == "alerts" else f"csat-team-{i}",
+                  "cron: 0 9 * * 1-5 → 0 8 * * 1-5" if action in ("edit", "alerts") else "")
+        for i, action in enumerate(actions + actions[:3])
+    ]  # fmt: skip
+    state = HomeState(
+        user="U0LEAD", admin=admin, now=NOW, config_file="/etc/csat-bot/bot.toml",
+        sources=(
+            SourceLine("liveperson", True, NOW - timedelta(minutes=3), NOW - timedelta(hours=2),
+                       "LivePerson did not answer in time"),
+            SourceLine("livechat", False, NOW - timedelta(hours=2), NOW - timedelta(minutes=10),
+                       refused),
+            SourceLine("ingested", False, None, None, ""),
+        ),
+        digests=tuple(lines), alerts=tuple(found), history=tuple(history),
+        alert_settings=AlertSettings("C0LEADS00", "<!subteam^S0LEADS|@support-leads> <!here>",
+                                     20, 5.0, frozenset({"channel", "mention"})),
+        workspace_url="https://acme.slack.com/",
+    )  # fmt: skip
+    return with_odd(state, odd) if odd else state
+
+
+def with_odd(state: Any, odd: str) -> Any:
+    """`state` with every string from outside (names, errors, headlines, channel and user
+    ids, details, the workspace's URL) replaced by `odd`, and huge numbers."""
+    sources = tuple(replace(s, name=odd, last_error=odd) for s in state.sources)
+    digests = tuple(
+        replace(d, name=odd, source=odd, ids=(odd, odd), channel=odd, schedule=odd,
+                timeframe=odd, last_error=odd, last_ts=odd, changed_by=odd, kind=odd, unit=odd)
+        for d in state.digests
+    )  # fmt: skip
+    alerts = tuple(
+        replace(a, headline=odd, entity=odd, owner=odd, channel=odd, ts=odd, state=odd)
+        for a in state.alerts
+    )
+    history = tuple(replace(h, user=odd, target=odd, detail=odd, action=odd) for h in state.history)
+    settings = replace(
+        state.alert_settings, channel=odd, mention=odd, min_answers=10**40, drop_points=1e300
+    )
+    return replace(
+        state, sources=sources, digests=digests, alerts=alerts, history=history,
+        alert_settings=settings, config_file=odd, workspace_url=odd,
+    )  # fmt: skip
+
+
+def home_contexts() -> dict[str, list[dict[str, Any]]]:
+    """The home tab of an admin and of anyone else, with many digests and alerts (as many
+    as fit), with strings that must neither ping nor break it, and with nothing set up."""
+    from bot.home.state import AlertSettings, HomeState
+    from bot.home.view import context, fit
+
+    few, many = home_state(), home_state(digests=150, alerts=60)
+    odd = home_state(odd="<!channel> *bold* \x00\ud800 " + "&<>" * 3000)
+    empty = HomeState("U0LEAD", True, NOW, "bot.toml", (), (), (), (),
+                      AlertSettings(None, "", 20, 5.0, frozenset()))  # fmt: skip
+    room = 100 - 20  # what the rest of the view leaves, at most
+    return {
+        "home.yml.j2": [
+            context(few, len(few.digests), len(few.alerts)),
+            context(replace(few, admin=False), len(few.digests), len(few.alerts)),
+            context(many, *fit(room, len(many.digests), len(many.alerts))),
+            context(replace(many, admin=False), *fit(room, len(many.digests), len(many.alerts))),
+            context(odd, len(odd.digests), len(odd.alerts)),
+            context(empty, 0, 0),
+        ]
+    }
+
+
 def contexts() -> dict[str, list[dict[str, Any]]]:
     """Per template, the contexts it must render with."""
     skills = Query("/csat", "liveperson", "skill", "all", 7)
@@ -726,4 +851,5 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
         **alert_contexts(),
         **detractor_contexts(),
         **trend_contexts(),
+        **home_contexts(),
     }

@@ -2,7 +2,9 @@
 
 Templates in `templates/` render YAML (a mapping with `text` and `blocks`), so they read
 like the message they make; strings go through `|tojson`. Every message is parsed with
-slack_sdk's block models and checked for the limits slack_sdk does not enforce.
+slack_sdk's block models and checked for the limits slack_sdk does not enforce. A template
+that renders a view says so (`type: home`): a view holds twice the blocks of a message,
+and every other check is the same.
 
 A deployment's templates folder holds only what it changes: a template found there wins,
 every other one comes from the built-in folder (`jinja2.ChoiceLoader`), and its
@@ -16,7 +18,7 @@ import logging
 import re
 import sys
 import traceback
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
 from datetime import datetime
 from functools import cache, cached_property, partial
@@ -25,7 +27,8 @@ from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.basic_objects import JsonObject
+from slack_sdk.models.blocks import Block, Option, TextObject
 
 from bot.config import DEFAULT_TEMPLATES, Links
 from bot.errors import (
@@ -65,10 +68,13 @@ if TYPE_CHECKING:  # Jinja and YAML load with the first message (`Renderer.env`)
     import jinja2
 
 MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100  # a home tab or a modal
+VIEWS = frozenset({"home", "modal"})  # a rendered `type` that makes it a view
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_FIELDS = 10
 MAX_FIELD_TEXT = 2000
+OVERFLOW_OPTIONS = (2, 5)  # an overflow menu's fewest and most options
 CHECKED_ENTRIES = 512  # rendered messages remembered, least recently used out
 CHECKED_MAX_CHARS = 16_000  # bigger ones (digests) are rendered once anyway
 
@@ -405,24 +411,53 @@ def _template_line(name: str) -> tuple[str, int | None]:
 
 
 def check_message(message: Message) -> list[str]:
-    """Every way the message breaks Slack's block models or limits; empty when fine."""
+    """Every way the message breaks Slack's block models or limits; empty when fine.
+
+    A message whose `type` is a view's (`home`, `modal`) may hold `MAX_VIEW_BLOCKS`."""
     problems: list[str] = []
     blocks = message.get("blocks") or []
+    most = MAX_VIEW_BLOCKS if message.get("type") in VIEWS else MAX_BLOCKS
     if not isinstance(message.get("text"), str) or not message["text"].strip():
         problems.append("a message needs a plain `text` fallback")
-    if len(blocks) > MAX_BLOCKS:
-        problems.append(f"{len(blocks)} blocks; Slack takes at most {MAX_BLOCKS}")
+    if len(blocks) > most:
+        problems.append(f"{len(blocks)} blocks; Slack takes at most {most}")
     for i, raw in enumerate(blocks):
         block = Block.parse(raw)
         if block is None:
             problems.append(f"block {i}: not a Block Kit block: {raw!r:.80}")
             continue
-        try:
-            block.validate_json()
-        except SlackObjectFormationError as exc:
-            problems.append(f"block {i} ({raw.get('type')}): {exc}")
+        problems.extend(f"block {i} ({raw.get('type')}): {p}" for p in _within(block))
         problems.extend(f"block {i} ({raw.get('type')}): {p}" for p in _limits(raw))
     return problems
+
+
+def _within(value: Any) -> Iterator[str]:
+    """What breaks slack_sdk's rules in a block and every object in it: slack_sdk checks an
+    object's own attributes, not the elements, options and texts it holds (an option's 75
+    characters, a value's 150), and keeps a menu's options as the dicts it was given.
+    A text object has no rules of its own: its holder checks its length."""
+    if isinstance(value, TextObject):
+        return
+    if isinstance(value, JsonObject):
+        try:
+            value.validate_json()
+        except SlackObjectFormationError as exc:
+            yield str(exc)
+        for name in sorted(value.attributes):
+            inner = getattr(value, name, None)
+            if name in _OPTIONS and inner:
+                try:
+                    inner = Option.parse_all(inner if isinstance(inner, list) else [inner])
+                except (TypeError, SlackObjectFormationError):
+                    yield f"{name}: not Block Kit options"
+                    continue
+            yield from _within(inner)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _within(item)
+
+
+_OPTIONS = {"options", "initial_option", "initial_options"}  # kept as dicts by slack_sdk
 
 
 def _limits(raw: dict[str, Any]) -> list[str]:
@@ -440,5 +475,14 @@ def _limits(raw: dict[str, Any]) -> list[str]:
         f"field {j} is {len(f.get('text', ''))} characters; at most {MAX_FIELD_TEXT}"
         for j, f in enumerate(fields)
         if len(f.get("text", "")) > MAX_FIELD_TEXT
+    )
+    elements = [raw.get("accessory"), *(raw.get("elements") or [])]
+    fewest, most = OVERFLOW_OPTIONS
+    problems.extend(  # slack_sdk takes one option; Slack refuses fewer than two
+        f"an overflow menu has {len(e.get('options') or [])} options; {fewest} to {most}"
+        for e in elements
+        if isinstance(e, dict)
+        and e.get("type") == "overflow"
+        and not fewest <= len(e.get("options") or []) <= most
     )
     return problems
