@@ -38,9 +38,11 @@ from bot.db import Store
 from bot.digests.run import Digests
 from bot.errors import ConfigError
 from bot.history.source import HistoryBacked
+from bot.home.service import Home, Wiring
 from bot.listeners import actions as action_listeners
 from bot.listeners import commands as command_listeners
 from bot.listeners import detractors as detractor_listeners
+from bot.listeners import home as home_listeners
 from bot.listeners import trend as trend_listeners
 from bot.listeners.reply import AckFirst, Replies
 from bot.names.service import Fetcher, Names
@@ -63,7 +65,7 @@ if TYPE_CHECKING:  # Socket Mode's client, APScheduler, httpx and the forwarder 
     import httpx
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.digests.scheduler import DigestScheduler, Runs
+    from bot.digests.scheduler import DigestScheduler
     from bot.history.collector import Collector
     from bot.surveys.forwarder import Forwarder
 
@@ -193,11 +195,14 @@ class Parts:
     ack_first: AckFirst = field(default_factory=AckFirst)  # answers start after the acks
     catalog: Catalog | None = None  # every digest, the file's and Slack's
     scheduler: DigestScheduler | None = None  # while `running`, unless BOT_SCHEDULER=off
-    runs: Runs | None = None  # where digests run: the digest process while `running`
+    runs: DigestWorker | None = None  # where digests run: the digest process while `running`
+    home: Home | None = None  # the App Home tab, with Slack's Web API
 
     async def aclose(self) -> None:
         # alerts still being posted get a minute; the next review posts what did not go out
         await self.alerting.drain(ALERTS_DRAIN_SECONDS)
+        if self.home is not None:
+            await self.home.drain()
         await self.replies.aclose()
         if self.commands.names is not None:
             await self.commands.names.aclose()
@@ -249,8 +254,13 @@ def build_parts(
         detractors = DetractorAlerts(store, commands.renderer, poster, channel, mention,
                                      rules=settings.detractors, now=clock)  # fmt: skip
     replies = Replies(_replies_client)
-    return Parts(settings, commands, store, digests, web, alerting, forwarder, detractors,
-                 replies, ack_first, catalog)  # fmt: skip
+    parts = Parts(settings, commands, store, digests, web, alerting, forwarder, detractors,
+                  replies, ack_first, catalog)  # fmt: skip
+    if web is not None:  # the Home tab: what `running` starts is looked up when needed
+        wiring = Wiring(lambda: parts.scheduler, lambda: parts.runs or parts.digests)
+        parts.home = Home(settings, store, catalog, commands.sources, commands.renderer, web,
+                          poster, wiring, commands.names, clock)  # fmt: skip
+    return parts
 
 
 def require_slack(settings: Settings, *, socket_mode: bool = False) -> None:
@@ -284,6 +294,7 @@ def build_bolt(parts: Parts, *, socket_mode: bool = False) -> AsyncApp:
     detractor_listeners.register(app, parts.detractors, parts.commands.renderer, parts.ack_first)
     trend_listeners.register(app, parts.commands.trends, parts.alerting.poster,
                              parts.commands.renderer, parts.ack_first)  # fmt: skip
+    home_listeners.register(app, parts.home, parts.ack_first)
     return app
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from bot.check.samples import contexts
-from bot.config import DEFAULT_TEMPLATES, Settings
+from bot.config import DEFAULT_TEMPLATES, AlertRules, Settings
 from bot.db import Store, diagnose
 from bot.directory import Directory
 from bot.errors import BotError, RenderError
@@ -21,6 +22,8 @@ from bot.names import queries, report
 from bot.render import Renderer
 from bot.render.words import FILE as WORDS
 from bot.schedule import shortest_gap
+from bot.slackconfig import queries as slackconfig
+from bot.slackconfig.catalog import Catalog, Entry, Problem
 from bot.snapshots.queries import overlap_tolerance
 from bot.sources import VENDOR_NAMES
 
@@ -53,23 +56,62 @@ def check_templates(
     return problems
 
 
-def check_digests(settings: Settings, renderer: Renderer) -> list[str]:
-    """Digests that could not run as configured: source, limits, Slack token."""
-    if not settings.digests:
+def made_in_slack(settings: Settings) -> tuple[list[Entry], list[Problem]]:
+    """The digests made in Slack's Home tab (stored in BOT_DB), and any that no longer
+    reads; none when there is no database yet, or one `check` cannot read."""
+    if not os.path.exists(settings.db_path):
+        return [], []
+    try:
+        store = Store(settings.db_path, writable=False)
+    except Exception:  # `diagnose` says what is wrong with it
+        return [], []
+    try:
+        entries, problems = store.sync(Catalog(settings, store).read)
+    except Exception:  # a database from before the Home tab, say
+        return [], []
+    finally:
+        store.close()
+    return [e for e in entries if e.origin == "slack"], problems
+
+
+def slack_alerts(settings: Settings) -> AlertRules | None:
+    """`[alerts]` in force with what the Home tab set; None without a readable database."""
+    if not os.path.exists(settings.db_path):
+        return None
+    try:
+        store = Store(settings.db_path, writable=False)
+    except Exception:
+        return None
+    try:
+        return Catalog(settings, store).rules_with(store.sync(slackconfig.alerts))
+    except Exception:  # a database from before the Home tab, say
+        return None
+    finally:
+        store.close()
+
+
+def check_digests(settings: Settings, renderer: Renderer, slack: Sequence[Entry] = ()) -> list[str]:
+    """Digests that could not run as configured: source, limits, Slack token; `slack`:
+    those made in Slack, checked by the same rules."""
+    if not settings.digests and not slack:
         return []
     from bot.app import build_sources  # the real rules of each source, no network
 
     store = Store(":memory:")  # the ingested source reads a store; nothing is written
-    sources = build_sources(settings, store=store)
+    sources = build_sources(settings, store=store, status=False)
     problems = []
+    placed = [
+        *((f"{settings.config_path}: digest[{i}] ({d.name})", d)
+          for i, d in enumerate(settings.digests)),
+        *((f"Slack: digest ({e.name})", e.digest) for e in slack if not e.shadowed),
+    ]  # fmt: skip
     try:
-        for i, digest in enumerate(settings.digests):
-            where = f"{settings.config_path}: digest[{i}] ({digest.name})"
+        for where, digest in placed:
             try:
                 sources.resolve(digest.query())
             except BotError as exc:
                 problems.append(f"{where}: {renderer.said(exc)}")
-        if settings.digests and not settings.slack.bot_token:
+        if placed and not settings.slack.bot_token:
             problems.append("environment: SLACK_BOT_TOKEN: needed to post the configured digests")
     finally:
         asyncio.run(sources.aclose())
@@ -240,10 +282,17 @@ def run_check(settings: Settings, online: bool = False) -> int:
     sources = [n for n in ("liveperson", "livechat") if getattr(settings, n) is not None]
     sources += ["ingested"] if settings.ingest_token else []
     print(f"sources: {', '.join(sources) or 'none configured'}")
-    print(f"digests: {', '.join(d.name for d in settings.digests) or 'none'}")
-    if settings.digests and not settings.alerts.channel:
-        print("note: no [alerts] channel: drop alerts are off")
     database = diagnose(settings.db_path)
+    slack, unreadable = made_in_slack(settings) if not database else ([], [])
+    print(f"digests: {', '.join(d.name for d in settings.digests) or 'none'}"
+          + (f"; made in Slack: {', '.join(e.name for e in slack)}" if slack else ""))  # fmt: skip
+    for entry in slack:
+        if entry.shadowed:
+            print(f"digest warning: Slack: digest ({entry.name}): bot.toml has a digest of the "
+                  "same name, which runs instead; delete this one in the Home tab")  # fmt: skip
+    if (settings.digests or slack) and not settings.alerts.channel:
+        print("note: no [alerts] channel in bot.toml: drop alerts are off unless one is set "
+              "in the Home tab")  # fmt: skip
     print(f"database error: {database}" if database else f"database: {settings.db_path}: ok")
     renderer = Renderer(settings.templates, settings.timezone)
     try:
@@ -251,7 +300,8 @@ def run_check(settings: Settings, online: bool = False) -> int:
     except RenderError as exc:
         print(f"template error: {exc}")
         return 1
-    problems = check_digests(settings, renderer)
+    problems = check_digests(settings, renderer, slack)
+    problems += [f"Slack: digest ({p.name}) no longer reads: {p.reason}" for p in unreadable]
     for problem in problems:
         print(f"digest error: {problem}")
     for warning in check_cadence(settings, datetime.now(UTC)):
@@ -282,7 +332,9 @@ def run_check(settings: Settings, online: bool = False) -> int:
     if online:
         from bot.check.online import check_online
 
-        for finding in asyncio.run(check_online(settings, settings.digests, renderer)):
+        every = [*settings.digests, *(e.digest for e in slack if e.active)]
+        alerts = slack_alerts(settings) if not database else None
+        for finding in asyncio.run(check_online(settings, every, renderer, alerts)):
             print(finding.line)
             online_errors = online_errors or finding.level == "error"
     return 1 if database or problems or template_problems or online_errors else 0

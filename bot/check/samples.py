@@ -11,6 +11,7 @@ from bot.config import Digest
 from bot.db import REASONS as DATABASE_CODES
 from bot.digests.run import Period
 from bot.errors import UsageError
+from bot.home.modals import sample_contexts
 from bot.metrics import (
     AWAY,
     BACK_SOON,
@@ -713,6 +714,9 @@ def home_contexts() -> dict[str, list[dict[str, Any]]]:
     }
 
 
+ODD = "<!channel> <@U0LEAD> *bold* \x00\ud800 " + "&<>" * 300  # what people may type
+
+
 def contexts() -> dict[str, list[dict[str, Any]]]:
     """Per template, the contexts it must render with."""
     skills = Query("/csat", "liveperson", "skill", "all", 7)
@@ -852,4 +856,24 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
         **detractor_contexts(),
         **trend_contexts(),
         **home_contexts(),
+        **sample_contexts(),  # the Home tab's forms
+        "home_notice.yml.j2": [
+            {"code": code, "digest": name, "reason": reason}
+            for code in (
+                "sent",
+                "stored",
+                "skipped",
+                "failed",
+                "no_runs",
+                "no_digest",
+                "not_from_slack",
+                "not_admin",
+                "modal",
+                "taken",
+                "unknown_button",
+                "no_template",
+                "something else",
+            )
+            for name, reason in (("csat-weekly", "LivePerson did not answer"), (ODD, ODD))
+        ],
     }

@@ -51,7 +51,7 @@ from bot.schedule import describe, next_fires
 
 DIGEST_KEYS = (
     "name", "kind", "source", "channel", "cron", "timezone",
-    "skills", "agents", "groups", "timeframe", "post",
+    "skills", "agents", "groups", "timeframe", "post", "template",
 )  # fmt: skip
 UNITS = {"skills": "skill", "agents": "agent", "groups": "group"}
 ALERT_KEYS = (

@@ -32,10 +32,16 @@ def save_digest(
     detail: str, schedule_changed: bool, at: str | None = None,
 ) -> str:  # fmt: skip
     """Add or replace one digest (renamed from `original` when that differs); the action
-    audited ("add" or "edit"). `since` moves when its schedule changes: a run scheduled
-    before it is never caught up at start (it would post at once after an edit)."""
+    audited ("add" or "edit"), or "taken" when another digest has the name. `since`
+    moves when its schedule changes: a run scheduled before it is never caught up at start
+    (it would post at once after an edit)."""
     at, name = at or now_iso(), str(table["name"])
     with writing(db):
+        if (
+            name != original
+            and db.execute("select 1 from config_digests where name = ?", [name]).fetchone()
+        ):  # another admin took the name since the form was checked
+            return "taken"
         old = db.execute(
             "select created_at, created_by, paused, since from config_digests where name = ?",
             [original or name],
@@ -92,9 +98,11 @@ def alerts(db: Database) -> dict[str, Any]:
 
 
 def save_alerts(
-    db: Database, table: dict[str, Any], user: str, user_name: str, detail: str
-) -> None:
-    at = now_iso()
+    db: Database, table: dict[str, Any], user: str, user_name: str, detail: str,
+    at: str | None = None,
+) -> None:  # fmt: skip
+    """The `[alerts]` keys set in Slack, replacing the last ones, with their audit row."""
+    at = at or now_iso()
     with writing(db):
         db.execute(
             "insert or replace into config_alerts (id, alerts, updated_at, updated_by)"

@@ -67,7 +67,8 @@ def test_digests_that_could_not_run_are_reported(tmp_path: Path) -> None:
         "digest error: environment: SLACK_BOT_TOKEN: needed to post the configured digests" in lines
     )
     assert "template error: mine.yml.j2: 'mine.yml.j2' not found" in result.stdout
-    assert "note: no [alerts] channel: drop alerts are off" in lines
+    note = "note: no [alerts] channel in bot.toml: drop alerts are off unless one is set"
+    assert f"{note} in the Home tab" in lines
 
 
 def test_a_deployments_own_digest_template_is_rendered_like_the_built_in_one(
@@ -176,7 +177,7 @@ def test_without_drop_alerts_there_is_nothing_to_warn_about(tmp_path: Path) -> N
     result = check(config, SLACK_BOT_TOKEN="xoxb-x", **LP)
     assert result.returncode == 0, result.stdout
     assert "digest warning" not in result.stdout
-    assert "note: no [alerts] channel: drop alerts are off" in result.stdout
+    assert "note: no [alerts] channel in bot.toml: drop alerts are off" in result.stdout
 
 
 def test_a_channel_name_and_a_plain_text_mention_are_refused_with_what_is_expected(
