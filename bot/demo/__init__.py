@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import config
@@ -398,6 +399,126 @@ async def _detractors(parts: Parts, slack: SimulatedSlack, seen: int, morning: d
     return seen
 
 
+HOME = (
+    DIGESTS
+    + """
+[slack]
+admins = ["S0LEADS"]  # the user group of the team leads: Ana is in it, Mei is not
+"""
+)
+ANA, MEI = "U0LEAD", "U0MEI"
+NEXT_MONDAY = MONDAY + timedelta(days=7, minutes=-20)  # 08:40, before its digests
+
+
+def _filled(form: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The form as Slack submits it: each input as the form shows it, or set from `values`."""
+    state: dict[str, Any] = {}
+    for block in form["blocks"]:
+        if block.get("type") != "input":
+            continue
+        element, key = block["element"], block["block_id"]
+        kind, chosen = element["type"], values.get(block["block_id"])
+        if kind in ("plain_text_input", "number_input"):
+            shown: dict[str, Any] = {"value": chosen or element.get("initial_value")}
+        elif kind in ("static_select", "radio_buttons", "external_select"):
+            option = {"value": chosen} if chosen else element.get("initial_option")
+            shown = {"selected_option": option}
+        elif kind == "conversations_select":
+            shown = {"selected_conversation": chosen or element.get("initial_conversation")}
+        else:
+            shown = {"selected_options": [{"value": v} for v in chosen or []]}
+        state[key] = {element["action_id"]: {"type": kind, **shown}}
+    return {**form, "state": {"values": state}}
+
+
+def _print_home(slack: SimulatedSlack, user: str, who: str) -> None:
+    view = slack.views("publish")[-1]["view"]
+    menus = sum(1 for b in view["blocks"] if (b.get("accessory") or {}).get("type") == "overflow")
+    _print_message(f"{who}'s Home tab ({len(view['blocks'])} blocks, {menus} digest menus):",
+                   {"text": "", "blocks": view["blocks"]})  # fmt: skip
+    _print_buttons({"text": "", "blocks": view["blocks"]})
+
+
+async def run_home(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Path) -> None:
+    """A lead who never touches the server: the Home tab shows every digest, its next run
+    and the open alerts; she adds a weekly digest from a form, previews it in her DM, and
+    it posts at its time with no restart. A teammate sees the page and changes nothing."""
+    from bot.digests.scheduler import DigestScheduler
+
+    (folder / "home.toml").write_text(HOME, encoding="utf-8")
+    env = {**lp.env(), "BOT_CONFIG": str(folder / "home.toml"), "BOT_DB": str(folder / "bot.db"),
+           "SLACK_BOT_TOKEN": "xoxb-demo", "SLACK_API_URL": slack.api_url}  # fmt: skip
+    now = [NEXT_MONDAY]
+    parts = build_parts(config.load(env), lambda: now[0].astimezone(UTC))
+    home = parts.home
+    assert home is not None
+    scheduler = DigestScheduler(parts.digests, lambda: now[0].astimezone(UTC), parts.catalog)
+    scheduler.scheduler.start()
+    parts.scheduler = scheduler
+    lp.day, lp.shift = 1, {}
+    try:
+        print("━━ The Home tab: Monday 08:40, Ana (a team lead, in [slack] admins) opens it")
+        await home.publish(ANA)
+        _print_home(slack, ANA, "Ana")
+        print("\n━━ Ana clicks [Add a digest or watch]: one input per bot.toml key")
+        form = await home.form_for(ANA, None)
+        assert isinstance(form, dict)
+        keys = [b["block_id"] for b in form["blocks"] if b["type"] == "input"]
+        print(f"  │ {form['title']['text']}: " + ", ".join(keys))
+        weekly = {"name": "orders-weekly", "channel": "#orders", "cron": "0 9 * * 1",
+                  "skills": ["12"], "timeframe": "24h"}  # fmt: skip
+        print("▶ she types the channel's name, #orders, and submits")
+        errors = await home.check_digest(ANA, "Ana", _filled(form, weekly))
+        assert isinstance(errors, dict)
+        for block, said in errors.items():
+            print(f"  the form answers on its `{block}` block: {said}")
+        print("▶ she picks the channel from the list instead (C0ORDERS) and submits")
+        weekly["channel"] = "C0ORDERS"
+        save = await home.check_digest(ANA, "Ana", _filled(form, weekly))
+        assert not isinstance(save, dict)
+        await save()
+        await home.drain()
+        made = "orders-weekly" in scheduler.triggers
+        print(
+            "  stored in SQLite with who and when; "
+            + ("its job is in the scheduler at once, no restart" if made else "NOT scheduled")
+        )
+        _print_home(slack, ANA, "Ana")
+        seen = len(slack.calls)
+        print("\n━━ Ana picks [Send to me] in its menu: the digest, in her messages with the app")
+        await home.button(ANA, "Ana", "preview", "orders-weekly")
+        seen = _print_posts(slack, seen)
+        print("━━ Mei (not an admin) opens the Home tab: the same page, no buttons")
+        await home.publish(MEI)
+        _print_home(slack, MEI, "Mei")
+        print("▶ Mei sends a crafted form submission that would delete Ana's digest")
+        refused = await home.check_delete(MEI, "Mei", {"private_metadata": "orders-weekly"})
+        if not isinstance(refused, dict):
+            await refused()
+        seen = _print_posts(slack, seen)
+        kept = await home.catalog.names()
+        print(f"  digests still there: {', '.join(kept)}; the refusal is logged and audited\n")
+        now[0] = MONDAY + timedelta(days=7, seconds=5)
+        print(f"━━ {now[0]:%a %d %b %H:%M}: the scheduler fires orders-weekly (nobody restarted)")
+        await scheduler.fire("orders-weekly", scheduler.triggers["orders-weekly"])
+        await scheduler.fire("orders-weekly", scheduler.triggers["orders-weekly"])  # twice
+        seen = _print_posts(slack, seen)
+        await parts.alerting.drain()
+        posted = len(slack.posts("C0ORDERS"))
+        print(
+            f"  fired twice, posted {posted} time{'s' * (posted != 1)}: each scheduled time once\n"
+        )
+        trail = parts.store.sync(lambda db: db.execute(
+            "select action, target, user from config_audit order by id").fetchall())  # fmt: skip
+        print("━━ What the Home tab's history lists (config_audit):")
+        for action, target, user in trail:
+            print(f"  │ {action:8} {target:14} by {user}")
+        print()
+    finally:
+        scheduler.shutdown()
+        await parts.aclose()
+
+
 async def run_demo() -> int:
     """Run the script against the simulations and print every message."""
     logging.getLogger("bot").setLevel(logging.ERROR)  # the replies say it all
@@ -434,5 +555,7 @@ async def run_demo() -> int:
         with SimulatedSlack() as slack, tempfile.TemporaryDirectory() as folder:
             await run_digests(lp, slack, Path(folder))
             await run_history(slack, Path(folder))
+        with SimulatedSlack() as slack, tempfile.TemporaryDirectory() as folder:
+            await run_home(lp, slack, Path(folder))
     print("Done. Every message above passed Slack's block models and limits.")
     return 0

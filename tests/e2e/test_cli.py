@@ -206,7 +206,7 @@ def test_start_up_refuses_what_check_refuses(
 
 
 def test_demo_runs_offline() -> None:
-    result = run("demo", timeout=120)
+    result = run("demo", timeout=300)
     assert result.returncode == 0, result.stderr
     assert "CSAT · whole account · last 24h" in result.stdout
     assert "no vendor call\n▶ /csat skill all 60m" in result.stdout
@@ -225,6 +225,12 @@ def test_demo_runs_offline() -> None:
     assert "LivePerson is not answering right now" in result.stdout
     assert "Did you mean `skill`?" not in result.stdout  # printed as plain text
     assert "Did you mean skill?" in result.stdout
+    # the Home tab: a lead adds a digest from a form; it posts at its time, once
+    assert "the form answers on its `channel` block: a channel id" in result.stdout
+    assert "its job is in the scheduler at once, no restart" in result.stdout
+    assert "Mei's Home tab (15 blocks, 0 digest menus)" in result.stdout
+    assert "fired twice, posted 1 time" in result.stdout
+    assert "refused  orders-weekly  by U0MEI" in result.stdout
 
 
 def registered_events() -> set[str]:
