@@ -197,9 +197,15 @@ def cron_problem(expr: str) -> str | None:
     if len(expr.split()) != 5:
         return f"five fields (minute hour day month weekday), got {expr!r}"
     try:
-        cron_trigger(expr, UTC_ZONE)  # the scheduler's own reading: cron weekdays
+        trigger = cron_trigger(expr, UTC_ZONE)  # the scheduler's own reading: cron weekdays
     except ValueError as exc:
         return f"a valid cron expression like '0 9 * * 1-5' ({exc})"
+    # a date that never comes (31 April, 30 February) would have the scheduler search to
+    # the year 9999 at every look: bounded here, it answers in a millisecond
+    now = datetime.now(UTC_ZONE)
+    trigger.end_date = now + timedelta(days=8 * 366)
+    if trigger.get_next_fire_time(None, now) is None:
+        return f"a schedule that runs: no date in the next 8 years matches {expr!r}"
     return None
 
 

@@ -359,6 +359,12 @@ DIGEST = '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "0 9 * * *"\n'
             id="cron-4-fields",
         ),
         pytest.param(
+            '[[digest]]\nname = "d"\nchannel = "C1"\ncron = "0 9 31 4,6,9,11 *"\n',
+            "digest[0] (d).cron",
+            "a schedule that runs: no date in the next 8 years",
+            id="cron-never",
+        ),
+        pytest.param(
             DIGEST + 'timeframe = "1.5h"\n',
             "digest[0] (d).timeframe",
             "`1.5h` is not a duration",

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.check.samples import contexts
 from bot.config import DEFAULT_TEMPLATES, AlertRules, Settings
@@ -26,6 +30,9 @@ from bot.slackconfig import queries as slackconfig
 from bot.slackconfig.catalog import Catalog, Entry, Problem
 from bot.snapshots.queries import overlap_tolerance
 from bot.sources import VENDOR_NAMES
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 def check_templates(
@@ -58,36 +65,46 @@ def check_templates(
 
 def made_in_slack(settings: Settings) -> tuple[list[Entry], list[Problem]]:
     """The digests made in Slack's Home tab (stored in BOT_DB), and any that no longer
-    reads; none when there is no database yet, or one `check` cannot read."""
-    if not os.path.exists(settings.db_path):
-        return [], []
-    try:
-        store = Store(settings.db_path, writable=False)
-    except Exception:  # `diagnose` says what is wrong with it
-        return [], []
-    try:
-        entries, problems = store.sync(Catalog(settings, store).read)
-    except Exception:  # a database from before the Home tab, say
-        return [], []
-    finally:
-        store.close()
+    reads; none when there is no database yet, or one from before the Home tab."""
+    with _read_only(settings.db_path) as db:
+        if db is None:
+            return [], []
+        try:
+            entries, problems = Catalog(settings, None).read(db)
+        except sqlite3.Error:  # a database from before the Home tab
+            return [], []
     return [e for e in entries if e.origin == "slack"], problems
 
 
 def slack_alerts(settings: Settings) -> AlertRules | None:
     """`[alerts]` in force with what the Home tab set; None without a readable database."""
-    if not os.path.exists(settings.db_path):
-        return None
+    with _read_only(settings.db_path) as db:
+        if db is None:
+            return None
+        try:
+            return Catalog(settings, None).rules_with(slackconfig.alerts(db))
+        except sqlite3.Error:
+            return None
+
+
+@contextmanager
+def _read_only(path: str) -> Iterator[Database | None]:
+    """BOT_DB opened to read only: neither migrated nor switched to WAL, so a new version's
+    `check` leaves alone the database an older `serve` still runs on. None: no file."""
+    if not os.path.exists(path):
+        yield None
+        return
     try:
-        store = Store(settings.db_path, writable=False)
-    except Exception:
-        return None
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:  # `diagnose` says what is wrong with it
+        yield None
+        return
+    from sqlite_utils import Database  # after bot.db, which loads it without numpy
+
     try:
-        return Catalog(settings, store).rules_with(store.sync(slackconfig.alerts))
-    except Exception:  # a database from before the Home tab, say
-        return None
+        yield Database(conn)
     finally:
-        store.close()
+        conn.close()
 
 
 def check_digests(settings: Settings, renderer: Renderer, slack: Sequence[Entry] = ()) -> list[str]:
@@ -119,7 +136,10 @@ def check_digests(settings: Settings, renderer: Renderer, slack: Sequence[Entry]
     return problems
 
 
-def check_cadence(settings: Settings, now: datetime) -> list[str]:
+def check_cadence(
+    settings: Settings, now: datetime, slack: Sequence[Entry] = (),
+    alerts: AlertRules | None = None,
+) -> list[str]:  # fmt: skip
     """Digests and watches that run more often than their timeframe covers, while the drop
     alerts are on (a warning: they run, but their baselines fill slowly).
 
@@ -128,11 +148,17 @@ def check_cadence(settings: Settings, now: datetime) -> list[str]:
     snapshot a day to compare with, and a baseline of 7 needs a week of history. Runs
     closer than their timeframe by no more than `overlap_tolerance` count as apart.
     """
-    if not settings.alerts.channel:
+    rules = alerts or settings.alerts  # with what the Home tab set, when it can be read
+    if not rules.channel:
         return []
-    runs = settings.alerts.baseline_runs
+    runs = rules.baseline_runs
     found = []
-    for i, digest in enumerate(settings.digests):
+    placed = [
+        *((f"{settings.config_path}: digest[{i}] ({d.name})", d)
+          for i, d in enumerate(settings.digests)),
+        *((f"Slack: digest ({e.name})", e.digest) for e in slack if e.active),
+    ]  # fmt: skip
+    for where, digest in placed:
         timeframe = timedelta(minutes=digest.timeframe)
         gap = shortest_gap(digest.cron, digest.timezone, now)
         if gap is None and timeframe > timedelta(days=3):  # fewer than two runs a week
@@ -141,7 +167,7 @@ def check_cadence(settings: Settings, now: datetime) -> list[str]:
         if gap is None or timeframe - gap <= overlap_tolerance(timeframe):
             continue
         found.append(
-            f"{settings.config_path}: digest[{i}] ({digest.name}): runs every "
+            f"{where}: runs every "
             f"{_spoken(gap, every=True)} over {_typed(digest.timeframe)}: its alerts compare "
             "only with earlier snapshots that do not overlap, so a baseline of "
             f"{runs} snapshot{'s' * (runs != 1)} needs {_spoken(runs * timeframe)} of history"
@@ -304,7 +330,8 @@ def run_check(settings: Settings, online: bool = False) -> int:
     problems += [f"Slack: digest ({p.name}) no longer reads: {p.reason}" for p in unreadable]
     for problem in problems:
         print(f"digest error: {problem}")
-    for warning in check_cadence(settings, datetime.now(UTC)):
+    in_force = slack_alerts(settings) if not database else None
+    for warning in check_cadence(settings, datetime.now(UTC), slack, in_force):
         print(f"digest warning: {warning}")
     if not database:
         for warning in check_history(settings, datetime.now(UTC)):
@@ -333,8 +360,7 @@ def run_check(settings: Settings, online: bool = False) -> int:
         from bot.check.online import check_online
 
         every = [*settings.digests, *(e.digest for e in slack if e.active)]
-        alerts = slack_alerts(settings) if not database else None
-        for finding in asyncio.run(check_online(settings, every, renderer, alerts)):
+        for finding in asyncio.run(check_online(settings, every, renderer, in_force)):
             print(finding.line)
             online_errors = online_errors or finding.level == "error"
     return 1 if database or problems or template_problems or online_errors else 0

@@ -872,6 +872,7 @@ def contexts() -> dict[str, list[dict[str, Any]]]:
                 "taken",
                 "unknown_button",
                 "no_template",
+                "failed_form",
                 "something else",
             )
             for name, reason in (("csat-weekly", "LivePerson did not answer"), (ODD, ODD))

@@ -138,6 +138,10 @@ class Digests:
     ) -> Outcome:
         """Run one digest now; `scheduled_for` makes it a scheduled run, posted once."""
         digest = await self.get(name)
+        if scheduled_for is not None and not await self._active(name):
+            log.info("digest %s is paused (or set aside); its run for %s skipped", name,
+                     scheduled_for)  # fmt: skip
+            return Outcome("skipped")
         run_id, told_for = None, None
         if not dry_run:
             key = (
@@ -172,6 +176,14 @@ class Digests:
             except StoreError as lost:  # posted is posted; it stays claimed, never posted twice
                 log.error("digest %s: %s, but recording it failed: %s", name, outcome.status, lost)
         return outcome
+
+    async def _active(self, name: str) -> bool:
+        """Whether a scheduled time of `name` may run: one made in Slack may have been paused
+        since its job was made (in this process, or in another whose jobs are older)."""
+        if name in self.digests or self.catalog is None:
+            return True
+        entry = await self.catalog.entry(name)
+        return entry is None or entry.active
 
     async def _run(
         self, digest: Digest, digest_run: int | None, told_for: str | None = None

@@ -132,14 +132,16 @@ class Home:
             workspace_url=await self._workspace_url(),
         )
 
-    async def publish(self, user: str) -> None:
-        """Publish `user`'s home view (on `app_home_opened`, and after any change)."""
+    async def publish(self, user: str, looked: bool = True) -> None:
+        """Publish `user`'s home view: on `app_home_opened` (`looked`), and after a change
+        for those who looked within the hour."""
         if self.web is None:
             return
-        self.viewers.pop(user, None)
-        self.viewers[user] = self.clock().timestamp()
-        while len(self.viewers) > VIEWERS:  # the one who looked longest ago goes
-            del self.viewers[next(iter(self.viewers))]
+        if looked:
+            self.viewers.pop(user, None)
+            self.viewers[user] = self.clock().timestamp()
+            while len(self.viewers) > VIEWERS:  # the one who looked longest ago goes
+                del self.viewers[next(iter(self.viewers))]
         try:
             state = await self.state(user)  # rendered off the loop: 300 digests take 0.1 s
             view = await off_loop(home_view, self.renderer, state)
@@ -153,7 +155,7 @@ class Home:
         now = self.clock().timestamp()
         for user, at in list(self.viewers.items()):
             if now - at < VIEWERS_FOR_SECONDS:
-                self._background(self.publish(user))
+                self._background(self.publish(user, looked=False))
 
     def _sources(self, status: Mapping[str, Mapping[str, Any]]) -> list[SourceLine]:
         lines = []
@@ -241,8 +243,9 @@ class Home:
     ) -> dict[str, str] | Callable[[], Awaitable[None]]:
         """A submitted digest form, checked in the ack: `{block_id: message}` to show on
         the form, or the change to make once the form has closed."""
-        if not await self.admins.allows(user):
-            await self.refused(user, user_name, "a digest form", _original(view) or "new")
+        if not await self.admins.allows(user):  # audited after the ack: it writes
+            self._background(self.refused(user, user_name, "a digest form",
+                                          _original(view) or "new"))  # fmt: skip
             return {"name": self._said("not_admin")}
         table, original = modals.read_digest_view(view), _original(view)
         entries = await self.catalog.entries()
@@ -261,14 +264,18 @@ class Home:
 
         async def save() -> None:
             old = before.digest if before is not None else None
-            moved = old is None or (old.cron, old.timezone) != (digest.cron, digest.timezone)
+            # a new name has no claims yet: like a new schedule, nothing before it is caught up
+            moved = old is None or (old.name, old.cron, old.timezone) != (
+                digest.name, digest.cron, digest.timezone)  # fmt: skip
             detail = _changes(before.table if before is not None else {}, table)
             at = self.clock().isoformat()
             action = await self.store(lambda db: queries.save_digest(
                 db, table, user, user_name, original, detail, moved, at))  # fmt: skip
-            if action == "taken":
-                await self.tell(user, self.renderer.render(
-                    "home_notice.yml.j2", code="taken", digest=digest.name, reason=""))  # fmt: skip
+            if action in ("taken", "gone"):  # another admin, between the check and now
+                code = "taken" if action == "taken" else "no_digest"
+                await self.tell(
+                    user, self.notice(code, digest.name if code == "taken" else original)
+                )
                 return
             await self.changed()
 
@@ -278,11 +285,19 @@ class Home:
         self, user: str, user_name: str, view: Mapping[str, Any]
     ) -> dict[str, str] | Callable[[], Awaitable[None]]:
         """A submitted alerts form, checked in the ack like a digest's."""
+        asked = [k for k in modals.ALERT_KEYS if k not in self.settings.alerts_in_file]
         if not await self.admins.allows(user):
-            await self.refused(user, user_name, "the alerts form", "alerts")
-            asked = [k for k in modals.ALERT_KEYS if k not in self.settings.alerts_in_file]
-            return {asked[0] if asked else "channel": self._said("not_admin")}
-        table = modals.read_alerts_view(view)
+            self._background(self.refused(user, user_name, "the alerts form", "alerts"))
+            if not asked:  # no input to show it on
+
+                async def told() -> None:
+                    await self.tell(user, self.notice("not_admin"))
+
+                return told
+            return {asked[0]: self._said("not_admin")}
+        # only the keys the form asks for: a key the file sets is the file's, and a value
+        # sent for it (a stale or crafted form) is never kept
+        table = {k: v for k, v in modals.read_alerts_view(view).items() if k in asked}
         found = modals.check_alerts(self.settings.alerts, self.settings.alerts_in_file, table)
         if isinstance(found, dict):
             return found
@@ -301,7 +316,7 @@ class Home:
     ) -> dict[str, str] | Callable[[], Awaitable[None]]:
         name = _original(view)
         if not await self.admins.allows(user):  # the form has no input to show it on
-            await self.refused(user, user_name, "delete", name or "?")
+            self._background(self.refused(user, user_name, "delete", name or "?"))
 
             async def told() -> None:
                 await self.tell(user, self.notice("not_admin"))

@@ -25,6 +25,7 @@ from bot.listeners.reply import AckFirst, Reply, name_of, user_of
 log = logging.getLogger(__name__)
 MODAL_WAIT = 2.5  # seconds: Slack honours a trigger_id 3 s from the click
 OPTIONS_WAIT = 2.5  # seconds: Slack waits 3 s for a picker's options
+CHECK = 2.5  # seconds a submission's check may take: its ack is due within 3
 DIGEST_FORM, ALERTS_FORM, DELETE_FORM = "digest_edit", "alerts_edit", "digest_delete"
 PRESET, IDS, MENTION = "digest_cron_preset", re.compile(r"digest_ids\|.*"), "alerts_mention"
 SOURCE = "digest_source"  # the form's source select redraws it
@@ -43,13 +44,22 @@ def _view(body: dict[str, Any]) -> dict[str, Any]:
     return view if isinstance(view, dict) else {}
 
 
-def _first_input(view: dict[str, Any]) -> str:
-    """The block an error about the whole form is shown on."""
+def _first_input(view: dict[str, Any]) -> str | None:
+    """The block an error about the whole form is shown on: Slack shows errors on input
+    blocks only (a form without one is told by message)."""
     blocks = view.get("blocks")
     for block in blocks if isinstance(blocks, list) else []:
         if isinstance(block, dict) and block.get("type") == "input":
-            return str(block.get("block_id", "name"))[:255]
-    return "name"
+            found = block.get("block_id")
+            return found[:255] if isinstance(found, str) and found else None
+    return None
+
+
+def _told(home: Home, user: str) -> Any:
+    async def tell() -> None:
+        await home.tell(user, home.notice("failed_form"))
+
+    return tell
 
 
 def register(app: AsyncApp, home: Home | None, ack_first: AckFirst) -> None:
@@ -92,7 +102,12 @@ def register(app: AsyncApp, home: Home | None, ack_first: AckFirst) -> None:
         user, name = user_of(body), name_of(body)
         if not isinstance(value, str) or user is None:
             return
-        chosen = read_action(value[:300], await home.catalog.names())
+        try:
+            chosen = read_action(value[:300], await home.catalog.names())
+        except Exception:  # the store: told, never a traceback into Bolt
+            log.exception("home: a digest's menu could not be read")
+            ack_first.later(home.tell(user, home.notice("modal")))
+            return
         if chosen is None:
             ack_first.later(home.unknown_button(user))
             return
@@ -154,11 +169,12 @@ def register(app: AsyncApp, home: Home | None, ack_first: AckFirst) -> None:
             if user is None:
                 await ack()
                 return
-            try:
-                found = await check(user, name_of(body), _view(body))
-            except Exception:  # the store, a template: said on the form, never a traceback
-                log.exception("home: a form's submission could not be checked")
-                found = {_first_input(_view(body)): FAILED}
+            try:  # answered within Slack's 3 s whatever the store or Slack are doing
+                found = await asyncio.wait_for(check(user, name_of(body), _view(body)), CHECK)
+            except Exception as exc:  # the store, a template: said, never a traceback
+                log.warning("home: a form's submission could not be checked: %r", exc)
+                block = _first_input(_view(body))
+                found = {block: FAILED} if block else _told(home, user)
             if isinstance(found, dict):  # on their blocks, in the form
                 await ack(response_action="errors", errors=found)
                 return

@@ -32,7 +32,8 @@ def save_digest(
     detail: str, schedule_changed: bool, at: str | None = None,
 ) -> str:  # fmt: skip
     """Add or replace one digest (renamed from `original` when that differs); the action
-    audited ("add" or "edit"), or "taken" when another digest has the name. `since`
+    audited ("add" or "edit"), or "taken" when another digest has the name, or "gone"
+    when `original` is no longer there. `since`
     moves when its schedule changes: a run scheduled before it is never caught up at start
     (it would post at once after an edit)."""
     at, name = at or now_iso(), str(table["name"])
@@ -46,6 +47,8 @@ def save_digest(
             "select created_at, created_by, paused, since from config_digests where name = ?",
             [original or name],
         ).fetchone()
+        if original and old is None:  # renamed or deleted by someone else meanwhile
+            return "gone"
         if original and original != name:
             db.execute("delete from config_digests where name = ?", [original])
         created_at, created_by, paused, since = old if old else (at, user, 0, at)

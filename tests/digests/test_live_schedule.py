@@ -126,3 +126,41 @@ async def test_the_digest_process_runs_the_edit_made_a_second_ago() -> None:
     with pytest.raises(Exception, match="configured: csat-daily, made-in-slack"):
         await bot.digests.run("nope")
     bot.close()
+
+
+@pytest.mark.anyio
+async def test_a_digest_paused_in_another_process_does_not_post_when_its_old_job_fires() -> None:
+    clock = FakeClock(utc(2026, 3, 2, 8, 30, 1))  # 09:30:01 Berlin
+    bot = live(clock)
+    save(bot, clock)
+    await bot.scheduler.refresh()
+    trigger = bot.scheduler.triggers["made-in-slack"]
+    bot.store.sync(lambda db: queries.set_paused(db, "made-in-slack", True, "U0A", "Ada"))
+    await bot.scheduler.fire("made-in-slack", trigger)  # this process never refreshed
+    assert bot.web.posts() == []
+    assert bot.runs() == []
+    outcome = await bot.digests.run("made-in-slack")  # sent by hand: paused or not, it runs
+    assert outcome.status == "posted"
+    bot.close()
+
+
+@pytest.mark.anyio
+async def test_a_rename_is_never_caught_up_for_a_time_the_old_name_posted() -> None:
+    clock = FakeClock(utc(2026, 3, 1, 12, 0))  # made on Sunday
+    bot = live(clock)
+    save(bot, clock)
+    await bot.scheduler.refresh()
+    clock.now = utc(2026, 3, 2, 8, 30, 1)  # Monday 09:30:01 Berlin: posted
+    await bot.scheduler.fire("made-in-slack", bot.scheduler.triggers["made-in-slack"])
+    clock.now = utc(2026, 3, 2, 8, 40)
+    row = {"name": "renamed", "channel": CHANNEL, "cron": "30 9 * * 1-5", "skills": "all",
+           "source": "liveperson"}  # fmt: skip
+    at = now_iso(clock())
+    bot.store.sync(  # as the Home tab saves a rename: a new name moves `since`
+        lambda db: queries.save_digest(db, row, "U0A", "Ada", "made-in-slack", "", True, at)
+    )
+    await bot.scheduler.refresh()
+    clock.now = utc(2026, 3, 2, 8, 45)  # a restart's catch-up
+    await bot.scheduler.catch_up()
+    assert [p["channel"] for p in bot.web.posts()].count(CHANNEL) == 1
+    bot.close()
