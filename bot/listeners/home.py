@@ -78,11 +78,15 @@ def register(app: AsyncApp, home: Home | None, ack_first: AckFirst) -> None:
         if user is None or not isinstance(trigger, str):
             return
         try:
-            found = await asyncio.wait_for(form(user), MODAL_WAIT)
-            if isinstance(found, str):
-                await home.tell(user, home.notice(found))
-                return
-            await asyncio.wait_for(client.views_open(trigger_id=trigger, view=found), MODAL_WAIT)
+            async with asyncio.timeout(MODAL_WAIT):  # the form and views.open together
+                found = await form(user)
+                if isinstance(found, str):
+                    refused = found
+                else:
+                    refused = ""
+                    await client.views_open(trigger_id=trigger, view=found)
+            if refused:
+                await home.tell(user, home.notice(refused))
         except Exception as exc:
             log.warning("home: the form did not open: %s", exc)
             await home.tell(user, home.notice("modal"))

@@ -55,7 +55,7 @@ from bot.metrics import (
 )
 from bot.offloop import off_loop
 from bot.query import Query
-from bot.sources.http import BucketCache, VendorHTTP, read_json
+from bot.sources.http import BucketCache, VendorHTTP
 
 if TYPE_CHECKING:  # httpx loads with the first vendor call (`VendorHTTP.client`)
     import httpx
@@ -201,7 +201,7 @@ class LivePerson:
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
         """A data call's JSON (see `_send`)."""
-        return await read_json(VENDOR, await self._send(method, url, **kwargs))
+        return await self.http.read_json(await self._send(method, url, **kwargs))
 
     async def _send(
         self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
@@ -302,7 +302,7 @@ class LivePerson:
             revision = response.headers.get("ac-revision") or response.headers.get("etag")
             if response.status_code == 304 or (known and revision == known):
                 return Collection(self.name, name, kind, "unchanged", revision=known)
-            body = await read_json(VENDOR, response)
+            body = await self.http.read_json(response)
             entries = await off_loop(parse_directory, kind, body)
         except SourceError as exc:
             return self._collection_failed(collection, exc)
