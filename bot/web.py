@@ -57,7 +57,9 @@ def slack_events(app: AsyncApp, signing_secret: str, ack_first: AckFirst) -> Han
             return _refuse(401, "no valid Slack signature, or a stale one")
         try:
             bolt_request = to_async_bolt_request(request, body)
-        except ValueError as exc:  # a payload or a JSON body that is not JSON
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # a payload or a JSON body that is not JSON, or one whose parts are not the
+            # shapes Slack sends (Bolt reads `user` as an object before any listener)
             return _refuse(400, f"a body Slack would not send ({type(exc).__name__})")
         return to_starlette_response(await app.async_dispatch(bolt_request))
 

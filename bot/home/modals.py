@@ -454,6 +454,17 @@ def _id_text(id: str, name: str) -> str:
 # --- reading view.state.values ------------------------------------------------------------
 
 
+def incomplete(view: Mapping[str, Any], keys: Sequence[str]) -> str | None:
+    """The block to refuse a submission on when it holds none of the form's `keys` (a
+    state that is no mapping, or an empty one): the form never sends that, and read as
+    "nothing set" it would clear every optional setting. None when it holds some."""
+    state = view.get("state") if isinstance(view, Mapping) else None
+    values = state.get("values") if isinstance(state, Mapping) else None
+    if isinstance(values, Mapping) and any(key in values for key in keys):
+        return None
+    return keys[0] if keys else None
+
+
 def _values(view: Any) -> Mapping[str, Any]:
     """`view.state.values`, or nothing."""
     state = view.get("state") if isinstance(view, Mapping) else None

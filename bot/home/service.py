@@ -247,6 +247,8 @@ class Home:
             self._background(self.refused(user, user_name, "a digest form",
                                           _original(view) or "new"))  # fmt: skip
             return {"name": self._said("not_admin")}
+        if (missing := modals.incomplete(view, modals.DIGEST_KEYS)) is not None:
+            return {missing: self._said("failed_form")}
         table, original = modals.read_digest_view(view), _original(view)
         entries = await self.catalog.entries()
         before = next((e for e in entries if e.name == original), None) if original else None
@@ -295,6 +297,8 @@ class Home:
 
                 return told
             return {asked[0]: self._said("not_admin")}
+        if (missing := modals.incomplete(view, asked)) is not None:
+            return {missing: self._said("failed_form")}
         # only the keys the form asks for: a key the file sets is the file's, and a value
         # sent for it (a stale or crafted form) is never kept
         table = {k: v for k, v in modals.read_alerts_view(view).items() if k in asked}

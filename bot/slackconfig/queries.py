@@ -134,8 +134,15 @@ def history(db: Database, limit: int = HISTORY) -> list[dict[str, Any]]:
 def _audit(
     db: Database, at: str, user: str, user_name: str, action: str, target: str, detail: str
 ) -> None:
+    # what people typed and Slack sent, as SQLite can store it (a lone surrogate cannot be)
     db.execute(
         "insert into config_audit (at, user, user_name, action, target, detail)"
         " values (?, ?, ?, ?, ?, ?)",
-        [at, user[:40], user_name[:200], action, target[:200], detail[:2000]],
-    )
+        [at, _storable(user[:40]), _storable(user_name[:200]), action,
+         _storable(target[:200]), _storable(detail[:2000])],
+    )  # fmt: skip
+
+
+def _storable(text: str) -> str:
+    """Text SQLite can store: a lone surrogate (which Slack's JSON may carry) becomes `?`."""
+    return text.encode("utf-8", "replace").decode("utf-8")
