@@ -1,4 +1,9 @@
-"""The yardstick: a Bolt app on the same server stack that only acknowledges /csat."""
+"""The yardstick: a Bolt app on the same server stack that only acknowledges: /csat, the
+Home tab's `app_home_opened` event and the `digest_edit` form's submission.
+
+By default Bolt's own settings (`process_before_response=False`: an ack is looked for
+every 10 ms); with BARE_BEFORE_RESPONSE=1, `process_before_response=True` as the bot runs
+(the answer leaves when the listener returns)."""
 
 from __future__ import annotations
 
@@ -20,10 +25,19 @@ def build() -> Starlette:
         token=token,
         signing_secret=os.environ["SLACK_SIGNING_SECRET"],
         client=AsyncWebClient(token=token, base_url=os.environ["SLACK_API_URL"]),
+        process_before_response=os.environ.get("BARE_BEFORE_RESPONSE") == "1",
     )
 
     @app.command("/csat")
     async def only_ack(ack) -> None:  # type: ignore[no-untyped-def]
+        await ack()
+
+    @app.event("app_home_opened")
+    async def home_opened(ack) -> None:  # type: ignore[no-untyped-def]
+        await ack()
+
+    @app.view("digest_edit")
+    async def digest_edit(ack) -> None:  # type: ignore[no-untyped-def]
         await ack()
 
     handler = AsyncSlackRequestHandler(app)
