@@ -250,9 +250,10 @@ def build_parts(
                               settings.maestroqa_token, policy)  # fmt: skip
     detractors = None
     channel, mention = settings.alerts.channel, settings.alerts.mention
-    if settings.ingest_token and channel and poster is not None:
-        detractors = DetractorAlerts(store, commands.renderer, poster, channel, mention,
-                                     rules=settings.detractors, now=clock)  # fmt: skip
+    if settings.ingest_token and poster is not None:  # the channel may come from Slack
+        detractors = DetractorAlerts(store, commands.renderer, poster, channel or "", mention,
+                                     rules=settings.detractors, now=clock,
+                                     current=catalog.alert_rules)  # fmt: skip
     replies = Replies(_replies_client)
     parts = Parts(settings, commands, store, digests, web, alerting, forwarder, detractors,
                   replies, ack_first, catalog)  # fmt: skip
@@ -384,7 +385,7 @@ def _on_stored(parts: Parts) -> ingest.OnStored:
         if found and parts.detractors is not None:
             parts.detractors.add(found)
         elif found:
-            log.info("%d detractors stored; no [alerts] channel or Slack token to tell", len(found))
+            log.info("%d detractors stored; no Slack token to tell", len(found))
 
     return on_stored
 

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from bot.config import DetractorRules, QuietHours
+from bot.config import AlertRules, DetractorRules, QuietHours
 from bot.db import Store
 from bot.errors import ActionError, BotError, StoreError
 from bot.render import Message, Renderer
@@ -154,12 +154,14 @@ class DetractorAlerts:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rules: DetractorRules | None = None,
         now: Callable[[], datetime] = _utcnow,
+        current: Callable[[], Awaitable[AlertRules]] | None = None,
     ) -> None:
         self.store = store
         self.renderer = renderer
         self.poster = poster
         self.channel = channel
         self.mention = mention
+        self.current = current  # `[alerts]` in force now (its channel set in Slack, say)
         self.grouping = Grouping(window)
         self.clock = clock
         self.sleep = sleep
@@ -219,6 +221,15 @@ class DetractorAlerts:
         if not listed:
             return
         async with self._posting:
+            if self.current is not None:  # a channel or mention changed in Slack counts now
+                try:
+                    rules = await self.current()
+                    self.channel, self.mention = rules.channel or "", rules.mention
+                except Exception:  # the store: the channel last read still holds
+                    log.exception("detractor alerts: the alert settings could not be read")
+            if not self.channel:  # kept unposted: a start with a channel posts them
+                log.warning("%d detractors not posted: no [alerts] channel", len(listed))
+                return
             posted = await self._pace()
             try:
                 message = self.message(listed, posted)

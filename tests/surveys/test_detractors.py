@@ -126,3 +126,26 @@ async def test_a_failed_post_is_posted_by_the_next_process(tmp_path: Path) -> No
     assert "bad A" in str(message["blocks"]) and "bad B" in str(message["blocks"])
     await fresh.aclose()
     store.close()
+
+
+async def test_the_channel_and_mention_set_in_slack_count_at_the_next_post(tmp_path: Path) -> None:
+    from bot.config import AlertRules
+
+    store = Store(str(tmp_path / "bot.db"))
+    poster, clock = FakePoster(), FakeClock(100.0)
+    rules = [AlertRules()]  # no channel yet: nothing is posted, the detractors stay unposted
+
+    async def current() -> AlertRules:
+        return rules[0]
+
+    alerts = DetractorAlerts(store, Renderer(DEFAULT_TEMPLATES), poster, "", "", 5.0,  # type: ignore[arg-type]
+                             clock.monotonic, clock.sleep, current=current)  # fmt: skip
+    items = stored(store, "T1")
+    await alerts.post([Detractor.of(items[0])])
+    assert poster.posts == []
+    assert len(store.sync(lambda db: unalerted(db, "2000-01-01T00:00:00.000Z"))) == 1
+    rules[0] = AlertRules(channel="C0SLACKSET", mention="<!subteam^S0LEADS>")
+    await alerts.post([Detractor.of(items[0])])
+    ((channel, message),) = poster.posts
+    assert channel == "C0SLACKSET" and "<!subteam^S0LEADS>" in str(message["blocks"])
+    store.close()
