@@ -522,6 +522,7 @@ async def run_home(lp: SimulatedLivePerson, slack: SimulatedSlack, folder: Path)
 async def run_demo() -> int:
     """Run the script against the simulations and print every message."""
     logging.getLogger("bot").setLevel(logging.ERROR)  # the replies say it all
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # the Home tab's jobs: said
     with SimulatedLivePerson() as lp, SimulatedLiveChat() as lc:
         settings = config.load({**lp.env(), **lc.env(), "BOT_CONFIG": "/nonexistent/bot.toml"})
         settings = replace(settings, timezone=ZoneInfo("Europe/Berlin"))
