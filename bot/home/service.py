@@ -119,7 +119,7 @@ class Home:
             now=now,
             config_file=self.settings.config_path,
             sources=tuple(self._sources(found["status"])),
-            digests=tuple(_digest_line(e, found["runs"].get(e.name), now) for e in entries),
+            digests=await off_loop(_digest_lines, entries, found["runs"], now),
             alerts=tuple(_alert_line(row, now) for row in found["alerts"]),
             history=tuple(_audit_line(row) for row in found["history"]),
             alert_settings=AlertSettings(
@@ -540,6 +540,14 @@ def typed(minutes: int) -> str:
         return f"{minutes}m"
     hours = minutes // 60
     return f"{hours // 24}d" if hours > 48 and hours % 24 == 0 else f"{hours}h"
+
+
+def _digest_lines(
+    entries: list[Entry], runs: Mapping[str, Mapping[str, Any]], now: datetime
+) -> tuple[DigestLine, ...]:
+    """Every digest's line, off the loop: each schedule said in words and its next run
+    found (a tenth of a millisecond each, hundreds of digests)."""
+    return tuple(_digest_line(e, runs.get(e.name), now) for e in entries)
 
 
 def _digest_line(entry: Entry, run: Mapping[str, Any] | None, now: datetime) -> DigestLine:
