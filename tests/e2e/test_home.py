@@ -181,7 +181,8 @@ def test_a_lead_adds_a_weekly_digest_and_a_teammate_changes_nothing(
     answer = post(home_bot, submission(TEAMMATE, form, good))
     assert answer.json()["response_action"] == "errors"
     assert stored(home_bot, "select count(*) from config_digests") == [(0,)]
-    assert ("refused", TEAMMATE) in stored(home_bot, "select action, user from config_audit")
+    audited = "select action, user from config_audit"  # written after the ack
+    wait_for(lambda: ("refused", TEAMMATE) in stored(home_bot, audited))
 
     # the good form closes; the digest is stored, audited and shown at once
     answer = post(home_bot, submission(LEAD, form, good))
