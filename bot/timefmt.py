@@ -1,7 +1,8 @@
 """Time as text: durations the way people type and read them, moments the way the store keeps them.
 
 Pure. `parse_duration` is the grammar's and the configuration's reading of `45m`, `4h`,
-`1d` (the `minutes` filter writes minutes back, in `words.yml`'s units). `now_iso` and `iso_ms` are
+`1d`; `typed_duration` writes minutes back that way (the `minutes` filter writes them in
+`words.yml`'s units). `now_iso` and `iso_ms` are
 the two spellings of a UTC moment in SQLite: seconds for runs and alerts, milliseconds
 with `Z` for survey responses (fixed width, so text order is time order).
 """
@@ -34,6 +35,15 @@ def parse_duration(text: str) -> int:
     if minutes > LONGEST:
         raise TooLong(f"`{text[:40]}` is longer than {LONGEST // 1440} days")
     return minutes
+
+
+def typed_duration(minutes: int) -> str:
+    """Minutes as the file and the commands type them, `parse_duration` read backwards:
+    45m, 24h, 7d (days only beyond two of them, as people say 48h)."""
+    if minutes % 60:
+        return f"{minutes}m"
+    hours = minutes // 60
+    return f"{hours // 24}d" if hours > 48 and hours % 24 == 0 else f"{hours}h"
 
 
 def now_iso(moment: datetime | None = None) -> str:

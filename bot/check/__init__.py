@@ -30,6 +30,7 @@ from bot.slackconfig import queries as slackconfig
 from bot.slackconfig.catalog import Catalog, Entry, Problem
 from bot.snapshots.queries import overlap_tolerance
 from bot.sources import VENDOR_NAMES
+from bot.timefmt import typed_duration
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -167,8 +168,8 @@ def check_cadence(
         if gap is None or timeframe - gap <= overlap_tolerance(timeframe):
             continue
         found.append(
-            f"{where}: runs every "
-            f"{_spoken(gap, every=True)} over {_typed(digest.timeframe)}: its alerts compare "
+            f"{where}: runs every {_spoken(gap, every=True)} over "
+            f"{typed_duration(digest.timeframe)}: its alerts compare "
             "only with earlier snapshots that do not overlap, so a baseline of "
             f"{runs} snapshot{'s' * (runs != 1)} needs {_spoken(runs * timeframe)} of history"
         )
@@ -207,7 +208,8 @@ def check_history(settings: Settings, now: datetime) -> list[str]:
         reach = (end - length).replace(minute=0) - length
         first = firsts[kind]
         where = f"{settings.config_path}: digest[{i}] ({digest.name})"
-        span = f"its {_typed(digest.timeframe)} and the {_typed(digest.timeframe)} before"
+        typed = typed_duration(digest.timeframe)
+        span = f"its {typed} and the {typed} before"
         if first is None:
             found.append(
                 f"{where}: {span} come from the history, and the bot has not collected "
@@ -223,14 +225,6 @@ def check_history(settings: Settings, now: datetime) -> list[str]:
                 "until it has, the digest says what part its history covers"
             )
     return found
-
-
-def _typed(minutes: int) -> str:
-    """A timeframe as the file says it: 45m, 24h, 7d."""
-    if minutes % 60:
-        return f"{minutes}m"
-    hours = minutes // 60
-    return f"{hours // 24}d" if hours > 48 and hours % 24 == 0 else f"{hours}h"
 
 
 def _spoken(length: timedelta, every: bool = False) -> str:

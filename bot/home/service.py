@@ -46,6 +46,7 @@ from bot.slackconfig import queries
 from bot.slackconfig.catalog import Catalog, Entry
 from bot.sources import Sources
 from bot.sources.status import read_status
+from bot.timefmt import typed_duration
 
 if TYPE_CHECKING:  # APScheduler loads only where the scheduler runs
     from bot.digests.scheduler import DigestScheduler
@@ -534,14 +535,6 @@ def _moment(text: object) -> datetime | None:
     return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
 
 
-def typed(minutes: int) -> str:
-    """A timeframe as the file says it: 45m, 24h, 7d."""
-    if minutes % 60:
-        return f"{minutes}m"
-    hours = minutes // 60
-    return f"{hours // 24}d" if hours > 48 and hours % 24 == 0 else f"{hours}h"
-
-
 def _digest_lines(
     entries: list[Entry], runs: Mapping[str, Mapping[str, Any]], now: datetime
 ) -> tuple[DigestLine, ...]:
@@ -563,7 +556,7 @@ def _digest_line(entry: Entry, run: Mapping[str, Any] | None, now: datetime) -> 
         channel=d.channel,
         cron=d.cron,
         schedule=describe(d.cron, d.timezone),
-        timeframe=typed(d.timeframe),
+        timeframe=typed_duration(d.timeframe),
         post=d.post,
         origin=entry.origin,
         paused=entry.paused or entry.shadowed,

@@ -22,7 +22,7 @@ from bot.alerts import ownership
 from bot.alerts.ownership import Click
 from bot.alerts.threads import Alerting
 from bot.errors import ActionError
-from bot.listeners.reply import AckFirst, Reply, failure, name_of, send, user_of
+from bot.listeners.reply import AckFirst, Reply, action_of, failure, name_of, send, user_of, view_of
 
 log = logging.getLogger(__name__)
 MODAL_WAIT = 2.5  # seconds: Slack honours a trigger_id 3 s from the click
@@ -34,7 +34,7 @@ async def handle_click(
 ) -> None:
     """Acknowledge and Unsnooze: the button carries the alert id."""
     await ack()
-    alert_id, user = alert_of(_action(body).get("value")), user_of(body)
+    alert_id, user = alert_of(action_of(body).get("value")), user_of(body)
     if alert_id is None or user is None:
         await _tell(respond, alerting, "unknown_button", {})
         return
@@ -46,7 +46,7 @@ async def handle_snooze(
 ) -> None:
     """A snooze chosen from the menu: `id:1h`, `id:1d`, `id:1w` (`id:until` opens a modal)."""
     await ack()
-    option = _action(body).get("selected_option")
+    option = action_of(body).get("selected_option")
     if option is None:  # the menu was cleared: nothing to do
         return
     alert_id, period, user = _snooze_choice(option), _period(option), user_of(body)
@@ -67,7 +67,7 @@ async def handle_submission(
     until: datetime | None = None,
 ) -> None:  # fmt: skip
     """A modal's submission, after its ack: Resolve with its note, or Snooze until."""
-    view = _view(body)
+    view = view_of(body)
     alert_id, user = alert_of(view.get("private_metadata")), user_of(body)
     if alert_id is None or user is None:
         log.warning("alert modal: a submission without its alert or user; ignored")
@@ -120,17 +120,6 @@ def _value(view: dict[str, Any], block: str, key: str) -> Any:
     found = values.get(block) if isinstance(values, dict) else None
     element = found.get(block) if isinstance(found, dict) else None
     return element.get(key) if isinstance(element, dict) else None
-
-
-def _view(body: dict[str, Any]) -> dict[str, Any]:
-    view = body.get("view")
-    return view if isinstance(view, dict) else {}
-
-
-def _action(body: dict[str, Any]) -> dict[str, Any]:
-    actions = body.get("actions")
-    first = actions[0] if isinstance(actions, list) and actions else None
-    return first if isinstance(first, dict) else {}
 
 
 async def _apply(respond: Reply, alerting: Alerting, change: Awaitable[Any]) -> None:
@@ -214,7 +203,7 @@ def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
         body: dict[str, Any], ack: Reply, respond: Reply, client: AsyncWebClient
     ) -> None:
         await ack()
-        alert_id = alert_of(_action(body).get("value"))
+        alert_id = alert_of(action_of(body).get("value"))
         ack_first.later(
             open_modal(body, respond, client, alert_id, "alert_resolve.yml.j2", RESOLVE_VIEW)
         )
@@ -223,7 +212,7 @@ def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
         body: dict[str, Any], ack: Reply, respond: Reply, client: AsyncWebClient
     ) -> None:
         await ack()
-        option = _action(body).get("selected_option")
+        option = action_of(body).get("selected_option")
         if option is not None and _period(option) == "until":
             alert_id = _snooze_choice(option)
             ack_first.later(
@@ -238,7 +227,7 @@ def register(app: AsyncApp, alerting: Alerting, ack_first: AckFirst) -> None:
         ack_first.later(handle_submission(body, told, alerting, Click.RESOLVE))
 
     async def snooze_submitted(body: dict[str, Any], ack: Reply) -> None:
-        until = snooze_end(_view(body), alerting.clock())
+        until = snooze_end(view_of(body), alerting.clock())
         if isinstance(until, str):  # told on its own block, in the modal
             said = alerting.renderer.render("button_error.yml.j2", code=until, details={})
             await ack(response_action="errors", errors={"until": said["text"][:150]})

@@ -18,7 +18,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.errors import SlackError
-from bot.listeners.reply import AckFirst, Reply, failure, name_of, send, user_of
+from bot.listeners.reply import AckFirst, Reply, action_of, failure, name_of, send, user_of, view_of
 from bot.render import Renderer
 from bot.surveys.detractors import HANDLED, TAKE, DetractorAlerts
 
@@ -43,9 +43,7 @@ def note_of(view: dict[str, Any]) -> str:
 
 
 def _value(body: dict[str, Any]) -> object:
-    actions = body.get("actions")
-    first = actions[0] if isinstance(actions, list) and actions else None
-    return first.get("value") if isinstance(first, dict) else None
+    return action_of(body).get("value")
 
 
 async def handle_take(
@@ -74,8 +72,7 @@ async def handle_handled(
 
 async def handle_submission(body: dict[str, Any], detractors: DetractorAlerts | None) -> None:
     """The Handled modal's submission, after its ack."""
-    view = body.get("view")
-    view = view if isinstance(view, dict) else {}
+    view = view_of(body)
     response_id, user = response_of(view.get("private_metadata")), user_of(body)
     if detractors is None or response_id is None or user is None:
         log.warning("detractor modal: a submission without its detractor or user; ignored")

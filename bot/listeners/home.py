@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.home.service import Home
 from bot.home.view import ACTION_ID, read_action
-from bot.listeners.reply import AckFirst, Reply, name_of, user_of
+from bot.listeners.reply import AckFirst, Reply, action_of, name_of, user_of, view_of
 
 log = logging.getLogger(__name__)
 MODAL_WAIT = 2.5  # seconds: Slack honours a trigger_id 3 s from the click
@@ -31,17 +31,6 @@ PRESET, IDS, MENTION = "digest_cron_preset", re.compile(r"digest_ids\|.*"), "ale
 SOURCE = "digest_source"  # the form's source select redraws it
 FAILED = "That did not work; the bot's log has the details. Try again in a minute."
 CRON = re.compile(r"cron(\|\d+)?")  # Enter in the cron input (its action id moves with presets)
-
-
-def _action(body: dict[str, Any]) -> dict[str, Any]:
-    actions = body.get("actions")
-    first = actions[0] if isinstance(actions, list) and actions else None
-    return first if isinstance(first, dict) else {}
-
-
-def _view(body: dict[str, Any]) -> dict[str, Any]:
-    view = body.get("view")
-    return view if isinstance(view, dict) else {}
 
 
 def _first_input(view: dict[str, Any]) -> str | None:
@@ -101,7 +90,7 @@ def register(app: AsyncApp, home: Home | None, ack_first: AckFirst) -> None:
 
     async def digest_menu(body: dict[str, Any], ack: Reply, client: AsyncWebClient) -> None:
         await ack()
-        option = _action(body).get("selected_option")
+        option = action_of(body).get("selected_option")
         value = option.get("value") if isinstance(option, dict) else None
         user, name = user_of(body), name_of(body)
         if not isinstance(value, str) or user is None:
@@ -125,7 +114,7 @@ def register(app: AsyncApp, home: Home | None, ack_first: AckFirst) -> None:
 
     async def preset(body: dict[str, Any], ack: Reply, client: AsyncWebClient) -> None:
         await ack()
-        option = _action(body).get("selected_option")
+        option = action_of(body).get("selected_option")
         value = option.get("value") if isinstance(option, dict) else None
         await redraw(body, client, value if isinstance(value, str) else None)
 
@@ -134,7 +123,7 @@ def register(app: AsyncApp, home: Home | None, ack_first: AckFirst) -> None:
         await redraw(body, client, None)
 
     async def redraw(body: dict[str, Any], client: AsyncWebClient, preset: str | None) -> None:
-        view = _view(body)
+        view = view_of(body)
         view_id = view.get("id")
         if not isinstance(view_id, str) or view.get("callback_id") != DIGEST_FORM:
             return
@@ -174,10 +163,10 @@ def register(app: AsyncApp, home: Home | None, ack_first: AckFirst) -> None:
                 await ack()
                 return
             try:  # answered within Slack's 3 s whatever the store or Slack are doing
-                found = await asyncio.wait_for(check(user, name_of(body), _view(body)), CHECK)
+                found = await asyncio.wait_for(check(user, name_of(body), view_of(body)), CHECK)
             except Exception as exc:  # the store, a template: said, never a traceback
                 log.warning("home: a form's submission could not be checked: %r", exc)
-                block = _first_input(_view(body))
+                block = _first_input(view_of(body))
                 found = {block: FAILED} if block else _told(home, user)
             if isinstance(found, dict):  # on their blocks, in the form
                 await ack(response_action="errors", errors=found)

@@ -172,6 +172,19 @@ def name_of(body: dict[str, Any]) -> str:
     return found if isinstance(found, str) else ""
 
 
+def action_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The click a block_actions payload carries (its first action), {} when none."""
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    return first if isinstance(first, dict) else {}
+
+
+def view_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The view a payload carries (a submitted modal, the Home tab), {} when none."""
+    view = body.get("view")
+    return view if isinstance(view, dict) else {}
+
+
 async def failure(
     change: Awaitable[Any], what: str, slack_code: str = "slack"
 ) -> tuple[str, dict[str, Any]] | None:

@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.commands.trend import Redraw, Trends
 from bot.errors import ActionError, SourceError, UsageError
-from bot.listeners.reply import AckFirst, Reply, failure, send, user_of
+from bot.listeners.reply import AckFirst, Reply, action_of, failure, send, user_of
 from bot.render import Renderer
 from bot.slack import Poster
 
@@ -37,7 +37,7 @@ async def handle_post_chart(
     now: datetime,
 ) -> None:
     """After the ack: check the value, draw, upload; a refusal to the clicker only."""
-    redraw, user = Redraw.read(_action(body).get("value"), now), user_of(body)
+    redraw, user = Redraw.read(action_of(body).get("value"), now), user_of(body)
     if trends is None or poster is None or redraw is None or user is None:
         await _tell(respond, renderer, "unknown_button", {})
         return
@@ -59,12 +59,6 @@ async def handle_post_chart(
         if code == "slack" and details.get("slack_code") in SAID_AS_IS:
             code = details["slack_code"]
         await _tell(respond, renderer, code, details)
-
-
-def _action(body: dict[str, Any]) -> dict[str, Any]:
-    actions = body.get("actions")
-    first = actions[0] if isinstance(actions, list) and actions else None
-    return first if isinstance(first, dict) else {}
 
 
 def _channel(body: dict[str, Any]) -> str | None:

@@ -263,3 +263,22 @@ def test_slack_s_entities_are_read_as_the_characters_typed() -> None:
     and a `;` (which the grammar reads as a space)."""
     parsed = parse("/csat", 'skill "Billing &amp; Returns" 2h')
     assert isinstance(parsed, Query) and parsed.named == ("Billing & Returns",)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "typed"),
+    [
+        (45, "45m"),
+        (60, "1h"),
+        (1440, "24h"),
+        (2880, "48h"),
+        (10080, "7d"),
+        (1500, "25h"),
+        (90, "90m"),
+    ],  # fmt: skip
+)
+def test_durations_are_written_back_as_they_are_typed(minutes: int, typed: str) -> None:
+    from bot.timefmt import parse_duration, typed_duration
+
+    assert typed_duration(minutes) == typed
+    assert parse_duration(typed) == minutes
