@@ -275,7 +275,7 @@ def test_slack_s_entities_are_read_as_the_characters_typed() -> None:
         (10080, "7d"),
         (1500, "25h"),
         (90, "90m"),
-    ],  # fmt: skip
+    ],
 )
 def test_durations_are_written_back_as_they_are_typed(minutes: int, typed: str) -> None:
     from bot.timefmt import parse_duration, typed_duration
