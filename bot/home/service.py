@@ -226,12 +226,8 @@ class Home:
             return "not_admin"
         if name is None:
             return self.digest_form(None)
-        entry = await self.catalog.entry(name)
-        if entry is None:
-            return "no_digest"
-        if entry.origin != "slack" or entry.shadowed:
-            return "not_from_slack"
-        return self.digest_form(entry.table, original=name)
+        entry = await self._own(name)
+        return entry if isinstance(entry, str) else self.digest_form(entry.table, original=name)
 
     async def alerts_form(self, user: str) -> dict[str, Any] | str:
         if not await self.admins.allows(user):
@@ -382,12 +378,21 @@ class Home:
 
     # --- what the buttons do --------------------------------------------------------------
 
+    async def _own(self, name: str, shadowed: bool = False) -> Entry | str:
+        """The digest made in Slack of that name, or why it cannot be changed here:
+        "no_digest", or "not_from_slack" for the file's (and, unless `shadowed` is allowed,
+        for one made in Slack whose name the file has taken since)."""
+        entries = await self.catalog.entries()
+        own = next((e for e in entries if e.origin == "slack" and e.name == name), None)
+        if own is not None and (shadowed or not own.shadowed):
+            return own
+        return "not_from_slack" if own is not None or name in self.catalog.file else "no_digest"
+
     async def delete_form(self, user: str, name: str) -> dict[str, Any] | str:
         if not await self.admins.allows(user):
             return "not_admin"
-        if await self.catalog.made_in_slack(name) is None:  # a shadowed one may go
-            return "not_from_slack" if await self.catalog.entry(name) else "no_digest"
-        return modals.delete_view(self.renderer, name)
+        entry = await self._own(name, shadowed=True)  # a shadowed one may go
+        return entry if isinstance(entry, str) else modals.delete_view(self.renderer, name)
 
     async def button(self, user: str, user_name: str, action: str, name: str) -> None:
         """Pause, resume, preview or send now, from a digest's menu; what happened is told
@@ -415,9 +420,8 @@ class Home:
 
     async def pause(self, user: str, user_name: str, name: str, paused: bool) -> str:
         """Pause or resume a digest made in Slack; a code for what happened."""
-        entry = await self.catalog.entry(name)
-        if entry is None or entry.origin != "slack":
-            return "not_from_slack" if entry is not None else "no_digest"
+        if isinstance(entry := await self._own(name), str):
+            return entry
         at = self.clock().isoformat()
         changed = await self.store(
             lambda db: queries.set_paused(db, name, paused, user, user_name, at)
@@ -427,8 +431,8 @@ class Home:
         return ("paused" if paused else "resumed") if changed else "no_digest"
 
     async def delete(self, user: str, user_name: str, name: str) -> str:
-        if await self.catalog.made_in_slack(name) is None:
-            return "not_from_slack" if await self.catalog.entry(name) else "no_digest"
+        if isinstance(entry := await self._own(name, shadowed=True), str):
+            return entry
         at = self.clock().isoformat()
         gone = await self.store(lambda db: queries.delete_digest(db, name, user, user_name, at))
         if gone:

@@ -111,12 +111,6 @@ class Catalog:
             return Entry(self.file[name], "file")
         return next((e for e in await self.entries() if e.name == name), None)
 
-    async def made_in_slack(self, name: str) -> Entry | None:
-        """The digest of that name made in Slack, even one the file's now shadows (so it
-        can still be deleted)."""
-        found = (e for e in await self.entries() if e.origin == "slack" and e.name == name)
-        return next(found, None)
-
     async def digest(self, name: str) -> Digest | None:
         found = await self.entry(name)
         return found.digest if found is not None else None

@@ -169,3 +169,17 @@ async def test_after_a_change_only_those_who_looked_within_the_hour_see_it_again
     await saved(home, {**GOOD, "name": "other"})  # 100 minutes after ADMIN looked: not again
     assert home.web.published() == [ADMIN, ADMIN]  # type: ignore[attr-defined]
     assert json.dumps(home.web.calls[0][1]["view"])  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_one_the_file_shadows_can_be_deleted_and_nothing_else(home: Home) -> None:
+    row = {**GOOD, "name": "csat-daily"}  # made in Slack before bot.toml took the name
+    home.store.sync(lambda db: queries.save_digest(db, row, ADMIN, "Ada", "", "", True))
+    assert await home.form_for(ADMIN, "csat-daily") == "not_from_slack"
+    assert await home.pause(ADMIN, "Ada", "csat-daily", True) == "not_from_slack"
+    assert await home.form_for(ADMIN, "nope") == "no_digest"
+    form = await home.delete_form(ADMIN, "csat-daily")
+    assert isinstance(form, dict) and form["callback_id"] == "digest_delete"
+    assert await home.delete(ADMIN, "Ada", "csat-daily") == "deleted"
+    assert home.store.sync(queries.digests) == []
+    assert await home.delete_form(ADMIN, "csat-daily") == "not_from_slack"  # the file's
