@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.check.samples import contexts
-from bot.config import DEFAULT_TEMPLATES, AlertRules, Settings
+from bot.config import DEFAULT_TEMPLATES, AlertRules, Digest, Settings
 from bot.db import Store, diagnose
 from bot.directory import Directory
 from bot.errors import BotError, RenderError
@@ -108,6 +108,15 @@ def _read_only(path: str) -> Iterator[Database | None]:
         conn.close()
 
 
+def _placed(settings: Settings, slack: Sequence[Entry]) -> list[tuple[str, Digest]]:
+    """The file's digests and those made in Slack, each with where a problem is said to be."""
+    return [
+        *((f"{settings.config_path}: digest[{i}] ({d.name})", d)
+          for i, d in enumerate(settings.digests)),
+        *((f"Slack: digest ({e.name})", e.digest) for e in slack),
+    ]  # fmt: skip
+
+
 def check_digests(settings: Settings, renderer: Renderer, slack: Sequence[Entry] = ()) -> list[str]:
     """Digests that could not run as configured: source, limits, Slack token; `slack`:
     those made in Slack, checked by the same rules."""
@@ -118,11 +127,7 @@ def check_digests(settings: Settings, renderer: Renderer, slack: Sequence[Entry]
     store = Store(":memory:")  # the ingested source reads a store; nothing is written
     sources = build_sources(settings, store=store, status=False)
     problems = []
-    placed = [
-        *((f"{settings.config_path}: digest[{i}] ({d.name})", d)
-          for i, d in enumerate(settings.digests)),
-        *((f"Slack: digest ({e.name})", e.digest) for e in slack if not e.shadowed),
-    ]  # fmt: skip
+    placed = _placed(settings, [e for e in slack if not e.shadowed])
     try:
         for where, digest in placed:
             try:
@@ -154,11 +159,7 @@ def check_cadence(
         return []
     runs = rules.baseline_runs
     found = []
-    placed = [
-        *((f"{settings.config_path}: digest[{i}] ({d.name})", d)
-          for i, d in enumerate(settings.digests)),
-        *((f"Slack: digest ({e.name})", e.digest) for e in slack if e.active),
-    ]  # fmt: skip
+    placed = _placed(settings, [e for e in slack if e.active])
     for where, digest in placed:
         timeframe = timedelta(minutes=digest.timeframe)
         gap = shortest_gap(digest.cron, digest.timezone, now)
